@@ -1,0 +1,60 @@
+"""Settings, read from the environment (prefix INLAV_) when `load_settings` is called."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/inlav.db"
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside dev by `check`
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of engine, worker and web app."""
+
+    model_config = SettingsConfigDict(env_prefix="INLAV_", env_file=None, extra="ignore")
+
+    environment: str = Field("dev", description="dev, test or production")
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = DEV_SECRET
+
+    # Script sandbox: each expression/script runs in a separate, limited process.
+    script_timeout_seconds: float = 2.0
+    script_memory_mb: int = 256
+    script_pool_size: int = 4
+
+    # Engine safety nets.
+    max_engine_tasks_per_step: int = 20_000
+    prune_every_tasks: int = 50
+    lease_seconds: float = 30.0
+    lock_wait_seconds: float = 5.0
+
+    # Worker.
+    worker_poll_seconds: float = 2.0
+    worker_batch_size: int = 20
+    timer_lock_seconds: float = 60.0
+
+    # Bundles.
+    max_file_bytes: int = 2_000_000
+    max_bundle_files: int = 500
+
+    def check(self) -> None:
+        """Refuse insecure defaults outside development and tests."""
+        if self.environment not in {"dev", "test"} and self.secret_key == DEV_SECRET:
+            raise ValueError("INLAV_SECRET_KEY must be set outside dev/test")
+
+    def sqlite_path(self) -> Path | None:
+        """File path of a SQLite database URL, if it is one."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix):])
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides winning."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.check()
+    return settings

@@ -1,0 +1,347 @@
+"""Cases: start, and the unit of work every later step runs in.
+
+A step takes the case's lease, loads its live rows, lets the workflow move, then
+saves only what changed, refreshes the projections (inbox, timers, subscriptions),
+appends history and queues outbound messages. If the diagram fails (a script error,
+a runaway loop) nothing of the workflow is saved: the case stays as it was, the
+failure is recorded as an incident in its history, and the step can be retried once
+the diagram is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import codec, definitions, history, leases, projections, store
+from engine.clock import utcnow
+from engine.config import Settings
+from engine.errors import Conflict, EngineStateError, NotFound, ScriptError
+from engine.history import NewEvent, data_diff
+from engine.models import Ambito, Message, ProcessDefinition, ProcessInstance
+from engine.roles import Actor
+from engine.spiff import Case, SpecSet, StepReport, build_specset
+
+RUNNING, COMPLETED, ERROR = "running", "completed", "error"
+QUIET_KINDS = {"gateway", "start_event", "step"}
+
+
+@dataclass
+class Outcome:
+    """What a step did to a case; `error` is set when the diagram failed and nothing moved."""
+
+    instance: ProcessInstance
+    error: ScriptError | None = None
+    events: list[NewEvent] = field(default_factory=list)
+
+    @property
+    def completed(self) -> bool:
+        return self.instance.status == COMPLETED
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def get_instance(session: Session, case_code: str) -> ProcessInstance:
+    """The case with this code."""
+    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_code == case_code))
+    if instance is None:
+        raise NotFound(f"Caso «{case_code}» non trovato.")
+    return instance
+
+
+def specset_for(session: Session, instance: ProcessInstance) -> SpecSet:
+    """The specs an instance is pinned to."""
+    return specset_for_manifest(session, instance.process_key, json.loads(instance.manifest_json))
+
+
+# --------------------------------------------------------------------------- start
+
+
+def start_instance(
+    session: Session,
+    settings: Settings,
+    process_key: str,
+    ambito: str,
+    actor: Actor,
+    case_code: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Outcome:
+    """Start a case of the latest `process_key` for `ambito` (regional version as fallback).
+
+    A diagram error while starting raises ScriptError: there is no case to keep.
+    """
+    if session.get(Ambito, ambito) is None:
+        raise NotFound(f"Ambito sconosciuto: {ambito}")
+    main = definitions.resolve(session, process_key, ambito)
+    manifest = definitions.manifest_for(session, main, ambito)
+    return _start(session, settings, main, manifest, ambito, actor, case_code, data, None)
+
+
+def start_by_message(
+    session: Session, settings: Settings, definition: ProcessDefinition, ambito: str, name: str, payload: Any
+) -> Outcome:
+    """Start a case whose start event catches message `name`, handing it the payload."""
+    manifest = definitions.manifest_for(session, definition, ambito)
+    return _start(session, settings, definition, manifest, ambito, SYSTEM_ACTOR, None, None, (name, payload))
+
+
+def _start(
+    session: Session,
+    settings: Settings,
+    main: ProcessDefinition,
+    manifest: dict[str, ProcessDefinition],
+    ambito: str,
+    actor: Actor,
+    case_code: str | None,
+    data: dict[str, Any] | None,
+    message: tuple[str, Any] | None,
+) -> Outcome:
+    if case_code is not None:
+        _check_case_code(case_code)
+        if session.scalar(select(ProcessInstance.id).where(ProcessInstance.case_code == case_code)) is not None:
+            raise Conflict(f"Esiste già un caso con codice «{case_code}».")
+    now = utcnow()
+    code = case_code or _next_case_code(session, ambito, now)
+    instance = ProcessInstance(
+        case_code=code,
+        ambito_code=ambito,
+        process_key=main.process_key,
+        definition_id=main.id,
+        manifest_json=codec.dumps({key: d.id for key, d in manifest.items()}),
+        status=RUNNING,
+        revision=0,
+        lock_owner=None,
+        lock_expires_at=None,
+        workflow_json="{}",
+        started_at=now,
+        started_by=actor.username,
+        updated_at=now,
+        completed_at=None,
+        error_message=None,
+        error_task_id=None,
+        live_task_count=0,
+        archived_task_count=0,
+        last_event_seq=0,
+        last_event_hash=history.GENESIS,
+    )
+    specset = specset_for_manifest(session, main.process_key, {k: d.id for k, d in manifest.items()})
+    case = Case.new(specset, code, data)
+    try:
+        report = case.start(actor.username)
+        if message is not None:
+            name, payload = message
+            waits = [w for w in case.message_waits() if w.message == name]
+            if not waits:
+                raise EngineStateError(f"il processo «{main.process_key}» non attende il messaggio «{name}» all'avvio")
+            report = case.deliver_message(waits[0].task_id, name, payload)
+    except EngineStateError as exc:
+        raise ScriptError(str(exc), kind="engine") from exc
+    try:
+        with session.begin_nested():
+            session.add(instance)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"Esiste già un caso con codice «{code}»: riprovare.") from exc
+    start_event = NewEvent(
+        kind="instance_started",
+        actor=actor.username,
+        definition_id=main.id,
+        detail={"process": main.process_key, "version": main.version, "ambito": ambito,
+                "manifest": {k: d.version for k, d in manifest.items()},
+                **({"message": message[0]} if message else {})},
+        data_diff=data_diff({}, codec.to_jsonable(data or {})) if data else None,
+    )
+    events = _persist(session, instance, case, report, store.Stored(), actor, [start_event], settings)
+    return Outcome(instance, None, events)
+
+
+def specset_for_manifest(session: Session, main_key: str, manifest: dict[str, int]) -> SpecSet:
+    """Specs for a manifest of definition ids."""
+
+    def load(ids: set[int]) -> dict[int, str]:
+        rows = session.execute(
+            select(ProcessDefinition.id, ProcessDefinition.spec_json).where(ProcessDefinition.id.in_(ids))
+        )
+        return {row.id: row.spec_json for row in rows}
+
+    return build_specset(main_key, manifest, load)
+
+
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+
+
+def _check_case_code(code: str) -> None:
+    if not _CODE_RE.match(code):
+        raise Conflict("Codice caso non valido: usare lettere, cifre, '-', '_', '.', '/' (massimo 64 caratteri).")
+
+
+def _next_case_code(session: Session, ambito: str, now: datetime) -> str:
+    prefix = f"{ambito}-{now.year}-"
+    count = session.scalar(
+        select(func.count()).select_from(ProcessInstance).where(ProcessInstance.case_code.like(f"{prefix}%"))
+    ) or 0
+    candidate = count + 1
+    while session.scalar(select(ProcessInstance.id).where(ProcessInstance.case_code == f"{prefix}{candidate:05d}")):
+        candidate += 1
+    return f"{prefix}{candidate:05d}"
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def run_step(
+    session: Session,
+    settings: Settings,
+    instance_id: int,
+    actor: Actor,
+    action: Callable[[Case], StepReport],
+    extra_events: Callable[[Case], list[NewEvent]] | None = None,
+) -> Outcome:
+    """Lease, load, act, save: the unit of work of every step on an existing case."""
+    owner = leases.new_owner()
+    leases.acquire(session, instance_id, owner, settings.lease_seconds, settings.lock_wait_seconds)
+    instance = session.get(ProcessInstance, instance_id, populate_existing=True)
+    if instance is None:
+        raise NotFound(f"Caso {instance_id} non trovato.")
+    try:
+        snapshot, stored = store.load(session, instance)
+        case = Case.restore(specset_for(session, instance), snapshot, instance.case_code)
+        try:
+            report = action(case)
+        except EngineStateError as exc:
+            raise ScriptError(f"Il caso non può proseguire: {exc}", kind="engine") from exc
+        leading = extra_events(case) if extra_events else []
+        with session.begin_nested():
+            events = _persist(session, instance, case, report, stored, actor, leading, settings)
+        instance.lock_owner = None
+        instance.lock_expires_at = None
+        session.flush()
+        return Outcome(instance, None, events)
+    except (ScriptError, codec.UnstorableValue) as exc:
+        error = exc if isinstance(exc, ScriptError) else ScriptError(f"Dati del caso non salvabili: {exc}", kind="data")
+        _record_incident(session, instance, actor, error)
+        instance.lock_owner = None
+        instance.lock_expires_at = None
+        _flush(session)
+        return Outcome(instance, error, [])
+    except StaleDataError as exc:
+        raise Conflict("Il caso è stato modificato da un'altra operazione: ricaricare e riprovare.") from exc
+    except BaseException:
+        leases.release(session, instance_id, owner)
+        raise
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict("Il caso è stato modificato da un'altra operazione: ricaricare e riprovare.") from exc
+
+
+def _record_incident(session: Session, instance: ProcessInstance, actor: Actor, error: ScriptError) -> None:
+    instance.status = ERROR
+    instance.error_message = error.message
+    instance.error_task_id = error.details.get("task_id")  # type: ignore[assignment]
+    instance.updated_at = utcnow()
+    history.append(
+        session,
+        instance,
+        [
+            NewEvent(
+                kind="incident",
+                actor=actor.username,
+                definition_id=instance.definition_id,
+                task_name=error.details.get("element"),  # type: ignore[arg-type]
+                detail={"message": error.message, **{k: v for k, v in error.details.items() if isinstance(v, str)}},
+            )
+        ],
+    )
+
+
+def _persist(
+    session: Session,
+    instance: ProcessInstance,
+    case: Case,
+    report: StepReport,
+    stored: store.Stored,
+    actor: Actor,
+    leading: list[NewEvent],
+    settings: Settings,
+) -> list[NewEvent]:
+    """Save the case, refresh projections, append history, queue outbound messages."""
+    snapshot = case.snapshot()
+    store.save(session, instance, snapshot, stored, report.archived)
+    removed = projections.sync_human_tasks(session, instance, case)
+    projections.sync_timers(session, instance, case)
+    projections.sync_subscriptions(session, instance, case)
+
+    events = list(leading)
+    completed_ids = set()
+    for step in report.events:
+        diff = data_diff(step.before, step.after) if step.before is not None else None
+        if step.kind == "task_completed":
+            completed_ids.add(step.task_id)
+        if step.kind in QUIET_KINDS and diff is None:
+            continue
+        events.append(
+            NewEvent(
+                kind=step.kind,
+                actor=actor.username if step.kind == "task_completed" else "sistema",
+                definition_id=step.definition_id,
+                task_id=step.task_id,
+                task_name=step.element,
+                task_title=step.title,
+                lane=step.lane,
+                data_diff=diff,
+            )
+        )
+    for gone in removed:
+        if gone.task_id not in completed_ids:
+            events.append(
+                NewEvent(kind="task_cancelled", actor="sistema", definition_id=gone.definition_id,
+                         task_id=gone.task_id, task_name=gone.task_name, task_title=gone.title, lane=gone.lane)
+            )
+    now = utcnow()
+    for message in report.outbound:
+        session.add(
+            Message(
+                name=message.name,
+                correlation_key=message.correlation_key,
+                ambito_code=instance.ambito_code,
+                payload_json=codec.dumps(codec.to_jsonable(message.payload)),
+                status="pending",
+                source=f"caso {instance.case_code}",
+                created_at=now,
+                updated_at=now,
+                delivered_at=None,
+                instance_id=None,
+                attempts=0,
+                error=None,
+            )
+        )
+        events.append(NewEvent(kind="message_sent", actor="sistema", definition_id=instance.definition_id,
+                               detail={"message": message.name, "correlation_key": message.correlation_key}))
+    if case.completed:
+        instance.status = COMPLETED
+        instance.completed_at = now
+        events.append(NewEvent(kind="instance_completed", actor="sistema", definition_id=instance.definition_id,
+                               data_diff=None))
+    else:
+        instance.status = RUNNING
+    instance.error_message = None
+    instance.error_task_id = None
+    history.append(session, instance, events)
+    return events
+
+
+SYSTEM_ACTOR = Actor("sistema", system=True)

@@ -1,0 +1,147 @@
+"""Messages between cases and from outside: routed by name and correlation key.
+
+A message is stored first (status `pending`), then delivered to the one waiting
+catch event whose subscription has the same name and key, or used to start a case
+whose start event catches it. A message nobody waits for is kept as `unmatched`
+and delivered later when a matching subscription appears; it is never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from engine import codec, definitions
+from engine.clock import utcnow
+from engine.config import Settings
+from engine.db import is_postgres
+from engine.errors import NotFound
+from engine.instances import Outcome, run_step, start_by_message
+from engine.models import Message, MessageSubscription, ProcessInstance
+from engine.roles import SYSTEM, Actor
+from engine.spiff import Case, StepReport
+
+PENDING, DELIVERED, UNMATCHED, FAILED = "pending", "delivered", "unmatched", "failed"
+
+
+def send_message(
+    session: Session,
+    name: str,
+    payload: Any,
+    correlation_key: str | None = None,
+    ambito: str | None = None,
+    source: str = "api",
+) -> Message:
+    """Queue a message for delivery (the worker, or `deliver`, routes it)."""
+    if not name or len(name) > 200:
+        raise NotFound("Nome del messaggio mancante o troppo lungo.")
+    now = utcnow()
+    message = Message(
+        name=name,
+        correlation_key=correlation_key,
+        ambito_code=ambito,
+        payload_json=codec.dumps(codec.to_jsonable(payload if payload is not None else {})),
+        status=PENDING,
+        source=source[:100],
+        created_at=now,
+        updated_at=now,
+        delivered_at=None,
+        instance_id=None,
+        attempts=0,
+        error=None,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def deliverable_ids(session: Session, limit: int) -> list[int]:
+    """Messages to try now: pending ones, and unmatched ones that a subscription now matches."""
+    matching = exists().where(
+        MessageSubscription.message_name == Message.name,
+        MessageSubscription.correlation_key == Message.correlation_key,
+    )
+    query = (
+        select(Message.id)
+        .where((Message.status == PENDING) | ((Message.status == UNMATCHED) & matching))
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True, of=Message)
+    return list(session.scalars(query))
+
+
+def deliver(session: Session, settings: Settings, message_id: int, actor: Actor = SYSTEM) -> Outcome | None:
+    """Route one message; returns the outcome of the step it caused, if any."""
+    query = select(Message).where(Message.id == message_id)
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    message = session.scalar(query)
+    if message is None or message.status in (DELIVERED,):
+        return None
+    message.attempts += 1
+    message.updated_at = utcnow()
+    payload = codec.from_jsonable(codec.from_jsonable_text(message.payload_json))
+    subscription = _subscription_for(session, message)
+    if subscription is not None:
+        instance_id, task_id = subscription.instance_id, subscription.task_id
+
+        def action(case: Case) -> StepReport:
+            return case.deliver_message(task_id, message.name, payload)
+
+        outcome = run_step(session, settings, instance_id, actor, action)
+        if outcome.error is not None:
+            message.status = FAILED
+            message.error = outcome.error.message
+        else:
+            _delivered(message, instance_id)
+        return outcome
+    starters = definitions.start_definitions_for_message(session, message.name, message.ambito_code)
+    if starters and message.ambito_code:
+        outcome = start_by_message(session, settings, starters[0], message.ambito_code, message.name, payload)
+        _delivered(message, outcome.instance.id)
+        return outcome
+    message.status = UNMATCHED
+    message.error = (
+        "nessun caso attende questo messaggio con questa chiave"
+        if not starters
+        else "il messaggio avvia un processo ma non indica l'Ambito"
+    )
+    return None
+
+
+def _subscription_for(session: Session, message: Message) -> MessageSubscription | None:
+    """The waiting catch event a message is for; without a key only an unambiguous one."""
+    query = (
+        select(MessageSubscription)
+        .join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id)
+        .where(MessageSubscription.message_name == message.name)
+        .order_by(MessageSubscription.id)
+        .limit(2)
+    )
+    if message.correlation_key is not None:
+        query = query.where(MessageSubscription.correlation_key == message.correlation_key)
+    if message.ambito_code is not None:
+        query = query.where(ProcessInstance.ambito_code == message.ambito_code)
+    found = list(session.scalars(query))
+    if message.correlation_key is None and len(found) > 1:
+        return None
+    return found[0] if found else None
+
+
+def _delivered(message: Message, instance_id: int) -> None:
+    message.status = DELIVERED
+    message.instance_id = instance_id
+    message.delivered_at = utcnow()
+    message.error = None
+
+
+def list_messages(session: Session, status: str | None = None, limit: int = 100) -> list[Message]:
+    """Recent messages, optionally of one status."""
+    query = select(Message).order_by(Message.id.desc()).limit(limit)
+    if status:
+        query = query.where(Message.status == status)
+    return list(session.scalars(query))

@@ -1,0 +1,296 @@
+"""ORM models: the only description of tables in Python (Alembic owns the schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UUID_LEN = 36
+TS = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Ambito(Base):
+    """An Ambito Territoriale Sociale, the scope of a PUA."""
+
+    __tablename__ = "ambito"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class DefinitionFile(Base):
+    """A file of a bundle, stored once by content hash."""
+
+    __tablename__ = "definition_file"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+
+
+class Bundle(Base):
+    """An immutable deployment of BPMN, DMN and form files for the region or one Ambito."""
+
+    __tablename__ = "bundle"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    created_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class BundleFile(Base):
+    """Which file (by hash) a bundle holds under which name."""
+
+    __tablename__ = "bundle_file"
+
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundle.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(ForeignKey("definition_file.sha256"))
+
+
+class ProcessDefinition(Base):
+    """One executable process of a bundle; versions count per (scope, process key)."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (Index("ix_process_definition_scope_key", "process_key", "ambito_code", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundle.id"), index=True)
+    ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"))
+    process_key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    spec_json: Mapped[str] = mapped_column(Text)
+    calls_json: Mapped[str] = mapped_column(Text)
+    start_messages_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ProcessInstance(Base):
+    """A case: one running (or finished) top-level workflow, pinned to its definitions."""
+
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_ambito_code_status", "ambito_code", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_code: Mapped[str] = mapped_column(String(64), unique=True)
+    ambito_code: Mapped[str] = mapped_column(ForeignKey("ambito.code"))
+    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    manifest_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[int] = mapped_column(Integer)
+    lock_owner: Mapped[str | None] = mapped_column(String(64))
+    lock_expires_at: Mapped[datetime | None] = mapped_column(TS)
+    workflow_json: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    started_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    completed_at: Mapped[datetime | None] = mapped_column(TS)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_task_id: Mapped[str | None] = mapped_column(String(UUID_LEN))
+    live_task_count: Mapped[int] = mapped_column(Integer)
+    archived_task_count: Mapped[int] = mapped_column(Integer)
+    last_event_seq: Mapped[int] = mapped_column(Integer)
+    last_event_hash: Mapped[str] = mapped_column(String(64))
+
+    # Every ORM update checks and bumps `revision`: a concurrent change makes the
+    # flush fail (StaleDataError) instead of silently overwriting the other writer.
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class SubprocessState(Base):
+    """Attributes of a live subprocess (call activity / embedded subprocess) of an instance."""
+
+    __tablename__ = "subprocess_state"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
+    )
+    subprocess_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    spec_name: Mapped[str] = mapped_column(String(200))
+    attrs_json: Mapped[str] = mapped_column(Text)
+
+
+class TaskState(Base):
+    """One task of an instance's live task tree (finished history is pruned to TaskArchive)."""
+
+    __tablename__ = "task_state"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(UUID_LEN))
+    spec_name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[int] = mapped_column(Integer)
+    row_json: Mapped[str] = mapped_column(Text)
+    data_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class TaskData(Base):
+    """Task data, content-addressed within an instance (identical data is stored once)."""
+
+    __tablename__ = "task_data"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data_json: Mapped[str] = mapped_column(Text)
+
+
+class TaskArchive(Base):
+    """A finished task removed from the live tree; its data changes are in the history."""
+
+    __tablename__ = "task_archive"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(UUID_LEN))
+    spec_name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[str | None] = mapped_column(String(UUID_LEN))
+    last_state_change: Mapped[float] = mapped_column(Float)
+    archived_at: Mapped[datetime] = mapped_column(TS)
+
+
+class HumanTask(Base):
+    """Inbox projection: one row per human task waiting for a person."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (Index("ix_human_task_ambito_code_lane", "ambito_code", "lane"),)
+
+    task_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
+    )
+    case_code: Mapped[str] = mapped_column(String(64), index=True)
+    ambito_code: Mapped[str] = mapped_column(ForeignKey("ambito.code"))
+    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    task_name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(64))
+    form: Mapped[str | None] = mapped_column(String(300))
+    ui_form: Mapped[str | None] = mapped_column(String(300))
+    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(TS)
+    due_at: Mapped[datetime | None] = mapped_column(TS, index=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Timer(Base):
+    """Due-time table: one row per waiting timer event, fed after every save."""
+
+    __tablename__ = "timer"
+    __table_args__ = (UniqueConstraint("instance_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(String(UUID_LEN))
+    task_name: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(TS, index=True)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None] = mapped_column(TS)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MessageSubscription(Base):
+    """A message catch event waiting in an instance, keyed by message name and correlation key."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_id"),
+        Index("ix_message_subscription_name_key", "message_name", "correlation_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(String(UUID_LEN))
+    message_name: Mapped[str] = mapped_column(String(200))
+    correlation_key: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Message(Base):
+    """A message to deliver: kept with a visible status until it is delivered."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        Index("ix_message_status_created_at", "status", "created_at"),
+        Index("ix_message_name_key", "name", "correlation_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    correlation_key: Mapped[str | None] = mapped_column(String(300))
+    ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"))
+    payload_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    delivered_at: Mapped[datetime | None] = mapped_column(TS)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class HistoryEvent(Base):
+    """Append-only, hash-chained log of every state change of an instance."""
+
+    __tablename__ = "history_event"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(TS)
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(32))
+    task_id: Mapped[str | None] = mapped_column(String(UUID_LEN), index=True)
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    task_title: Mapped[str | None] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(64))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    data_diff_json: Mapped[str | None] = mapped_column(Text)
+    detail_json: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

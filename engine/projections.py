@@ -1,0 +1,144 @@
+"""Tables derived from a case after every save: inbox, due timers, message subscriptions.
+
+Each sync compares what the case says now with the rows stored for it and writes
+only the difference, so a step costs the same however old the case is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from engine.clock import as_utc, utcnow
+from engine.errors import ScriptError
+from engine.models import HumanTask, MessageSubscription, ProcessInstance, Timer
+from engine.roles import role_for_lane
+from engine.sandbox import SandboxFailure
+from engine.spiff import Case, add_iso_duration
+
+
+@dataclass
+class RemovedHumanTask:
+    """A human task that left the inbox during a step."""
+
+    task_id: str
+    task_name: str
+    title: str
+    lane: str | None
+    definition_id: int
+
+
+def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) -> list[RemovedHumanTask]:
+    """Make the inbox rows of a case match its READY human tasks; returns rows removed."""
+    now = utcnow()
+    current = {view.task_id: view for view in case.human_tasks()}
+    existing = {
+        row.task_id: row
+        for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    }
+    removed = []
+    gone = set(existing) - set(current)
+    for task_id in gone:
+        row = existing[task_id]
+        removed.append(RemovedHumanTask(task_id, row.task_name, row.title, row.lane, row.definition_id))
+    if gone:
+        session.execute(
+            delete(HumanTask).where(HumanTask.task_id.in_(gone)).execution_options(synchronize_session=False)
+        )
+        for task_id in gone:
+            session.expunge(existing[task_id])
+    for task_id, view in current.items():
+        if task_id in existing:
+            continue
+        due_in = view.properties.get("dueIn")
+        title = view.title if not view.instance_label else f"{view.title} — {view.instance_label}"
+        session.add(
+            HumanTask(
+                task_id=task_id,
+                instance_id=instance.id,
+                case_code=instance.case_code,
+                ambito_code=instance.ambito_code,
+                process_key=instance.process_key,
+                definition_id=view.definition_id,
+                task_name=view.element,
+                title=title[:300],
+                lane=role_for_lane(view.lane) or view.lane,
+                form=view.properties.get("formJsonSchemaFilename"),
+                ui_form=view.properties.get("formUiSchemaFilename"),
+                assignee=None,
+                claimed_at=None,
+                due_at=add_iso_duration(now, due_in) if due_in else None,
+                created_at=now,
+            )
+        )
+    return removed
+
+
+def sync_timers(session: Session, instance: ProcessInstance, case: Case) -> None:
+    """Make the due-time rows of a case match its waiting timers."""
+    current = {view.task_id: view for view in case.timers()}
+    existing = {row.task_id: row for row in session.scalars(select(Timer).where(Timer.instance_id == instance.id))}
+    gone = set(existing) - set(current)
+    if gone:
+        session.execute(
+            delete(Timer)
+            .where(Timer.instance_id == instance.id, Timer.task_id.in_(gone))
+            .execution_options(synchronize_session=False)
+        )
+        for task_id in gone:
+            session.expunge(existing[task_id])
+    for task_id, view in current.items():
+        row = existing.get(task_id)
+        if row is None:
+            session.add(
+                Timer(instance_id=instance.id, task_id=task_id, task_name=view.element, due_at=view.due_at,
+                      locked_by=None, locked_until=None, attempts=0, last_error=None)
+            )
+        elif as_utc(row.due_at) != view.due_at:
+            row.due_at = view.due_at
+            row.locked_by = None
+            row.locked_until = None
+
+
+def sync_subscriptions(session: Session, instance: ProcessInstance, case: Case) -> list[MessageSubscription]:
+    """Make the message subscriptions of a case match its waiting catch events; returns new ones."""
+    current = {wait.task_id: wait for wait in case.message_waits()}
+    existing = {
+        row.task_id: row
+        for row in session.scalars(select(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
+    }
+    gone = set(existing) - set(current)
+    if gone:
+        session.execute(
+            delete(MessageSubscription)
+            .where(MessageSubscription.instance_id == instance.id, MessageSubscription.task_id.in_(gone))
+            .execution_options(synchronize_session=False)
+        )
+        for task_id in gone:
+            session.expunge(existing[task_id])
+    added = []
+    now = utcnow()
+    for task_id, wait in current.items():
+        if task_id in existing:
+            continue
+        key = instance.case_code
+        if wait.correlation_expression:
+            try:
+                key = str(case.evaluate(wait.correlation_expression, wait.data))
+            except SandboxFailure as exc:
+                raise ScriptError(
+                    f"Errore nella chiave di correlazione dell'elemento «{wait.element}»: {exc}",
+                    element=wait.element,
+                    task_id=task_id,
+                    kind=exc.kind,
+                    detail=str(exc),
+                ) from exc
+        row = MessageSubscription(
+            instance_id=instance.id, task_id=task_id, message_name=wait.message, correlation_key=key[:300],
+            created_at=now,
+        )
+        session.add(row)
+        added.append(row)
+    return added

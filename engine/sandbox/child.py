@@ -1,0 +1,154 @@
+"""Sandbox child: runs diagram expressions and scripts under hard OS limits.
+
+Started by `engine.sandbox.ScriptPool` as `python -I child.py MEMORY_BYTES`. It reads
+length-prefixed JSON requests on stdin and answers on stdout. Code is compiled with
+the restricted policy; the address space is capped with RLIMIT_AS so a script that
+tries to build a huge value gets a MemoryError instead of taking the server down;
+the parent kills this process if an answer does not come in time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import struct
+import sys
+import traceback
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load(name: str, path: str) -> Any:
+    """Load one of our stdlib-only modules by path, without importing the engine package."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"inlav_sandbox_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+codec = _load("codec", os.path.join(os.path.dirname(HERE), "codec.py"))
+policy = _load("policy", os.path.join(HERE, "policy.py"))
+
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+_HEADER = struct.Struct(">I")
+
+
+def _read_frame(stream: Any) -> bytes | None:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    return bytes(stream.read(size))
+
+
+def _write_frame(stream: Any, payload: bytes) -> None:
+    stream.write(_HEADER.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def _error_line(exc: BaseException) -> int | None:
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == "<diagramma>":
+            return frame.lineno
+    return getattr(exc, "lineno", None)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+class Runner:
+    """Compiles (with a small cache) and runs one request at a time."""
+
+    def __init__(self) -> None:
+        self.builtins = policy.build_builtins()
+        self.cache: dict[tuple[str, str], Any] = {}
+
+    def compiled(self, source: str, mode: str) -> Any:
+        key = (mode, source)
+        code = self.cache.get(key)
+        if code is None:
+            if len(self.cache) > 1024:
+                self.cache.clear()
+            code = policy.compile_code(source, mode)
+            self.cache[key] = code
+        return code
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "ping":
+            return {"ok": True, "result": "pong"}
+        mode = "eval" if op == "eval" else "exec"
+        try:
+            code = self.compiled(request["code"], mode)
+        except policy.RestrictedCodeError as exc:
+            return {"ok": False, "kind": "compile", "message": "; ".join(exc.problems)}
+
+        context = codec.from_jsonable(request.get("context") or {})
+        extra = codec.from_jsonable(request.get("extra") or {})
+        scope: dict[str, Any] = {"__builtins__": self.builtins, "__name__": "diagramma"}
+        scope.update(extra)
+        scope.update(context)
+        try:
+            if mode == "eval":
+                result = eval(code, scope)  # noqa: S307 - restricted code in a limited process
+                return {"ok": True, "result": codec.to_jsonable(result, "risultato")}
+            exec(code, scope)  # noqa: S102 - restricted code in a limited process
+            updated = {
+                key: value
+                for key, value in scope.items()
+                if not key.startswith("_") and key not in extra and not callable(value)
+            }
+            return {"ok": True, "context": codec.to_jsonable(updated)}
+        except MemoryError:
+            scope.clear()
+            return {"ok": False, "kind": "memory", "message": "memoria esaurita"}
+        except codec.UnstorableValue as exc:
+            return {"ok": False, "kind": "unstorable", "message": str(exc)}
+        except RecursionError:
+            return {"ok": False, "kind": "runtime", "message": "ricorsione troppo profonda"}
+        except BaseException as exc:  # noqa: BLE001 - everything a script raises is reported
+            return {"ok": False, "kind": "runtime", "message": _describe(exc), "line": _error_line(exc)}
+
+
+def main() -> None:
+    memory = int(sys.argv[1]) if len(sys.argv) > 1 else 256 * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    # Nothing the script prints may corrupt the protocol stream.
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    runner = Runner()
+    while True:
+        frame = _read_frame(stdin)
+        if frame is None:
+            return
+        try:
+            try:
+                answer = runner.handle(json.loads(frame))
+            except (MemoryError, TypeError, ValueError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - the protocol must always answer
+                answer = {"ok": False, "kind": "runtime", "message": _describe(exc)}
+            payload = json.dumps(answer, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except MemoryError:
+            payload = b'{"ok": false, "kind": "memory", "message": "memoria esaurita"}'
+        except (TypeError, ValueError) as exc:
+            payload = json.dumps({"ok": False, "kind": "unstorable", "message": str(exc)}).encode()
+        if len(payload) > MAX_ANSWER_BYTES:
+            payload = b'{"ok": false, "kind": "memory", "message": "risultato troppo grande"}'
+        _write_frame(stdout, payload)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The only package that imports SpiffWorkflow: parsing, running and storing workflows."""
+
+from engine.spiff.case import (
+    TOP,
+    Case,
+    HumanTaskView,
+    MessageWait,
+    OutboundMessage,
+    Snapshot,
+    SpecSet,
+    StepEvent,
+    StepReport,
+    TaskRow,
+    TimerView,
+    build_specset,
+)
+from engine.spiff.parsing import (
+    CodeItem,
+    HumanTaskInfo,
+    ParsedBundle,
+    ParsedProcess,
+    add_iso_duration,
+    check_timer_value,
+    parse_bundle,
+)
+
+__all__ = [
+    "TOP",
+    "Case",
+    "CodeItem",
+    "HumanTaskInfo",
+    "HumanTaskView",
+    "MessageWait",
+    "OutboundMessage",
+    "ParsedBundle",
+    "ParsedProcess",
+    "Snapshot",
+    "SpecSet",
+    "StepEvent",
+    "StepReport",
+    "TaskRow",
+    "TimerView",
+    "add_iso_duration",
+    "build_specset",
+    "check_timer_value",
+    "parse_bundle",
+]

@@ -1,0 +1,347 @@
+"""Parse bundles with SpiffBpmnParser and extract what the deploy linter needs."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
+from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
+
+from engine.errors import Problem
+
+_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+@dataclass
+class CodeItem:
+    """One piece of diagram code the linter must compile ('eval' or 'exec')."""
+
+    file: str | None
+    element: str
+    mode: str
+    source: str
+    what: str
+
+
+@dataclass
+class HumanTaskInfo:
+    """A user or manual task: who does it, with which form."""
+
+    file: str | None
+    element: str
+    name: str
+    kind: str
+    lane: str | None
+    properties: dict[str, str]
+
+
+@dataclass
+class ParsedProcess:
+    """An executable process of a bundle, serialized for storage."""
+
+    key: str
+    name: str
+    file: str | None
+    spec_json: str
+    calls: list[str]
+    start_messages: list[str]
+    human_tasks: list[HumanTaskInfo] = field(default_factory=list)
+
+
+@dataclass
+class ParsedBundle:
+    """Everything the parser could learn from a bundle, plus the problems it found."""
+
+    processes: dict[str, ParsedProcess] = field(default_factory=dict)
+    code: list[CodeItem] = field(default_factory=list)
+    timers: list[CodeItem] = field(default_factory=list)
+    calls: list[tuple[str | None, str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
+    """Parse already-safe lxml roots (file name → root) and extract lint facts."""
+    result = ParsedBundle()
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    decision_files: dict[str, str] = {}
+    for name, root in dmn.items():
+        try:
+            parser.add_dmn_xml(root, filename=name)
+            for table in root.iter("{*}decisionTable"):
+                decision_files[table.get("id", "")] = name
+        except (ValidationException, SpiffWorkflowException, etree.LxmlError, KeyError) as exc:
+            result.problems.append(_problem(exc, name, root))
+    roots_by_file: dict[str, Any] = {}
+    for name, root in bpmn.items():
+        roots_by_file[name] = root
+        try:
+            parser.add_bpmn_xml(root, filename=name)
+        except (ValidationException, SpiffWorkflowException, etree.LxmlError) as exc:
+            result.problems.append(_problem(exc, name, root))
+    if result.problems:
+        return result
+
+    process_ids = parser.get_process_ids()
+    if not process_ids:
+        result.problems.append(Problem(None, None, "nessun processo eseguibile (isExecutable=\"true\") nel pacchetto"))
+    for key in process_ids:
+        proc_parser = parser.get_process_parser(key)
+        if getattr(proc_parser, "parent", None) is not None:
+            continue  # an embedded subprocess, stored with its parent process
+        try:
+            spec = parser.get_spec(key)
+            embedded = _embedded_specs(parser, spec)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            result.problems.append(_problem(exc, proc_parser.filename, roots_by_file.get(proc_parser.filename)))
+            continue
+        process = _describe_process(key, spec, embedded, result, decision_files)
+        if process is not None:
+            result.processes[key] = process
+    return result
+
+
+def _embedded_specs(parser: SpiffBpmnParser, spec: Any) -> dict[str, Any]:
+    """Specs of embedded subprocesses (not call activities), recursively."""
+    found: dict[str, Any] = {}
+    pending = [spec]
+    while pending:
+        current = pending.pop()
+        for ts in current.task_specs.values():
+            if isinstance(ts, SubWorkflowTask) and not isinstance(ts, CallActivity) and ts.spec not in found:
+                sub = parser.get_spec(ts.spec)
+                found[ts.spec] = sub
+                pending.append(sub)
+    return found
+
+
+def _describe_process(
+    key: str, spec: Any, embedded: dict[str, Any], result: ParsedBundle, decision_files: dict[str, str]
+) -> ParsedProcess | None:
+    calls: list[str] = []
+    start_messages: list[str] = []
+    human: list[HumanTaskInfo] = []
+    for current in [spec, *embedded.values()]:
+        file = current.file
+        for ts in current.task_specs.values():
+            element = getattr(ts, "bpmn_id", None)
+            if element is None:
+                continue
+            _collect_code(ts, file, element, result, decision_files)
+            if isinstance(ts, CallActivity):
+                calls.append(ts.spec)
+                result.calls.append((file, element, ts.spec))
+            if isinstance(ts, ServiceTask):
+                result.problems.append(Problem(file, element, "i service task non sono supportati"))
+            if isinstance(ts, (UserTask, ManualTask)):
+                props = dict((getattr(ts, "extensions", None) or {}).get("properties", {}) or {})
+                instructions = (getattr(ts, "extensions", None) or {}).get("instructionsForEndUser")
+                if instructions:
+                    props.setdefault("instructionsForEndUser", instructions)
+                human.append(
+                    HumanTaskInfo(
+                        file=file,
+                        element=element,
+                        name=ts.bpmn_name or element,
+                        kind="user" if isinstance(ts, UserTask) else "manual",
+                        lane=ts.lane,
+                        properties=props,
+                    )
+                )
+            if current is spec and isinstance(ts, StartEvent):
+                for definition in _event_definitions(ts):
+                    if isinstance(definition, MessageEventDefinition):
+                        start_messages.append(definition.name)
+    try:
+        payload = {
+            "spec": _REGISTRY.convert(spec),
+            "embedded": {name: _REGISTRY.convert(sub) for name, sub in embedded.items()},
+        }
+        spec_json = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:  # pragma: no cover - a spec we cannot store
+        result.problems.append(Problem(spec.file, key, f"impossibile serializzare il processo: {exc}"))
+        return None
+    return ParsedProcess(
+        key=key,
+        name=spec.description or key,
+        file=spec.file,
+        spec_json=spec_json,
+        calls=sorted(set(calls)),
+        start_messages=sorted(set(start_messages)),
+        human_tasks=human,
+    )
+
+
+def _event_definitions(ts: Any) -> list[Any]:
+    definition = getattr(ts, "event_definition", None)
+    if definition is None:
+        return []
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
+
+
+def _collect_code(
+    ts: Any, file: str | None, element: str, result: ParsedBundle, decision_files: dict[str, str]
+) -> None:
+    add = result.code.append
+    if isinstance(ts, ScriptTask) and ts.script:
+        add(CodeItem(file, element, "exec", ts.script, "script"))
+    if isinstance(ts, SpiffBpmnTask):
+        if ts.prescript:
+            add(CodeItem(file, element, "exec", ts.prescript, "pre-script"))
+        if ts.postscript:
+            add(CodeItem(file, element, "exec", ts.postscript, "post-script"))
+    if isinstance(ts, MultiChoice):
+        for condition, target in ts.cond_task_specs:
+            if condition is not None:
+                target_id = str(target).split(".")[0]
+                add(CodeItem(file, f"{element} → {target_id}", "eval", condition.args[0], "condizione"))
+    if isinstance(ts, MultiInstanceTask):
+        if ts.cardinality:
+            add(CodeItem(file, element, "eval", ts.cardinality, "cardinalità"))
+        if ts.condition:
+            add(CodeItem(file, element, "eval", ts.condition, "condizione di completamento"))
+    if isinstance(ts, StandardLoopTask) and ts.condition:
+        add(CodeItem(file, element, "eval", ts.condition, "condizione del ciclo"))
+    props = (getattr(ts, "extensions", None) or {}).get("properties", {}) or {}
+    if props.get("correlationKey"):
+        add(CodeItem(file, element, "eval", props["correlationKey"], "chiave di correlazione"))
+    if isinstance(ts, (CatchingEvent, ThrowingEvent)):
+        for definition in _event_definitions(ts):
+            if isinstance(definition, TimerEventDefinition):
+                kind = type(definition).__name__.replace("TimerEventDefinition", "").replace("EventDefinition", "")
+                result.timers.append(CodeItem(file, element, "eval", definition.expression or "", kind.lower()))
+            elif isinstance(definition, ConditionalEventDefinition) and definition.expression:
+                add(CodeItem(file, element, "eval", definition.expression, "condizione dell'evento"))
+            elif isinstance(definition, MessageEventDefinition):
+                if getattr(definition, "expression", None):
+                    add(CodeItem(file, element, "eval", definition.expression, "contenuto del messaggio"))
+                for prop in [*definition.correlation_properties, *getattr(definition, "process_correlations", [])]:
+                    add(CodeItem(file, element, "eval", prop.retrieval_expression, "correlazione"))
+            elif getattr(definition, "expression", None):
+                add(CodeItem(file, element, "eval", definition.expression, "contenuto dell'evento"))
+    if isinstance(ts, BusinessRuleTaskMixin):
+        _collect_dmn(ts, result, decision_files)
+
+
+def _collect_dmn(ts: Any, result: ParsedBundle, decision_files: dict[str, str]) -> None:
+    table = ts.dmnEngine.decision_table
+    file = decision_files.get(table.id)
+    for inp in table.inputs:
+        if inp.expression:
+            result.code.append(CodeItem(file, inp.id, "eval", inp.expression, "espressione di input DMN"))
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            for lhs in entry.lhs:
+                if lhs is None or not entry.input.expression:
+                    continue
+                result.code.append(
+                    CodeItem(file, entry.id, "eval", dmn_match_expression(entry.input.expression, lhs), "cella DMN")
+                )
+        for out in rule.outputEntries:
+            if out.text:
+                result.code.append(CodeItem(file, out.id, "eval", out.text, "uscita DMN"))
+
+
+def dmn_match_expression(input_expr: str, match_expr: str) -> str:
+    """The expression SpiffWorkflow's DMN engine evaluates for one input cell."""
+    match_expr = re.sub(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", "dmninputexpr", match_expr)
+    if "dmninputexpr" in match_expr:
+        return match_expr
+    try:
+        ast.parse(match_expr)
+        return f"({input_expr}) == ({match_expr})"
+    except SyntaxError:
+        return input_expr + match_expr
+
+
+def _problem(exc: Exception, file: str | None, root: Any) -> Problem:
+    """Turn a parser exception into a located problem (file, element id, message)."""
+    element = getattr(exc, "id", None) or None
+    line = getattr(exc, "line_number", None)
+    if not element and root is not None and isinstance(line, int):
+        element = _element_at_line(root, line)
+    message = str(exc.args[0]) if exc.args else str(exc)
+    if line and not element:
+        message = f"riga {line}: {message}"
+    return Problem(getattr(exc, "file_name", None) or file, element, _italian_parse_message(message))
+
+
+def _element_at_line(root: Any, line: int) -> str | None:
+    best = None
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.sourceline == line and el.get("id"):
+            return str(el.get("id"))
+        if el.sourceline is not None and el.sourceline <= line and el.get("id"):
+            best = str(el.get("id"))
+    return best
+
+
+_PARSE_TRANSLATIONS = [
+    (re.compile(r"^The process '(.+)' was not found\..*$"), r"il processo «\1» non esiste"),
+    (re.compile(r'^No DMN Diagram available with id "(.+?)".*$'), r"la decisione DMN «\1» non esiste nel pacchetto"),
+    (re.compile(r"^Duplicate process ID: (.+)$"), r"processo duplicato: \1"),
+    (re.compile(r"^No start event found.*$"), "manca l'evento di inizio"),
+]
+
+
+def _italian_parse_message(message: str) -> str:
+    for pattern, replacement in _PARSE_TRANSLATIONS:
+        if pattern.match(message):
+            return pattern.sub(replacement, message)
+    return f"diagramma non valido: {message}"
+
+
+def check_timer_value(kind: str, value: object) -> str | None:
+    """Why a timer value (already evaluated) is not valid ISO 8601 for its kind, or None."""
+    if not isinstance(value, str):
+        return "il timer deve produrre un testo ISO 8601 (es. 'P30D' o '2026-12-31T09:00:00')"
+    try:
+        if kind == "cycle":
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        elif kind == "duration":
+            TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(value))
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for bad durations
+        return f"valore del timer non valido: {value!r} (atteso ISO 8601, es. 'P30D')"
+    return None
+
+
+def add_iso_duration(start: datetime, duration: str) -> datetime:
+    """`start` plus an ISO 8601 duration such as 'P2D' (months and years by calendar)."""
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+
+
+def load_spec_json(spec_json: str) -> tuple[Any, dict[str, Any]]:
+    """Restore a stored process spec and its embedded subprocess specs."""
+    payload = json.loads(spec_json)
+    spec = _REGISTRY.restore(payload["spec"])
+    embedded = {name: _REGISTRY.restore(sub) for name, sub in payload["embedded"].items()}
+    return spec, embedded
