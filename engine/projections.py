@@ -50,10 +50,18 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) ->
         for task_id in gone:
             session.expunge(existing[task_id])
     for task_id, view in current.items():
-        if task_id in existing:
+        title = (view.title if not view.instance_label else f"{view.title} — {view.instance_label}")[:300]
+        row = existing.get(task_id)
+        if row is not None:
+            # After a migration the same task may point to a new definition, form or lane.
+            row.definition_id = view.definition_id
+            row.task_name = view.element
+            row.title = title
+            row.lane = role_for_lane(view.lane) or view.lane
+            row.form = view.properties.get("formJsonSchemaFilename")
+            row.ui_form = view.properties.get("formUiSchemaFilename")
             continue
         due_in = view.properties.get("dueIn")
-        title = view.title if not view.instance_label else f"{view.title} — {view.instance_label}"
         session.add(
             HumanTask(
                 task_id=task_id,
@@ -63,7 +71,7 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) ->
                 process_key=instance.process_key,
                 definition_id=view.definition_id,
                 task_name=view.element,
-                title=title[:300],
+                title=title,
                 lane=role_for_lane(view.lane) or view.lane,
                 form=view.properties.get("formJsonSchemaFilename"),
                 ui_form=view.properties.get("formUiSchemaFilename"),

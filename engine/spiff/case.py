@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
@@ -187,6 +188,19 @@ class OutboundMessage:
     name: str
     payload: Any
     correlation_key: str | None
+
+
+@dataclass
+class MigrationPlan:
+    """Differences between a case's specs and a target version."""
+
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    applied: bool = False
+
+    @property
+    def possible(self) -> bool:
+        return not self.removed
 
 
 @dataclass
@@ -430,6 +444,40 @@ class Case:
             task.task_spec.catch(task, event)
             task.task_spec._update(task)
         return self.run_engine(report)
+
+    def plan_migration(self, target: SpecSet) -> MigrationPlan:
+        """What moving this case onto `target` would change (nothing is modified)."""
+        main = target.specs[target.main]
+        deps = {k: v for k, v in target.specs.items() if k != target.main}
+        top_diff, sub_diffs = diff_workflow(_REGISTRY, self.workflow, main, deps)
+        plan = MigrationPlan()
+        for diff in [top_diff, *sub_diffs.values()]:
+            if diff is None:
+                continue
+            plan.changed.extend(sorted({t.task_spec.name for t in diff.changed}))
+            plan.removed.extend(sorted({t.task_spec.name for t in diff.removed if t.has_state(TaskState.NOT_FINISHED_MASK)}))
+        for sp_id, diff in sub_diffs.items():
+            if diff is None:
+                plan.removed.append(self.workflow.subprocesses[sp_id].spec.name)
+        return plan
+
+    def migrate(self, target: SpecSet) -> MigrationPlan:
+        """Move the case onto `target` specs; waiting and ready tasks are re-predicted."""
+        plan = self.plan_migration(target)
+        if plan.removed:
+            return plan
+        main = target.specs[target.main]
+        deps = {k: v for k, v in target.specs.items() if k != target.main}
+        top_diff, sub_diffs = diff_workflow(_REGISTRY, self.workflow, main, deps)
+        with _diagram_errors(None):
+            migrate_workflow(top_diff, self.workflow, main)
+            for sp_id, diff in sub_diffs.items():
+                sub = self.workflow.subprocesses[sp_id]
+                migrate_workflow(diff, sub, deps[sub.spec.name])
+        self.workflow.subprocess_specs = deps
+        self.specset = target
+        plan.applied = True
+        return plan
 
     def evaluate(self, expression: str, data: dict[str, Any]) -> Any:
         """Evaluate an expression of the diagram in the sandbox."""

@@ -1,0 +1,99 @@
+"""Local accounts: argon2 password hashes, roles per Ambito, and the Actor they make."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import utcnow
+from engine.errors import Conflict, NotFound
+from engine.models import Ambito, AppUser, UserRole
+from engine.roles import ROLE_CODES, Actor
+
+_HASHER = PasswordHasher()
+# Verified when the username is unknown, so timing does not reveal which usernames exist.
+_DUMMY_HASH = _HASHER.hash("inlav-dummy-password")
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _HASHER.hash(password)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    full_name: str,
+    password: str,
+    roles: list[tuple[str, str | None]] = (),  # type: ignore[assignment]
+    is_admin: bool = False,
+    is_auditor: bool = False,
+    email: str | None = None,
+    locale: str = "it",
+) -> AppUser:
+    """Create an account with roles given as (role code, Ambito code or None for regional)."""
+    username = username.strip().lower()
+    if not username or len(username) > 100:
+        raise Conflict("Nome utente non valido.")
+    if len(password) < MIN_PASSWORD:
+        raise Conflict(f"La password deve avere almeno {MIN_PASSWORD} caratteri.")
+    if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
+        raise Conflict(f"L'utente «{username}» esiste già.")
+    user = AppUser(
+        username=username,
+        full_name=full_name,
+        email=email,
+        password_hash=hash_password(password),
+        is_active=True,
+        is_admin=is_admin,
+        is_auditor=is_auditor,
+        locale=locale,
+        created_at=utcnow(),
+        last_login_at=None,
+    )
+    session.add(user)
+    session.flush()
+    for role, ambito in roles:
+        grant_role(session, user, role, ambito)
+    return user
+
+
+def grant_role(session: Session, user: AppUser, role: str, ambito: str | None) -> None:
+    """Give a user a role in an Ambito (None: in every Ambito)."""
+    if role not in ROLE_CODES:
+        raise NotFound(f"Ruolo sconosciuto: {role}")
+    if ambito is not None and session.get(Ambito, ambito) is None:
+        raise NotFound(f"Ambito sconosciuto: {ambito}")
+    session.add(UserRole(user_id=user.id, role=role, ambito_code=ambito))
+    session.flush()
+
+
+def authenticate(session: Session, username: str, password: str) -> AppUser | None:
+    """The active user with these credentials, or None (same cost either way)."""
+    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
+    if user is None or not user.is_active:
+        try:
+            _HASHER.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        _HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def actor_for(session: Session, user: AppUser) -> Actor:
+    """The Actor a logged-in user acts as."""
+    grants = session.execute(select(UserRole.role, UserRole.ambito_code).where(UserRole.user_id == user.id)).all()
+    roles = frozenset(g.role for g in grants)
+    ambiti = frozenset(g.ambito_code for g in grants if g.ambito_code is not None)
+    regional = any(g.ambito_code is None for g in grants) or user.is_auditor
+    return Actor(user.username, roles, ambiti, regional=regional, system=False)

@@ -1,0 +1,459 @@
+"""`inlav` command line: database, bundles, cases, tasks, messages, worker, server, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+
+from engine import (
+    SYSTEM,
+    Actor,
+    DefinitionError,
+    EngineError,
+    FormInvalid,
+    InboxFilter,
+    check_bundle,
+    claim_task,
+    complete_task,
+    deliver,
+    deploy_bundle,
+    get_instance,
+    list_inbox,
+    open_platform,
+    read_bundle_paths,
+    release_task,
+    send_message,
+    start_instance,
+    upgrade_database,
+    verify_chain,
+)
+from engine.clock import utcnow
+from engine.db import read_transaction, transaction
+from engine.definitions import list_definitions
+from engine.messages import list_messages
+from engine.models import Ambito, HistoryEvent, HumanTask
+from engine.platform import Platform, downgrade_database
+from engine.worker import run_forever, tick
+
+app = typer.Typer(help="InLav Flow: piattaforma BPMN per i PUA InLav Lombardia.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrazioni.", no_args_is_help=True)
+processes_app = typer.Typer(help="Pacchetti di processi (BPMN, DMN, moduli).", no_args_is_help=True)
+instances_app = typer.Typer(help="Casi (istanze di processo).", no_args_is_help=True)
+tasks_app = typer.Typer(help="Attività umane.", no_args_is_help=True)
+messages_app = typer.Typer(help="Messaggi tra casi e sistemi esterni.", no_args_is_help=True)
+ambiti_app = typer.Typer(help="Ambiti territoriali.", no_args_is_help=True)
+demo_app = typer.Typer(help="Dati dimostrativi.", no_args_is_help=True)
+for sub, name in [
+    (db_app, "db"),
+    (processes_app, "processes"),
+    (instances_app, "instances"),
+    (tasks_app, "tasks"),
+    (messages_app, "messages"),
+    (ambiti_app, "ambiti"),
+    (demo_app, "demo"),
+]:
+    app.add_typer(sub, name=name)
+
+UserOpt = Annotated[str, typer.Option("--user", "-u", help="Chi agisce (nome utente).")]
+RoleOpt = Annotated[list[str] | None, typer.Option("--role", "-r", help="Ruolo dell'utente (ripetibile).")]
+AmbitoOpt = Annotated[list[str] | None, typer.Option("--ambito", "-a", help="Ambito dell'utente (ripetibile).")]
+
+
+def _platform() -> Platform:
+    return open_platform()
+
+
+def _actor(user: str, roles: list[str] | None, ambiti: list[str] | None) -> Actor:
+    """Without roles the CLI acts as the system (an administrator at the console)."""
+    if not roles:
+        return Actor(user, system=True)
+    return Actor(user, frozenset(roles), frozenset(ambiti or []), regional=not ambiti)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _json_arg(value: str | None) -> Any:
+    if value is None:
+        return {}
+    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"JSON non valido: {exc}")
+    return None
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply database migrations."""
+    platform = _platform()
+    upgrade_database(platform.settings.database_url, revision)
+    typer.echo(f"Database aggiornato ({revision}).")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert database migrations down to REVISION (e.g. base)."""
+    platform = _platform()
+    downgrade_database(platform.settings.database_url, revision)
+    typer.echo(f"Database riportato a {revision}.")
+
+
+# --------------------------------------------------------------------------- ambiti
+
+
+@ambiti_app.command("add")
+def ambiti_add(code: str, name: str) -> None:
+    """Register an Ambito."""
+    platform = _platform()
+    with transaction(platform.sessions) as session:
+        if session.get(Ambito, code) is not None:
+            _fail(f"L'Ambito {code} esiste già.")
+        session.add(Ambito(code=code, name=name, created_at=utcnow()))
+    typer.echo(f"Ambito {code} registrato.")
+
+
+@ambiti_app.command("list")
+def ambiti_list() -> None:
+    """List Ambiti."""
+    platform = _platform()
+    with read_transaction(platform.sessions) as session:
+        for row in session.scalars(select(Ambito).order_by(Ambito.code)):
+            typer.echo(f"{row.code:20s} {row.name}")
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _print_problems(problems: list[Any]) -> None:
+    for problem in problems:
+        typer.secho(f"  - {problem}", fg=typer.colors.RED, err=True)
+
+
+@processes_app.command("validate")
+def processes_validate(
+    paths: Annotated[list[Path], typer.Argument(help="File o cartelle del pacchetto.")],
+    ambito: Annotated[str | None, typer.Option(help="Ambito per cui si valida (default: Regione).")] = None,
+) -> None:
+    """Parse and lint a bundle without deploying it."""
+    platform = _platform()
+    try:
+        files = read_bundle_paths(paths, platform.settings.max_bundle_files, platform.settings.max_file_bytes)
+    except DefinitionError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(1) from exc
+    with read_transaction(platform.sessions) as session:
+        check = check_bundle(session, files, ambito, platform.settings.max_file_bytes)
+    if not check.ok:
+        typer.secho(f"Il pacchetto non è valido ({len(check.problems)} problemi):", fg=typer.colors.RED, err=True)
+        _print_problems(check.problems)
+        raise typer.Exit(1)
+    names = ", ".join(sorted(check.parsed.processes)) if check.parsed else ""
+    typer.echo(f"Pacchetto valido: {len(files)} file, processi: {names}.")
+
+
+@processes_app.command("deploy")
+def processes_deploy(
+    paths: Annotated[list[Path], typer.Argument(help="File o cartelle del pacchetto.")],
+    ambito: Annotated[str | None, typer.Option(help="Pubblica per questo Ambito (default: Regione).")] = None,
+    user: UserOpt = "cli",
+    note: Annotated[str | None, typer.Option(help="Nota di pubblicazione.")] = None,
+) -> None:
+    """Validate and deploy a bundle as a new immutable version."""
+    platform = _platform()
+    try:
+        files = read_bundle_paths(paths, platform.settings.max_bundle_files, platform.settings.max_file_bytes)
+        with transaction(platform.sessions) as session:
+            result = deploy_bundle(session, files, ambito, user, note, platform.settings.max_file_bytes)
+    except DefinitionError as exc:
+        typer.secho(exc.message.splitlines()[0], fg=typer.colors.RED, err=True)
+        _print_problems(exc.problems)
+        raise typer.Exit(1) from exc
+    scope = f"Ambito {ambito}" if ambito else "Regione"
+    verb = "pubblicato" if result.created else "già presente (nessuna modifica)"
+    typer.echo(f"Pacchetto {result.bundle_id} {verb} per {scope}.")
+    for d in result.definitions:
+        flag = "nuova versione" if d.created else "invariato"
+        typer.echo(f"  {d.process_key} v{d.version} ({flag})")
+
+
+@processes_app.command("list")
+def processes_list() -> None:
+    """List deployed process definitions."""
+    platform = _platform()
+    with read_transaction(platform.sessions) as session:
+        for d in list_definitions(session):
+            typer.echo(f"{d.process_key:30s} v{d.version:<4d} {d.ambito_code or 'Regione':15s} {d.name}")
+
+
+# --------------------------------------------------------------------------- instances
+
+
+@instances_app.command("start")
+def instances_start(
+    process: str,
+    ambito: Annotated[str, typer.Option(help="Ambito del caso.")],
+    case_code: Annotated[str | None, typer.Option("--case-code", help="Codice del caso (default: generato).")] = None,
+    data: Annotated[str | None, typer.Option(help="Dati iniziali JSON (o @file).")] = None,
+    user: UserOpt = "cli",
+    role: RoleOpt = None,
+) -> None:
+    """Start a case of PROCESS in an Ambito."""
+    platform = _platform()
+    actor = _actor(user, role, [ambito])
+    try:
+        with transaction(platform.sessions) as session:
+            outcome = start_instance(session, platform.settings, process, ambito, actor, case_code, _json_arg(data))
+            code = outcome.instance.case_code
+    except EngineError as exc:
+        _fail(str(exc))
+    typer.echo(f"Caso {code} avviato.")
+
+
+@instances_app.command("show")
+def instances_show(case_code: str) -> None:
+    """Show a case: status, open tasks, recent history."""
+    platform = _platform()
+    try:
+        with read_transaction(platform.sessions) as session:
+            instance = get_instance(session, case_code)
+            typer.echo(f"Caso {instance.case_code} — {instance.process_key} — Ambito {instance.ambito_code}")
+            typer.echo(f"Stato: {instance.status}  avviato da {instance.started_by} il {instance.started_at:%Y-%m-%d %H:%M}")
+            if instance.error_message:
+                typer.secho(f"Errore: {instance.error_message}", fg=typer.colors.RED)
+            tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
+            for task in tasks:
+                typer.echo(f"  attività {task.task_id}  {task.title}  [{task.lane}]  {task.assignee or 'non assegnata'}")
+    except EngineError as exc:
+        _fail(str(exc))
+
+
+@instances_app.command("history")
+def instances_history(
+    case_code: str, verify: Annotated[bool, typer.Option(help="Verifica la catena di hash.")] = False
+) -> None:
+    """Print a case's history (who did what, when, on which version)."""
+    platform = _platform()
+    try:
+        with read_transaction(platform.sessions) as session:
+            instance = get_instance(session, case_code)
+            rows = session.scalars(
+                select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)
+            )
+            for row in rows:
+                what = row.task_title or row.task_name or ""
+                typer.echo(f"{row.seq:4d} {row.occurred_at:%Y-%m-%d %H:%M:%S} {row.actor:12s} {row.kind:22s} {what}")
+            if verify:
+                broken = verify_chain(session, instance.id)
+                if broken:
+                    _fail(f"Catena di hash NON integra agli eventi: {broken}")
+                typer.echo("Catena di hash integra.")
+    except EngineError as exc:
+        _fail(str(exc))
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@tasks_app.command("list")
+def tasks_list(
+    user: UserOpt = "cli",
+    role: RoleOpt = None,
+    ambito: AmbitoOpt = None,
+    case_code: Annotated[str | None, typer.Option("--case-code")] = None,
+    mine: bool = False,
+    unassigned: bool = False,
+    overdue: bool = False,
+    limit: int = 50,
+) -> None:
+    """List human tasks waiting for a role (or all, as system)."""
+    platform = _platform()
+    actor = _actor(user, role, ambito)
+    flt = InboxFilter(case_code=case_code, mine_only=mine, unassigned_only=unassigned, overdue_only=overdue)
+    with read_transaction(platform.sessions) as session:
+        rows, total = list_inbox(session, actor, flt, limit=limit)
+        for row in rows:
+            due = f"scade {row.due_at:%Y-%m-%d}" if row.due_at else ""
+            typer.echo(
+                f"{row.task_id}  {row.case_code:20s} {row.title[:40]:40s} [{row.lane}] "
+                f"{row.assignee or '-':10s} {due}"
+            )
+        typer.echo(f"{total} attività.")
+
+
+def _task_command(action: str, task_id: str, user: str, role: list[str] | None, ambito: list[str] | None) -> None:
+    platform = _platform()
+    actor = _actor(user, role, ambito)
+    try:
+        with transaction(platform.sessions) as session:
+            if action == "claim":
+                claim_task(session, task_id, actor)
+            else:
+                release_task(session, task_id, actor)
+    except EngineError as exc:
+        _fail(str(exc))
+    typer.echo("Attività presa in carico." if action == "claim" else "Attività rilasciata.")
+
+
+@tasks_app.command("claim")
+def tasks_claim(task_id: str, user: UserOpt = "cli", role: RoleOpt = None, ambito: AmbitoOpt = None) -> None:
+    """Take a task."""
+    _task_command("claim", task_id, user, role, ambito)
+
+
+@tasks_app.command("release")
+def tasks_release(task_id: str, user: UserOpt = "cli", role: RoleOpt = None, ambito: AmbitoOpt = None) -> None:
+    """Give a task back."""
+    _task_command("release", task_id, user, role, ambito)
+
+
+@tasks_app.command("complete")
+def tasks_complete(
+    task_id: str,
+    data: Annotated[str | None, typer.Option(help="Dati del modulo in JSON (o @file).")] = None,
+    user: UserOpt = "cli",
+    role: RoleOpt = None,
+    ambito: AmbitoOpt = None,
+) -> None:
+    """Complete a task with form data (validated against its JSON Schema)."""
+    platform = _platform()
+    actor = _actor(user, role, ambito)
+    payload = _json_arg(data)
+    try:
+        with transaction(platform.sessions) as session:
+            outcome = complete_task(session, platform.settings, task_id, payload, actor)
+    except FormInvalid as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        for field, messages in exc.errors.items():
+            typer.secho(f"  {field or 'modulo'}: {'; '.join(messages)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    except EngineError as exc:
+        _fail(str(exc))
+    if outcome.error is not None:
+        _fail(f"Attività non completata: {outcome.error.message}")
+    state = "concluso" if outcome.completed else "in corso"
+    typer.echo(f"Attività completata. Caso {outcome.instance.case_code}: {state}.")
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@messages_app.command("send")
+def messages_send(
+    name: str,
+    key: Annotated[str | None, typer.Option(help="Chiave di correlazione (es. codice del caso).")] = None,
+    payload: Annotated[str | None, typer.Option(help="Contenuto JSON (o @file).")] = None,
+    ambito: Annotated[str | None, typer.Option(help="Ambito destinatario.")] = None,
+    now: Annotated[bool, typer.Option(help="Consegna subito invece di lasciarlo al worker.")] = True,
+) -> None:
+    """Send a message to waiting cases (by name and correlation key)."""
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            message = send_message(session, name, _json_arg(payload), key, ambito, source="cli")
+            if now:
+                deliver(session, platform.settings, message.id)
+            status, mid = message.status, message.id
+    except EngineError as exc:
+        _fail(str(exc))
+    typer.echo(f"Messaggio {mid}: {status}.")
+
+
+@messages_app.command("list")
+def messages_list(status: str | None = None, limit: int = 50) -> None:
+    """List recent messages with their delivery status."""
+    platform = _platform()
+    with read_transaction(platform.sessions) as session:
+        for m in list_messages(session, status, limit):
+            typer.echo(f"{m.id:6d} {m.status:10s} {m.name:30s} {m.correlation_key or '-':25s} {m.error or ''}")
+
+
+# --------------------------------------------------------------------------- worker, server, demo
+
+
+@app.command("worker")
+def worker(
+    once: Annotated[bool, typer.Option(help="Una sola passata, poi esce.")] = False,
+    worker_id: Annotated[str | None, typer.Option("--id", help="Identificativo del worker.")] = None,
+) -> None:
+    """Fire due timers and deliver messages (run several on PostgreSQL to scale out)."""
+    platform = _platform()
+    wid = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    if once:
+        result = tick(platform.sessions, platform.settings, wid)
+        typer.echo(
+            f"Timer scattati: {result.timers_fired}, falliti: {result.timers_failed}, "
+            f"messaggi gestiti: {result.messages_handled}, conflitti: {result.conflicts}."
+        )
+        for error in result.errors:
+            typer.secho(error, fg=typer.colors.YELLOW, err=True)
+        return
+    typer.echo(f"Worker {wid} avviato (Ctrl+C per fermare).")
+    try:
+        run_forever(platform.sessions, platform.settings, wid)
+    except KeyboardInterrupt:
+        typer.echo("Worker fermato.")
+
+
+@app.command("serve")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    with_worker: Annotated[bool, typer.Option("--with-worker/--no-worker", help="Avvia anche il worker.")] = True,
+) -> None:
+    """Run the web application."""
+    import threading
+
+    import uvicorn
+
+    from web.app import create_app
+
+    platform = _platform()
+    stop = threading.Event()
+    if with_worker:
+        thread = threading.Thread(
+            target=run_forever, args=(platform.sessions, platform.settings, f"serve:{os.getpid()}", stop), daemon=True
+        )
+        thread.start()
+    try:
+        uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create the twelve Ambiti and demo cases by running the engine."""
+    from engine.demo import seed
+
+    platform = _platform()
+    summary = seed(platform)
+    for line in summary:
+        typer.echo(line)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+__all__ = ["SYSTEM", "app"]
