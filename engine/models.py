@@ -324,3 +324,19 @@ class UserRole(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(64))
     ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"))
+
+
+class Partner(Base):
+    """A member of the territorial network a PUA refers people to (CPI, SAI, services...)."""
+
+    __tablename__ = "partner"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(TS)

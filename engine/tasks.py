@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import forms
-from engine import definitions, history
+from engine import definitions, history, partners
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, FormInvalid, NotFound, TaskNotReady
@@ -149,10 +149,12 @@ def _log(session: Session, task: HumanTask, actor: Actor, kind: str) -> None:
 
 
 def form_for(session: Session, task: HumanTask) -> dict[str, Any] | None:
-    """The JSON Schema of a task's form (from the bundle the task's definition came in)."""
+    """The JSON Schema of a task's form (from the bundle the task's definition came in),
+    with registry-backed options (partners) filled in for the task's Ambito."""
     if not task.form:
         return None
-    return definitions.form_schema(session, task.definition_id, task.form)
+    schema = definitions.form_schema(session, task.definition_id, task.form)
+    return partners.resolve_options(session, schema, task.ambito_code)
 
 
 def ui_form_for(session: Session, task: HumanTask) -> dict[str, Any]:
