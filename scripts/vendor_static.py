@@ -1,0 +1,81 @@
+"""Copy the front-end files the web app serves from node_modules/ into web/static/vendor/,
+and compile the Babel catalogs of web/locale/ (.po -> .mo).
+
+Run by scripts/setup.sh after `npm ci`. Nothing is fetched here: only files already
+installed from the lockfile are copied, so the app never needs a CDN.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ROOT / "node_modules"
+VENDOR = ROOT / "web" / "static" / "vendor"
+LOCALE = ROOT / "web" / "locale"
+
+# (source under node_modules, destination under web/static/vendor)
+FILES: list[tuple[str, str]] = [
+    ("htmx.org/dist/htmx.min.js", "htmx/htmx.min.js"),
+    ("bootstrap-italia/dist/css/bootstrap-italia.min.css", "bootstrap-italia/css/bootstrap-italia.min.css"),
+    ("bootstrap-italia/dist/svg/sprites.svg", "bootstrap-italia/svg/sprites.svg"),
+    ("axe-core/axe.min.js", "axe-core/axe.min.js"),
+]
+FONT_DIRS = ["Titillium_Web", "Roboto_Mono", "Lora"]
+FONT_SUFFIXES = {".woff2", ".woff", ".txt"}
+
+
+def copy_vendor() -> int:
+    """Copy the pinned dist files; returns how many were copied."""
+    if not MODULES.is_dir():
+        raise SystemExit("node_modules/ non trovato: eseguire prima `npm ci`.")
+    if VENDOR.exists():
+        shutil.rmtree(VENDOR)
+    copied = 0
+    for source, target in FILES:
+        src = MODULES / source
+        if not src.is_file():
+            if source.startswith("axe-core/"):
+                continue  # dev-only: the accessibility check of the browser test
+            raise SystemExit(f"File mancante in node_modules: {source} (eseguire `npm ci`).")
+        dst = VENDOR / target
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        copied += 1
+    fonts = MODULES / "bootstrap-italia" / "dist" / "fonts"
+    for family in FONT_DIRS:
+        for src in sorted((fonts / family).glob("*")):
+            if src.suffix in FONT_SUFFIXES:
+                dst = VENDOR / "bootstrap-italia" / "fonts" / family / src.name
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+                copied += 1
+    return copied
+
+
+def compile_catalogs() -> int:
+    """Compile every web/locale/<lang>/LC_MESSAGES/*.po into a .mo beside it."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    count = 0
+    for po in sorted(LOCALE.glob("*/LC_MESSAGES/*.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=po.parent.parent.name)
+        with po.with_suffix(".mo").open("wb") as handle:
+            write_mo(handle, catalog)
+        count += 1
+    return count
+
+
+def main() -> int:
+    copied = copy_vendor()
+    catalogs = compile_catalogs()
+    print(f"» front-end: {copied} file copiati in {VENDOR.relative_to(ROOT)}; {catalogs} cataloghi compilati")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
