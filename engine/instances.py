@@ -61,7 +61,8 @@ def get_instance(session: Session, case_code: str) -> ProcessInstance:
 
 def specset_for(session: Session, instance: ProcessInstance) -> SpecSet:
     """The specs an instance is pinned to."""
-    return specset_for_manifest(session, instance.process_key, json.loads(instance.manifest_json))
+    manifest = {key: (value[0], value[1]) for key, value in json.loads(instance.manifest_json).items()}
+    return specset_for_manifest(session, instance.process_key, manifest)
 
 
 # --------------------------------------------------------------------------- start
@@ -117,7 +118,7 @@ def _start(
         ambito_code=ambito,
         process_key=main.process_key,
         definition_id=main.id,
-        manifest_json=codec.dumps({key: d.id for key, d in manifest.items()}),
+        manifest_json=codec.dumps(manifest_ids(manifest)),
         status=RUNNING,
         revision=0,
         lock_owner=None,
@@ -134,7 +135,7 @@ def _start(
         last_event_seq=0,
         last_event_hash=history.GENESIS,
     )
-    specset = specset_for_manifest(session, main.process_key, {k: d.id for k, d in manifest.items()})
+    specset = specset_for_manifest(session, main.process_key, manifest_ids(manifest))
     case = Case.new(specset, code, data)
     try:
         report = case.start(actor.username)
@@ -165,8 +166,13 @@ def _start(
     return Outcome(instance, None, events)
 
 
-def specset_for_manifest(session: Session, main_key: str, manifest: dict[str, int]) -> SpecSet:
-    """Specs for a manifest of definition ids."""
+def manifest_ids(manifest: dict[str, ProcessDefinition]) -> dict[str, tuple[int, str]]:
+    """Process key → (definition id, content hash): what an instance is pinned to."""
+    return {key: (d.id, d.content_hash) for key, d in manifest.items()}
+
+
+def specset_for_manifest(session: Session, main_key: str, manifest: dict[str, tuple[int, str]]) -> SpecSet:
+    """Specs for a manifest of (definition id, content hash)."""
 
     def load(ids: set[int]) -> dict[int, str]:
         rows = session.execute(

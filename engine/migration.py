@@ -16,7 +16,7 @@ from engine.clock import utcnow
 from engine.config import Settings
 from engine.errors import Conflict
 from engine.history import NewEvent
-from engine.instances import Outcome, get_instance, run_step, specset_for, specset_for_manifest
+from engine.instances import Outcome, get_instance, manifest_ids, run_step, specset_for, specset_for_manifest
 from engine.models import Timer
 from engine.roles import Actor
 from engine.spiff import Case, StepReport
@@ -42,7 +42,7 @@ def migrate_case(
     current = definitions.definitions_by_id(session, [instance.definition_id])[instance.definition_id]
     target = definitions.resolve(session, instance.process_key, instance.ambito_code)
     manifest = definitions.manifest_for(session, target, instance.ambito_code)
-    target_ids = {key: d.id for key, d in manifest.items()}
+    target_ids = manifest_ids(manifest)
     target_specs = specset_for_manifest(session, target.process_key, target_ids)
     result = MigrationResult(case_code, current.version, target.version)
 

@@ -58,41 +58,43 @@ class SpecSet:
     owners: dict[str, int]
 
 
-_SPEC_CACHE: OrderedDict[int, tuple[Any, dict[str, Any]]] = OrderedDict()
+_SPEC_CACHE: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
 _SPEC_CACHE_LOCK = threading.Lock()
 _SPEC_CACHE_SIZE = 256
 
 
-def _cached_spec(definition_id: int, spec_json: str | None) -> tuple[Any, dict[str, Any]]:
-    # Definitions are immutable, so their parsed specs can be shared between cases.
+def _cached_spec(content_hash: str, spec_json: str | None) -> tuple[Any, dict[str, Any]]:
+    # Definitions are immutable and keyed by content hash, so parsed specs can be shared.
     with _SPEC_CACHE_LOCK:
-        hit = _SPEC_CACHE.get(definition_id)
+        hit = _SPEC_CACHE.get(content_hash)
         if hit is not None:
-            _SPEC_CACHE.move_to_end(definition_id)
+            _SPEC_CACHE.move_to_end(content_hash)
             return hit
     if spec_json is None:
-        raise KeyError(f"spec of definition {definition_id} is not loaded")
+        raise KeyError(f"spec {content_hash} is not loaded")
     loaded = load_spec_json(spec_json)
     with _SPEC_CACHE_LOCK:
-        _SPEC_CACHE[definition_id] = loaded
+        _SPEC_CACHE[content_hash] = loaded
         while len(_SPEC_CACHE) > _SPEC_CACHE_SIZE:
             _SPEC_CACHE.popitem(last=False)
     return loaded
 
 
-def build_specset(main: str, manifest: dict[str, int], load_json: Callable[[set[int]], dict[int, str]]) -> SpecSet:
-    """Assemble specs for a manifest (process key → definition id).
+def build_specset(
+    main: str, manifest: dict[str, tuple[int, str]], load_json: Callable[[set[int]], dict[int, str]]
+) -> SpecSet:
+    """Assemble specs for a manifest (process key → (definition id, content hash)).
 
-    Parsed specs are cached by definition id; `load_json` is asked only for the ids
+    Parsed specs are cached by content hash; `load_json` is asked only for definitions
     not in the cache, so a warm step reads no spec from the database.
     """
     with _SPEC_CACHE_LOCK:
-        missing = {i for i in manifest.values() if i not in _SPEC_CACHE}
+        missing = {i for i, digest in manifest.values() if digest not in _SPEC_CACHE}
     texts = load_json(missing) if missing else {}
     specs: dict[str, Any] = {}
     owners: dict[str, int] = {}
-    for key, definition_id in manifest.items():
-        spec, embedded = _cached_spec(definition_id, texts.get(definition_id))
+    for key, (definition_id, digest) in manifest.items():
+        spec, embedded = _cached_spec(digest, texts.get(definition_id))
         specs[key] = spec
         owners[key] = definition_id
         for name, sub in embedded.items():

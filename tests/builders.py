@@ -1,0 +1,131 @@
+"""Small BPMN documents for tests, written out as real files' contents."""
+
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import escape
+
+HEADER = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'id="defs" targetNamespace="http://inlav.example/test">\n'
+)
+
+SIMPLE_FORM = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {"nota": {"type": "string", "title": "Nota"}},
+}
+
+
+def user_task(task_id: str, form: str = "nota.schema.json", name: str = "Compila") -> str:
+    return (
+        f'<bpmn:userTask id="{task_id}" name="{name}"><bpmn:extensionElements><spiffworkflow:properties>'
+        f'<spiffworkflow:property name="formJsonSchemaFilename" value="{form}"/>'
+        "</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>\n"
+    )
+
+
+def script_task(task_id: str, script: str) -> str:
+    return f'<bpmn:scriptTask id="{task_id}" name="Calcolo"><bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>\n'
+
+
+def flow(flow_id: str, source: str, target: str, condition: str | None = None) -> str:
+    if condition is None:
+        return f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}"/>\n'
+    return (
+        f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
+        f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{escape(condition)}</bpmn:conditionExpression>'
+        "</bpmn:sequenceFlow>\n"
+    )
+
+
+def process(process_id: str, body: str, lane_tasks: list[str], lane: str = "operatore_contatto") -> str:
+    refs = "".join(f"<bpmn:flowNodeRef>{t}</bpmn:flowNodeRef>" for t in lane_tasks)
+    lanes = f'<bpmn:laneSet id="ls_{process_id}"><bpmn:lane id="lane_{process_id}" name="{lane}">{refs}</bpmn:lane></bpmn:laneSet>\n'
+    return f'<bpmn:process id="{process_id}" name="Processo {process_id}" isExecutable="true">\n{lanes}{body}</bpmn:process>\n'
+
+
+def document(*processes: str) -> bytes:
+    return (HEADER + "".join(processes) + "</bpmn:definitions>\n").encode()
+
+
+def form_json(schema: dict | None = None) -> bytes:
+    return json.dumps(schema or SIMPLE_FORM).encode()
+
+
+def form_then_script(script: str, process_id: str = "calcolo") -> dict[str, bytes]:
+    """start → user task → script task → user task → end, as a bundle."""
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        + user_task("prima")
+        + script_task("calcola", script)
+        + user_task("dopo", name="Verifica")
+        + '<bpmn:endEvent id="fine"/>\n'
+        + flow("f1", "start", "prima")
+        + flow("f2", "prima", "calcola")
+        + flow("f3", "calcola", "dopo")
+        + flow("f4", "dopo", "fine")
+    )
+    return {f"{process_id}.bpmn": document(process(process_id, body, ["prima", "dopo"])), "nota.schema.json": form_json()}
+
+
+def loop_bundle(process_id: str = "ciclo") -> dict[str, bytes]:
+    """start → script (i += 1) → script (keep last 5) → gateway (i < n: back) → end."""
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        + script_task("conta", "i = i + 1")
+        + script_task("annota", "storico = (storico + [i])[-5:]")
+        + '<bpmn:exclusiveGateway id="ancora" default="basta"/>\n'
+        + '<bpmn:endEvent id="fine"/>\n'
+        + flow("f1", "start", "conta")
+        + flow("f2", "conta", "annota")
+        + flow("f2b", "annota", "ancora")
+        + flow("di_nuovo", "ancora", "conta", "i < n")
+        + flow("basta", "ancora", "fine")
+    )
+    return {f"{process_id}.bpmn": document(process(process_id, body, []))}
+
+
+def user_loop_bundle(process_id: str = "revisioni") -> dict[str, bytes]:
+    """start → user task → script (giro += 1) → gateway (continua: back) → end."""
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        + user_task("revisione", "revisione.schema.json", "Revisione periodica")
+        + script_task("segna", "giro = giro + 1")
+        + '<bpmn:exclusiveGateway id="continua" default="chiudi"/>\n'
+        + '<bpmn:endEvent id="fine"/>\n'
+        + flow("f1", "start", "revisione")
+        + flow("f2", "revisione", "segna")
+        + flow("f3", "segna", "continua")
+        + flow("ancora", "continua", "revisione", "not finito")
+        + flow("chiudi", "continua", "fine")
+    )
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "required": ["finito"],
+        "properties": {
+            "finito": {"type": "boolean", "title": "Finito"},
+            "nota": {"type": "string", "title": "Nota", "maxLength": 2000},
+        },
+    }
+    return {f"{process_id}.bpmn": document(process(process_id, body, ["revisione"])), "revisione.schema.json": form_json(schema)}
+
+
+def timer_bundle(process_id: str = "attesa") -> dict[str, bytes]:
+    """start → timer (duration from data) → script → end."""
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        '<bpmn:intermediateCatchEvent id="aspetta" name="Attesa"><bpmn:timerEventDefinition id="t">'
+        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">durata</bpmn:timeDuration>'
+        "</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>\n"
+        + script_task("segna", "scattato = True")
+        + '<bpmn:endEvent id="fine"/>\n'
+        + flow("f1", "start", "aspetta")
+        + flow("f2", "aspetta", "segna")
+        + flow("f3", "segna", "fine")
+    )
+    return {f"{process_id}.bpmn": document(process(process_id, body, []))}

@@ -1,0 +1,91 @@
+"""A diagram whose script misbehaves: the step fails as a clear task error, the case stays
+exactly as it was, and it resumes once a fixed version is published and the case migrated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from engine import complete_task, get_instance, start_instance, verify_chain
+from engine.errors import DefinitionError
+from engine.migration import migrate_case, retry_case
+from engine.models import HistoryEvent, HumanTask, TaskState
+from engine.roles import SYSTEM
+from tests import builders
+from tests.conftest import OPERATOR, add_ambiti, deploy
+
+RUNTIME_HOSTILE = {
+    "infinite loop": ("while True:\n    pass", "tempo di calcolo esaurito"),
+    "memory bomb": ("x = 'x' * 10**10", "memoria esaurita"),
+    "huge list": ("x = [0] * 10**9", "memoria esaurita"),
+    "file access": ("x = open('/etc/passwd').read()", "NameError"),
+    "format escape": ("x = '{0.__class__}'.format(1)", "format"),
+    "huge power": ("x = 10**10**10", "tempo di calcolo esaurito"),
+    "unstorable result": ("x = set([1])", "non salvabile"),
+    "bad data": ("x = manca + 1", "NameError"),
+}
+
+COMPILE_HOSTILE = {
+    "import": "import os\nos.system('id')",
+    "dunder": "x = ().__class__.__base__.__subclasses__()",
+    "builtins import": "x = __import__('os')",
+    "eval": "x = eval('1')",
+    "private attribute": "x = nota._private",
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPILE_HOSTILE))
+def test_hostile_code_never_gets_deployed(db, name: str) -> None:
+    with pytest.raises(DefinitionError) as err:
+        deploy(db, files=builders.form_then_script(COMPILE_HOSTILE[name]))
+    assert {(p.file, p.element) for p in err.value.problems} == {("calcolo.bpmn", "calcola")}
+
+
+@pytest.mark.parametrize("name", sorted(RUNTIME_HOSTILE))
+def test_runtime_failure_is_a_task_error_and_nothing_moves(db, settings, name: str) -> None:
+    script, expected = RUNTIME_HOSTILE[name]
+    add_ambiti(db)
+    deploy(db, files=builders.form_then_script(script))
+    instance = start_instance(db, settings, "calcolo", "MILANO", OPERATOR).instance
+    task = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    rows_before = sorted(db.execute(select(TaskState.task_id, TaskState.row_hash).where(TaskState.instance_id == instance.id)).all())
+
+    outcome = complete_task(db, settings, task.task_id, {"nota": "ok"}, OPERATOR)
+
+    assert outcome.error is not None
+    assert "«Calcolo» (calcola)" in outcome.error.message and expected in outcome.error.message
+    instance = get_instance(db, instance.case_code)
+    assert instance.status == "error" and instance.error_message == outcome.error.message
+    rows_after = sorted(db.execute(select(TaskState.task_id, TaskState.row_hash).where(TaskState.instance_id == instance.id)).all())
+    assert rows_after == rows_before, "the case's stored state did not change"
+    assert db.get(HumanTask, task.task_id) is not None, "the task is still waiting"
+    incident = db.scalar(select(HistoryEvent).where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind == "incident"))
+    assert incident is not None and json.loads(incident.detail_json)["element"] == "calcola"
+    assert instance.lock_owner is None, "the lease was released"
+
+
+def test_case_resumes_after_the_diagram_is_fixed(db, settings) -> None:
+    add_ambiti(db)
+    deploy(db, files=builders.form_then_script("while True:\n    pass"))
+    instance = start_instance(db, settings, "calcolo", "MILANO", OPERATOR).instance
+    task = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    assert complete_task(db, settings, task.task_id, {"nota": "prima"}, OPERATOR).error is not None
+
+    fixed = deploy(db, files=builders.form_then_script("risultato = len(nota)"))
+    assert [d.version for d in fixed.definitions] == [2]
+    plan = migrate_case(db, settings, instance.case_code, SYSTEM, dry_run=True)
+    assert (plan.from_version, plan.to_version, plan.removed, plan.applied) == (1, 2, [], False)
+    assert migrate_case(db, settings, instance.case_code, SYSTEM, dry_run=False).applied
+    retry_case(db, settings, instance.case_code, SYSTEM)
+
+    outcome = complete_task(db, settings, task.task_id, {"nota": "dopo"}, OPERATOR)
+    assert outcome.error is None
+    instance = get_instance(db, instance.case_code)
+    assert instance.status == "running" and instance.error_message is None
+    verify = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    assert verify.task_name == "dopo"
+    kinds = list(db.scalars(select(HistoryEvent.kind).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)))
+    assert kinds == ["instance_started", "incident", "migrated", "retried", "task_completed", "script"]
+    assert verify_chain(db, instance.id) == []

@@ -1,0 +1,102 @@
+"""Diagram code runs compiled restricted, in a separate process with time and memory limits."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import pytest
+
+from engine.sandbox import SandboxFailure, ScriptPool, check_code
+
+
+@pytest.fixture(scope="module")
+def pool():
+    p = ScriptPool(size=1, timeout=1.0, memory_mb=256)
+    yield p
+    p.close()
+
+
+def test_expressions_and_scripts_see_task_data(pool) -> None:
+    assert pool.evaluate("eta >= 18 and grado == 'lavoro_nero'", {"eta": 30, "grado": "lavoro_nero"}) is True
+    result = pool.execute("totale = sum(x['ore'] for x in voci)\ndel tmp", {"voci": [{"ore": 2}, {"ore": 3}], "tmp": 1})
+    assert result == {"voci": [{"ore": 2}, {"ore": 3}], "totale": 5}
+    assert pool.evaluate("data + timedelta(days=1)", {"data": datetime.date(2026, 1, 31)}) == datetime.date(2026, 2, 1)
+    # Helpers are builtins: a form field named like one of them simply shadows it.
+    assert pool.evaluate("date", {"date": "2026-01-01"}) == "2026-01-01"
+
+
+COMPILE_TIME = [
+    "__import__('os').system('id')",
+    "().__class__.__base__.__subclasses__()",
+    "(lambda: 0).__globals__",
+    "x.__dict__",
+    "x._secret",
+    "import os",
+    "from subprocess import run",
+    "eval('1+1')",
+    "exec('a = 1')",
+    "class Escape: pass",
+    "global y",
+]
+
+
+@pytest.mark.parametrize("code", COMPILE_TIME)
+def test_hostile_code_is_refused_before_it_runs(pool, code: str) -> None:
+    mode = "exec" if code.split()[0] in {"import", "from", "class", "global"} else "eval"
+    assert check_code(code, mode), f"accepted: {code}"
+    with pytest.raises(SandboxFailure) as err:
+        (pool.evaluate if mode == "eval" else pool.execute)(code, {"x": 1})
+    assert err.value.kind == "compile"
+
+
+@pytest.mark.parametrize(
+    "code, kind",
+    [
+        ("open('/etc/passwd').read()", "runtime"),
+        ("getattr(x, 'real')", "runtime"),
+        ("type(x)", "runtime"),
+        ("globals()", "runtime"),
+        ("compile('1', 'f', 'eval')", "runtime"),
+        ("'{0.__class__}'.format(x)", "runtime"),
+        ("'x' * 10**10", "memory"),
+        ("[0] * 10**9", "memory"),
+        ("list(range(10**9))", "memory"),
+    ],
+)
+def test_hostile_code_fails_cleanly_at_run_time(pool, code: str, kind: str) -> None:
+    with pytest.raises(SandboxFailure) as err:
+        pool.evaluate(code, {"x": 1})
+    assert err.value.kind == kind
+    assert pool.evaluate("x + 1", {"x": 1}) == 2, "the pool keeps working"
+
+
+@pytest.mark.parametrize("code", ["while True: pass", "n = 10**10**10", "def f():\n    while True:\n        yield 1\nlist(f())"])
+def test_runaway_code_is_stopped_by_the_deadline(pool, code: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(SandboxFailure) as err:
+        pool.execute(code, {})
+    assert err.value.kind in {"timeout", "memory", "crash"}
+    assert time.monotonic() - started < 5
+    assert pool.evaluate("1 + 1", {}) == 2, "a fresh child replaced the killed one"
+
+
+def test_deep_recursion_and_unstorable_values(pool) -> None:
+    with pytest.raises(SandboxFailure, match="ricorsione"):
+        pool.execute("def f(n):\n    return f(n + 1)\nf(0)", {})
+    with pytest.raises(SandboxFailure) as err:
+        pool.execute("s = set([1, 2])", {})
+    assert err.value.kind == "unstorable" and "'s'" in err.value.message
+    with pytest.raises(SandboxFailure) as err:
+        pool.evaluate("x", {"x": object()})
+    assert err.value.kind == "unstorable"
+
+
+def test_print_does_not_break_the_protocol(pool) -> None:
+    assert pool.execute("print('ciao')\nok = True", {}) == {"ok": True}
+
+
+def test_errors_carry_the_line(pool) -> None:
+    with pytest.raises(SandboxFailure) as err:
+        pool.execute("a = 1\nb = a / 0", {})
+    assert err.value.line == 2 and "ZeroDivisionError" in err.value.message
