@@ -4,6 +4,18 @@ Callers import from here; submodules are implementation detail. Functions take t
 Session first and never commit: the caller owns the transaction.
 """
 
+from engine.apitokens import create_token, list_tokens, revoke_token, user_for_token
+from engine.casefile import (
+    CaseFile,
+    CaseHit,
+    PlanItem,
+    TimelineEntry,
+    case_file,
+    get_case,
+    recent_cases,
+    refresh_case_index,
+    search_cases,
+)
 from engine.config import Settings, load_settings
 from engine.definitions import (
     BundleCheck,
@@ -13,6 +25,7 @@ from engine.definitions import (
     read_bundle_paths,
     resolve,
 )
+from engine.drafts import discard_draft, drafted_task_ids, drop_task_drafts, load_draft, save_draft
 from engine.errors import (
     CaseBusy,
     Conflict,
@@ -41,6 +54,8 @@ from engine.tasks import (
     release_task,
     ui_form_for,
 )
+from engine.taskview import TaskContext, task_context, task_data
+from engine.websessions import OpenedSession, close_session, find_session, needs_touch, open_session, touch_session
 
 __all__ = [
     "ROLES",
@@ -48,6 +63,8 @@ __all__ = [
     "Actor",
     "BundleCheck",
     "CaseBusy",
+    "CaseFile",
+    "CaseHit",
     "Conflict",
     "DefinitionError",
     "DeployResult",
@@ -57,31 +74,56 @@ __all__ = [
     "FormInvalid",
     "InboxFilter",
     "NotFound",
+    "OpenedSession",
     "Outcome",
+    "PlanItem",
     "Platform",
     "Problem",
     "ScriptError",
     "Settings",
+    "TaskContext",
     "TaskNotReady",
+    "TimelineEntry",
+    "case_file",
     "check_bundle",
     "claim_task",
+    "close_session",
     "complete_task",
+    "create_token",
     "deliver",
     "deploy_bundle",
+    "discard_draft",
+    "drafted_task_ids",
+    "drop_task_drafts",
+    "find_session",
     "form_for",
+    "get_case",
     "get_instance",
     "get_task",
     "list_inbox",
+    "list_tokens",
+    "load_draft",
     "load_settings",
+    "needs_touch",
     "open_platform",
+    "open_session",
     "read_bundle_paths",
+    "recent_cases",
+    "refresh_case_index",
     "release_task",
     "resolve",
+    "revoke_token",
     "role_for_lane",
     "role_label",
+    "save_draft",
+    "search_cases",
     "send_message",
     "start_instance",
+    "task_context",
+    "task_data",
+    "touch_session",
     "ui_form_for",
     "upgrade_database",
+    "user_for_token",
     "verify_chain",
 ]

@@ -340,3 +340,64 @@ class Partner(Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(TS)
+
+
+# --------------------------------------------------------------------------- web: drafts, case index, sessions, tokens
+
+
+class TaskDraft(Base):
+    """Form data a person saved on an open task without completing it (one per task and person)."""
+
+    __tablename__ = "task_draft"
+
+    task_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    data_json: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class CaseIndex(Base):
+    """Search projection of a case: code, alias, stage (case files, search by alias)."""
+
+    __tablename__ = "case_index"
+    __table_args__ = (Index("ix_case_index_ambito_code_alias_key", "ambito_code", "alias_key"),)
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
+    case_code: Mapped[str] = mapped_column(String(64), index=True)
+    ambito_code: Mapped[str] = mapped_column(ForeignKey("ambito.code"))
+    alias: Mapped[str | None] = mapped_column(String(200))
+    alias_key: Mapped[str | None] = mapped_column(String(200))
+    stage: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie holds a random token, only its keyed hash is stored."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    last_seen_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime] = mapped_column(TS, index=True)
+
+
+class ApiToken(Base):
+    """A bearer token for integrations, acting as the user who created it."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime | None] = mapped_column(TS)
+    last_used_at: Mapped[datetime | None] = mapped_column(TS)
+    revoked_at: Mapped[datetime | None] = mapped_column(TS)

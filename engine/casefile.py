@@ -1,0 +1,375 @@
+"""Case file: where a person is, what was done by whom, the PIP and the referrals.
+
+A read model built from the case row, its open tasks and its hash-chained history (the
+case data is the history's data changes replayed), plus the `case_index` projection
+that makes cases findable by code or alias without looking inside JSON.
+
+Well-known variable names (the case-facts contract of the regional model) are listed
+below; a model that uses other names still gets a timeline and its open tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine import codec
+from engine.clock import utcnow
+from engine.errors import Forbidden, NotFound
+from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
+from engine.roles import Actor, role_label
+
+ALIAS_KEYS = ("alias", "nome_alias", "pseudonimo")
+STAGE_KEYS = ("fase", "stage", "fase_caso")
+PIP_KEYS = ("pip", "piano", "PIP")
+INTERVENTION_KEYS = ("interventi", "interventions", "servizi")
+REFERRAL_KEYS = ("invii", "segnalazioni", "referrals", "invii_rete")
+TIMELINE_KINDS = {
+    "instance_started": "Caso aperto",
+    "task_completed": "Attività completata",
+    "task_cancelled": "Attività annullata",
+    "timer_fired": "Scadenza raggiunta",
+    "message_received": "Messaggio ricevuto",
+    "message_sent": "Messaggio inviato",
+    "incident": "Errore del modello",
+    "instance_completed": "Caso concluso",
+    "instance_migrated": "Caso migrato a una nuova versione",
+}
+STATUS_LABELS = {"running": "In corso", "completed": "Concluso", "error": "Bloccato da un errore"}
+
+
+@dataclass
+class TimelineEntry:
+    """One step of the case's history as a person reads it."""
+
+    seq: int
+    at: datetime
+    kind: str
+    label: str
+    title: str | None
+    actor: str
+    role: str | None
+    version: int | None
+    changed: list[str] = field(default_factory=list)
+    detail: str | None = None
+
+
+@dataclass
+class PlanItem:
+    """One intervention of the PIP, or one referral to a partner."""
+
+    title: str
+    status: str | None
+    partner: str | None = None
+    due: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class CaseFile:
+    """Everything the case file page shows."""
+
+    instance: ProcessInstance
+    ambito_name: str
+    process_name: str
+    version: int | None
+    alias: str | None
+    stage: str
+    status_label: str
+    open_tasks: list[HumanTask]
+    timeline: list[TimelineEntry]
+    data: dict[str, Any]
+    pip: list[PlanItem]
+    pip_meta: dict[str, Any]
+    referrals: list[PlanItem]
+
+
+# --------------------------------------------------------------------------- access
+
+
+def get_case(session: Session, case_code: str, actor: Actor) -> ProcessInstance:
+    """The case with this code, if the actor may see its Ambito."""
+    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_code == case_code))
+    if instance is None:
+        raise NotFound(f"Caso «{case_code}» non trovato.")
+    if not actor.may_work_in(instance.ambito_code):
+        raise Forbidden("Il caso appartiene a un altro Ambito.")
+    return instance
+
+
+# --------------------------------------------------------------------------- data
+
+
+def case_data(session: Session, instance: ProcessInstance) -> dict[str, Any]:
+    """The case's data so far: the data changes of its history, replayed in order."""
+    data: dict[str, Any] = {}
+    rows = session.execute(
+        select(HistoryEvent.data_diff_json)
+        .where(HistoryEvent.instance_id == instance.id, HistoryEvent.data_diff_json.is_not(None))
+        .order_by(HistoryEvent.seq)
+    )
+    for (text,) in rows:
+        diff = codec.from_jsonable_text(text or "null")
+        if not isinstance(diff, dict):
+            continue
+        data.update(diff.get("added") or {})
+        for key, pair in (diff.get("changed") or {}).items():
+            if isinstance(pair, list) and len(pair) == 2:
+                data[key] = pair[1]
+        for key in diff.get("removed") or {}:
+            data.pop(key, None)
+    return data
+
+
+def _first(data: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if key in data and data[key] not in (None, "", [], {}):
+            return data[key]
+    return None
+
+
+def alias_of(data: Mapping[str, Any]) -> str | None:
+    """The alias a person is known by (top level or inside a `contatto` group)."""
+    value = _first(data, ALIAS_KEYS)
+    if value is None:
+        for group in ("contatto", "persona", "anagrafica"):
+            inner = data.get(group)
+            if isinstance(inner, dict):
+                value = _first(inner, ALIAS_KEYS)
+                if value is not None:
+                    break
+    return str(value)[:200] if value is not None else None
+
+
+def search_key(text: str) -> str:
+    """Lower-case, accent-free form used to match aliases."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"\s+", " ", folded).strip()
+
+
+def stage_of(instance: ProcessInstance, data: Mapping[str, Any], open_titles: list[str]) -> str:
+    """Where the case is: the model's own `fase` variable, else what it waits for."""
+    if instance.status == "completed":
+        return "Concluso"
+    if instance.status == "error":
+        return "Bloccato da un errore"
+    value = _first(data, STAGE_KEYS)
+    if isinstance(value, str):
+        return value.replace("_", " ").capitalize() if value.islower() else value
+    if open_titles:
+        return "In attesa di: " + "; ".join(sorted(set(open_titles)))[:180]
+    return "In attesa di un evento esterno"
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, str):
+        return value.replace("_", " ")
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, list):
+        return [v if isinstance(v, dict) else {"tipo": v} for v in value]
+    return []
+
+
+def plan_of(data: Mapping[str, Any], partners: Mapping[str, str]) -> tuple[list[PlanItem], dict[str, Any]]:
+    """Interventions of the PIP with their status, and the PIP's own fields (objectives, dates)."""
+    pip = _first(data, PIP_KEYS)
+    meta: dict[str, Any] = {}
+    raw: Any = None
+    if isinstance(pip, dict):
+        raw = _first(pip, INTERVENTION_KEYS)
+        meta = {k: v for k, v in pip.items() if k not in INTERVENTION_KEYS and not isinstance(v, dict | list)}
+    if raw is None:
+        raw = _first(data, INTERVENTION_KEYS)
+    return [_plan_item(item, partners) for item in _items(raw)], meta
+
+
+def referrals_of(data: Mapping[str, Any], partners: Mapping[str, str]) -> list[PlanItem]:
+    """Referrals to partners of the network, with their status."""
+    return [_plan_item(item, partners) for item in _items(_first(data, REFERRAL_KEYS))]
+
+
+def _plan_item(item: Mapping[str, Any], partners: Mapping[str, str]) -> PlanItem:
+    title = _first(item, ("titolo", "tipo", "servizio", "intervento", "percorso", "descrizione", "label")) or "—"
+    status = _first(item, ("stato", "status", "esito"))
+    partner = _first(item, ("partner", "ente", "partner_code"))
+    due = _first(item, ("scadenza", "data", "data_invio", "entro"))
+    note = _first(item, ("note", "nota", "motivo"))
+    return PlanItem(
+        title=_label(title),
+        status=_label(status) if status is not None else None,
+        partner=partners.get(str(partner), _label(partner)) if partner is not None else None,
+        due=str(due) if due is not None else None,
+        note=str(note) if note is not None else None,
+    )
+
+
+def _partner_names(session: Session, data: Mapping[str, Any]) -> dict[str, str]:
+    codes: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("partner", "ente", "partner_code") and isinstance(value, str):
+                    codes.add(value)
+                else:
+                    visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(data)
+    if not codes:
+        return {}
+    return dict(session.execute(select(Partner.code, Partner.name).where(Partner.code.in_(codes))).tuples().all())
+
+
+# --------------------------------------------------------------------------- case file
+
+
+def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
+    """The case file of a case the actor may see."""
+    instance = get_case(session, case_code, actor)
+    ambito = session.get(Ambito, instance.ambito_code)
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    tasks = list(
+        session.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == instance.id)
+            .order_by(HumanTask.created_at, HumanTask.task_id)
+        )
+    )
+    data = case_data(session, instance)
+    versions = dict(
+        session.execute(
+            select(ProcessDefinition.id, ProcessDefinition.version).where(
+                ProcessDefinition.id.in_(
+                    select(HistoryEvent.definition_id).where(HistoryEvent.instance_id == instance.id).distinct()
+                )
+            )
+        ).tuples().all()
+    )
+    timeline = []
+    rows = session.scalars(
+        select(HistoryEvent)
+        .where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind.in_(TIMELINE_KINDS))
+        .order_by(HistoryEvent.seq.desc())
+    )
+    for row in rows:
+        diff = codec.from_jsonable_text(row.data_diff_json) if row.data_diff_json else {}
+        changed = sorted({*(diff.get("added") or {}), *(diff.get("changed") or {})}) if isinstance(diff, dict) else []
+        detail = None
+        if row.detail_json and row.kind in ("incident", "message_received", "message_sent"):
+            info = codec.from_jsonable_text(row.detail_json)
+            if isinstance(info, dict):
+                detail = str(info.get("message") or "") or None
+        timeline.append(
+            TimelineEntry(
+                seq=row.seq, at=row.occurred_at, kind=row.kind, label=TIMELINE_KINDS[row.kind],
+                title=row.task_title or row.task_name, actor=row.actor,
+                role=role_label(row.lane) if row.lane else None, version=versions.get(row.definition_id),
+                changed=changed, detail=detail,
+            )
+        )
+    partners = _partner_names(session, data)
+    pip, meta = plan_of(data, partners)
+    return CaseFile(
+        instance=instance,
+        ambito_name=ambito.name if ambito else instance.ambito_code,
+        process_name=definition.name if definition else instance.process_key,
+        version=definition.version if definition else None,
+        alias=alias_of(data),
+        stage=stage_of(instance, data, [t.title for t in tasks]),
+        status_label=STATUS_LABELS.get(instance.status, instance.status),
+        open_tasks=tasks,
+        timeline=timeline,
+        data=data,
+        pip=pip,
+        pip_meta=meta,
+        referrals=referrals_of(data, partners),
+    )
+
+
+# --------------------------------------------------------------------------- index and search
+
+
+def refresh_case_index(session: Session, instance: ProcessInstance) -> CaseIndex:
+    """Bring a case's search row up to date (after a step, or when it is missing)."""
+    data = case_data(session, instance)
+    titles = list(session.scalars(select(HumanTask.title).where(HumanTask.instance_id == instance.id)))
+    alias = alias_of(data)
+    row = session.get(CaseIndex, instance.id)
+    if row is None:
+        row = CaseIndex(instance_id=instance.id, case_code=instance.case_code, ambito_code=instance.ambito_code,
+                        status=instance.status, updated_at=utcnow())
+        session.add(row)
+    row.case_code = instance.case_code
+    row.ambito_code = instance.ambito_code
+    row.alias = alias
+    row.alias_key = search_key(alias) if alias else None
+    row.stage = stage_of(instance, data, titles)[:200]
+    row.status = instance.status
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+@dataclass
+class CaseHit:
+    """One search result."""
+
+    case_code: str
+    ambito_code: str
+    alias: str | None
+    stage: str | None
+    status: str
+    started_at: datetime
+
+
+def search_cases(session: Session, actor: Actor, text: str, limit: int = 50) -> list[CaseHit]:
+    """Cases of the actor's Ambiti whose code starts with, or alias contains, the text."""
+    needle = text.strip()
+    if not needle:
+        return []
+    key = search_key(needle)
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    code_like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (
+        select(
+            ProcessInstance.case_code, ProcessInstance.ambito_code, ProcessInstance.status,
+            ProcessInstance.started_at, CaseIndex.alias, CaseIndex.stage,
+        )
+        .outerjoin(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
+        .where(
+            or_(
+                ProcessInstance.case_code.ilike(f"{code_like}%", escape="\\"),
+                CaseIndex.alias_key.like(f"%{escaped}%", escape="\\"),
+            )
+        )
+    )
+    if not (actor.system or actor.regional):
+        query = query.where(ProcessInstance.ambito_code.in_(sorted(actor.ambiti)))
+    rows = session.execute(query.order_by(ProcessInstance.started_at.desc()).limit(limit)).all()
+    return [CaseHit(r.case_code, r.ambito_code, r.alias, r.stage, r.status, r.started_at) for r in rows]
+
+
+def recent_cases(session: Session, actor: Actor, limit: int = 20) -> list[CaseHit]:
+    """Most recently started cases of the actor's Ambiti."""
+    query = select(
+        ProcessInstance.case_code, ProcessInstance.ambito_code, ProcessInstance.status,
+        ProcessInstance.started_at, CaseIndex.alias, CaseIndex.stage,
+    ).outerjoin(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
+    if not (actor.system or actor.regional):
+        query = query.where(ProcessInstance.ambito_code.in_(sorted(actor.ambiti)))
+    rows = session.execute(query.order_by(ProcessInstance.started_at.desc()).limit(limit)).all()
+    return [CaseHit(r.case_code, r.ambito_code, r.alias, r.stage, r.status, r.started_at) for r in rows]
