@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -75,10 +77,8 @@ def authenticate(session: Session, username: str, password: str) -> AppUser | No
     """The active user with these credentials, or None (same cost either way)."""
     user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
     if user is None or not user.is_active:
-        try:
+        with contextlib.suppress(VerificationError):
             _HASHER.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return None
     try:
         _HASHER.verify(user.password_hash, password)

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         """File path of a SQLite database URL, if it is one."""
         prefix = "sqlite:///"
         if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
-            return Path(self.database_url[len(prefix):])
+            return Path(self.database_url[len(prefix) :])
         return None
 
 

@@ -68,7 +68,9 @@ class DeployResult:
 # --------------------------------------------------------------------------- reading files
 
 
-def read_bundle_paths(paths: Iterable[str | Path], max_files: int = 500, max_bytes: int = 2_000_000) -> dict[str, bytes]:
+def read_bundle_paths(
+    paths: Iterable[str | Path], max_files: int = 500, max_bytes: int = 2_000_000
+) -> dict[str, bytes]:
     """Read .bpmn/.dmn/.json files from files or directories (recursively), by base name."""
     files: dict[str, bytes] = {}
     problems: list[Problem] = []
@@ -157,7 +159,9 @@ def _lint_human_task(task: Any, json_files: dict[str, Any], problems: list[Probl
     if not task.lane:
         problems.append(Problem(task.file, task.element, "l'attività non è in nessuna corsia (lane): chi la svolge?"))
     elif role_for_lane(task.lane) is None:
-        problems.append(Problem(task.file, task.element, f"la corsia «{task.lane}» non corrisponde a nessun ruolo noto"))
+        problems.append(
+            Problem(task.file, task.element, f"la corsia «{task.lane}» non corrisponde a nessun ruolo noto")
+        )
     form = task.properties.get(FORM_PROPERTY)
     if task.kind == "user" and not form:
         problems.append(Problem(task.file, task.element, f"manca il modulo ({FORM_PROPERTY})"))
@@ -250,7 +254,12 @@ def deploy_bundle(
     deployed = []
     for key, process in sorted(parsed.processes.items()):
         used_forms = sorted(
-            {f for t in process.human_tasks for f in (t.properties.get(FORM_PROPERTY), t.properties.get(UI_PROPERTY)) if f}
+            {
+                f
+                for t in process.human_tasks
+                for f in (t.properties.get(FORM_PROPERTY), t.properties.get(UI_PROPERTY))
+                if f
+            }
         )
         digest = codec.digest(codec.dumps([process.spec_json, [(f, hashes[f]) for f in used_forms]]))
         latest = _latest(session, key, ambito, exact=True)
@@ -368,7 +377,8 @@ def list_definitions(session: Session) -> list[ProcessDefinition]:
     return list(
         session.scalars(
             select(ProcessDefinition).order_by(
-                ProcessDefinition.process_key, func.coalesce(ProcessDefinition.ambito_code, ""),
+                ProcessDefinition.process_key,
+                func.coalesce(ProcessDefinition.ambito_code, ""),
                 ProcessDefinition.version.desc(),
             )
         )

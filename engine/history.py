@@ -116,9 +116,8 @@ def verify_chain(session: Session, instance_id: int) -> list[int]:
             data_diff=None if row.data_diff_json is None else codec.from_jsonable_text(row.data_diff_json),
             detail=None if row.detail_json is None else codec.from_jsonable_text(row.detail_json),
         )
-        if row.seq != expected_seq or row.prev_hash != prev:
-            broken.append(row.seq)
-        elif _event_hash(prev, instance_id, row.seq, row.occurred_at, event) != row.hash:
+        linked = row.seq == expected_seq and row.prev_hash == prev
+        if not linked or _event_hash(prev, instance_id, row.seq, row.occurred_at, event) != row.hash:
             broken.append(row.seq)
         prev = row.hash
         expected_seq = row.seq + 1

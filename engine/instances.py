@@ -157,9 +157,13 @@ def _start(
         kind="instance_started",
         actor=actor.username,
         definition_id=main.id,
-        detail={"process": main.process_key, "version": main.version, "ambito": ambito,
-                "manifest": {k: d.version for k, d in manifest.items()},
-                **({"message": message[0]} if message else {})},
+        detail={
+            "process": main.process_key,
+            "version": main.version,
+            "ambito": ambito,
+            "manifest": {k: d.version for k, d in manifest.items()},
+            **({"message": message[0]} if message else {}),
+        },
         data_diff=data_diff({}, codec.to_jsonable(data or {})) if data else None,
     )
     events = _persist(session, instance, case, report, store.Stored(), actor, [start_event], settings)
@@ -193,9 +197,12 @@ def _check_case_code(code: str) -> None:
 
 def _next_case_code(session: Session, ambito: str, now: datetime) -> str:
     prefix = f"{ambito}-{now.year}-"
-    count = session.scalar(
-        select(func.count()).select_from(ProcessInstance).where(ProcessInstance.case_code.like(f"{prefix}%"))
-    ) or 0
+    count = (
+        session.scalar(
+            select(func.count()).select_from(ProcessInstance).where(ProcessInstance.case_code.like(f"{prefix}%"))
+        )
+        or 0
+    )
     candidate = count + 1
     while session.scalar(select(ProcessInstance.id).where(ProcessInstance.case_code == f"{prefix}{candidate:05d}")):
         candidate += 1
@@ -314,8 +321,15 @@ def _persist(
     for gone in removed:
         if gone.task_id not in completed_ids:
             events.append(
-                NewEvent(kind="task_cancelled", actor="sistema", definition_id=gone.definition_id,
-                         task_id=gone.task_id, task_name=gone.task_name, task_title=gone.title, lane=gone.lane)
+                NewEvent(
+                    kind="task_cancelled",
+                    actor="sistema",
+                    definition_id=gone.definition_id,
+                    task_id=gone.task_id,
+                    task_name=gone.task_name,
+                    task_title=gone.title,
+                    lane=gone.lane,
+                )
             )
     now = utcnow()
     for message in report.outbound:
@@ -335,13 +349,20 @@ def _persist(
                 error=None,
             )
         )
-        events.append(NewEvent(kind="message_sent", actor="sistema", definition_id=instance.definition_id,
-                               detail={"message": message.name, "correlation_key": message.correlation_key}))
+        events.append(
+            NewEvent(
+                kind="message_sent",
+                actor="sistema",
+                definition_id=instance.definition_id,
+                detail={"message": message.name, "correlation_key": message.correlation_key},
+            )
+        )
     if case.completed:
         instance.status = COMPLETED
         instance.completed_at = now
-        events.append(NewEvent(kind="instance_completed", actor="sistema", definition_id=instance.definition_id,
-                               data_diff=None))
+        events.append(
+            NewEvent(kind="instance_completed", actor="sistema", definition_id=instance.definition_id, data_diff=None)
+        )
     else:
         instance.status = RUNNING
     instance.error_message = None

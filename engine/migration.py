@@ -95,7 +95,17 @@ def retry_case(session: Session, settings: Settings, case_code: str, actor: Acto
         return case.fire_timers()
 
     return run_step(
-        session, settings, instance.id, actor, action,
-        extra_events=lambda _case: [NewEvent(kind="retried", actor=actor.username, definition_id=instance.definition_id,
-                                             detail={"at": utcnow().isoformat()})],
+        session,
+        settings,
+        instance.id,
+        actor,
+        action,
+        extra_events=lambda _case: [
+            NewEvent(
+                kind="retried",
+                actor=actor.username,
+                definition_id=instance.definition_id,
+                detail={"at": utcnow().isoformat()},
+            )
+        ],
     )

@@ -128,7 +128,7 @@ class ProcessInstance(Base):
 
     # Every ORM update checks and bumps `revision`: a concurrent change makes the
     # flush fail (StaleDataError) instead of silently overwriting the other writer.
-    __mapper_args__ = {"version_id_col": revision}
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012 - SQLAlchemy reads a plain dict
 
 
 class SubprocessState(Base):
@@ -136,9 +136,7 @@ class SubprocessState(Base):
 
     __tablename__ = "subprocess_state"
 
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
-    )
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
     subprocess_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
     spec_name: Mapped[str] = mapped_column(String(200))
     attrs_json: Mapped[str] = mapped_column(Text)
@@ -149,9 +147,7 @@ class TaskState(Base):
 
     __tablename__ = "task_state"
 
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
-    )
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
     task_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(UUID_LEN))
     spec_name: Mapped[str] = mapped_column(String(200))
@@ -166,9 +162,7 @@ class TaskData(Base):
 
     __tablename__ = "task_data"
 
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
-    )
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     data_json: Mapped[str] = mapped_column(Text)
 
@@ -178,9 +172,7 @@ class TaskArchive(Base):
 
     __tablename__ = "task_archive"
 
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
-    )
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
     task_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(UUID_LEN))
     spec_name: Mapped[str] = mapped_column(String(200))
@@ -197,9 +189,7 @@ class HumanTask(Base):
     __table_args__ = (Index("ix_human_task_ambito_code_lane", "ambito_code", "lane"),)
 
     task_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
-    )
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     case_code: Mapped[str] = mapped_column(String(64), index=True)
     ambito_code: Mapped[str] = mapped_column(ForeignKey("ambito.code"))
     process_key: Mapped[str] = mapped_column(String(200), index=True)

@@ -52,8 +52,9 @@ def add_partner(
         raise NotFound(f"Ambito sconosciuto: {ambito}")
     if session.scalar(select(Partner.id).where(Partner.code == code)) is not None:
         raise Conflict(f"Esiste già un partner con codice «{code}».")
-    partner = Partner(code=code, name=name, kind=kind, ambito_code=ambito, email=email, phone=phone, active=True,
-                      created_at=utcnow())
+    partner = Partner(
+        code=code, name=name, kind=kind, ambito_code=ambito, email=email, phone=phone, active=True, created_at=utcnow()
+    )
     session.add(partner)
     session.flush()
     return partner

@@ -35,8 +35,7 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) ->
     now = utcnow()
     current = {view.task_id: view for view in case.human_tasks()}
     existing = {
-        row.task_id: row
-        for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
+        row.task_id: row for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
     }
     removed = []
     gone = set(existing) - set(current)
@@ -51,15 +50,15 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) ->
             session.expunge(existing[task_id])
     for task_id, view in current.items():
         title = (view.title if not view.instance_label else f"{view.title} — {view.instance_label}")[:300]
-        row = existing.get(task_id)
-        if row is not None:
+        stored = existing.get(task_id)
+        if stored is not None:
             # After a migration the same task may point to a new definition, form or lane.
-            row.definition_id = view.definition_id
-            row.task_name = view.element
-            row.title = title
-            row.lane = role_for_lane(view.lane) or view.lane
-            row.form = view.properties.get("formJsonSchemaFilename")
-            row.ui_form = view.properties.get("formUiSchemaFilename")
+            stored.definition_id = view.definition_id
+            stored.task_name = view.element
+            stored.title = title
+            stored.lane = role_for_lane(view.lane) or view.lane
+            stored.form = view.properties.get("formJsonSchemaFilename")
+            stored.ui_form = view.properties.get("formUiSchemaFilename")
             continue
         due_in = view.properties.get("dueIn")
         session.add(
@@ -101,8 +100,16 @@ def sync_timers(session: Session, instance: ProcessInstance, case: Case) -> None
         row = existing.get(task_id)
         if row is None:
             session.add(
-                Timer(instance_id=instance.id, task_id=task_id, task_name=view.element, due_at=view.due_at,
-                      locked_by=None, locked_until=None, attempts=0, last_error=None)
+                Timer(
+                    instance_id=instance.id,
+                    task_id=task_id,
+                    task_name=view.element,
+                    due_at=view.due_at,
+                    locked_by=None,
+                    locked_until=None,
+                    attempts=0,
+                    last_error=None,
+                )
             )
         elif as_utc(row.due_at) != view.due_at:
             row.due_at = view.due_at
@@ -144,7 +151,10 @@ def sync_subscriptions(session: Session, instance: ProcessInstance, case: Case) 
                     detail=str(exc),
                 ) from exc
         row = MessageSubscription(
-            instance_id=instance.id, task_id=task_id, message_name=wait.message, correlation_key=key[:300],
+            instance_id=instance.id,
+            task_id=task_id,
+            message_name=wait.message,
+            correlation_key=key[:300],
             created_at=now,
         )
         session.add(row)

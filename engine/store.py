@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import codec
@@ -45,13 +45,17 @@ def load(session: Session, instance: ProcessInstance) -> tuple[Snapshot, Stored]
         ).where(TaskState.instance_id == instance.id)
     ).all()
     hashes = {r.data_hash for r in rows}
-    blobs = dict(
-        session.execute(
-            select(TaskData.hash, TaskData.data_json).where(
-                TaskData.instance_id == instance.id, TaskData.hash.in_(hashes)
-            )
-        ).all()
-    ) if hashes else {}
+    blobs = (
+        dict(
+            session.execute(
+                select(TaskData.hash, TaskData.data_json).where(
+                    TaskData.instance_id == instance.id, TaskData.hash.in_(hashes)
+                )
+            ).all()
+        )
+        if hashes
+        else {}
+    )
     decoded: dict[str, Any] = {h: codec.from_jsonable_text(text) for h, text in blobs.items()}
     tasks = []
     for r in rows:
@@ -109,8 +113,11 @@ def save(
         if previous is None:
             inserts.append({"instance_id": instance.id, "task_id": task.task_id, **values})
         elif previous != row_hash:
-            session.query(TaskState).filter_by(instance_id=instance.id, task_id=task.task_id).update(
-                values, synchronize_session=False
+            session.execute(
+                update(TaskState)
+                .where(TaskState.instance_id == instance.id, TaskState.task_id == task.task_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
 
     removed = set(stored.row_hashes) - set(new.row_hashes)
@@ -132,9 +139,9 @@ def save(
             if h not in existing
         ]
         if fresh:
-            session.execute(TaskData.__table__.insert(), fresh)
+            session.execute(insert(TaskData), fresh)
     if inserts:
-        session.execute(TaskState.__table__.insert(), inserts)
+        session.execute(insert(TaskState), inserts)
     orphans = known_blobs - set(new.data_hashes.values())
     if orphans:
         session.execute(
@@ -145,7 +152,7 @@ def save(
 
     archive_rows = [{**entry, "instance_id": instance.id, "archived_at": now} for entry in archived]
     if archive_rows:
-        session.execute(TaskArchive.__table__.insert(), archive_rows)
+        session.execute(insert(TaskArchive), archive_rows)
     instance.archived_task_count += len(archive_rows)
 
     for sp_id, (spec_name, attrs) in snapshot.subprocesses.items():
@@ -154,11 +161,17 @@ def save(
         new.subprocess_hashes[sp_id] = digest
         previous = stored.subprocess_hashes.get(sp_id)
         if previous is None:
-            session.add(SubprocessState(instance_id=instance.id, subprocess_id=sp_id, spec_name=spec_name,
-                                        attrs_json=attrs_text))
+            session.add(
+                SubprocessState(
+                    instance_id=instance.id, subprocess_id=sp_id, spec_name=spec_name, attrs_json=attrs_text
+                )
+            )
         elif previous != digest:
-            session.query(SubprocessState).filter_by(instance_id=instance.id, subprocess_id=sp_id).update(
-                {"spec_name": spec_name, "attrs_json": attrs_text}, synchronize_session=False
+            session.execute(
+                update(SubprocessState)
+                .where(SubprocessState.instance_id == instance.id, SubprocessState.subprocess_id == sp_id)
+                .values(spec_name=spec_name, attrs_json=attrs_text)
+                .execution_options(synchronize_session=False)
             )
     gone = set(stored.subprocess_hashes) - set(new.subprocess_hashes)
     if gone:

@@ -35,7 +35,7 @@ class InboxFilter:
     overdue_only: bool = False
 
 
-def inbox_query(actor: Actor, flt: InboxFilter | None = None, now: datetime | None = None) -> Select[tuple[HumanTask]]:
+def inbox_query(actor: Actor, flt: InboxFilter | None = None, now: datetime | None = None) -> Select[HumanTask]:
     """Tasks an actor may work on: for her roles in her Ambiti, or assigned to her."""
     flt = flt or InboxFilter()
     query = select(HumanTask)
@@ -143,8 +143,17 @@ def _log(session: Session, task: HumanTask, actor: Actor, kind: str) -> None:
     history.append(
         session,
         instance,
-        [NewEvent(kind=kind, actor=actor.username, definition_id=task.definition_id, task_id=task.task_id,
-                  task_name=task.task_name, task_title=task.title, lane=task.lane)],
+        [
+            NewEvent(
+                kind=kind,
+                actor=actor.username,
+                definition_id=task.definition_id,
+                task_id=task.task_id,
+                task_name=task.task_name,
+                task_title=task.title,
+                lane=task.lane,
+            )
+        ],
     )
 
 
@@ -186,9 +195,7 @@ def validate_submission(
     return accepted
 
 
-def complete_task(
-    session: Session, settings: Settings, task_id: str, data: dict[str, Any], actor: Actor
-) -> Outcome:
+def complete_task(session: Session, settings: Settings, task_id: str, data: dict[str, Any], actor: Actor) -> Outcome:
     """Complete a human task with data validated against its form, then move the case on."""
     task = get_task(session, task_id)
     check_access(actor, task)

@@ -125,15 +125,13 @@ def tick(factory: sessionmaker[Session], settings: Settings, worker_id: str) -> 
     return result
 
 
-def run_forever(
-    factory: sessionmaker[Session], settings: Settings, worker_id: str, stop: object | None = None
-) -> None:
+def run_forever(factory: sessionmaker[Session], settings: Settings, worker_id: str, stop: object | None = None) -> None:
     """Tick until interrupted, sleeping when there is nothing to do."""
     log.info("worker %s started", worker_id)
     while stop is None or not getattr(stop, "is_set", lambda: False)():
         try:
             result = tick(factory, settings, worker_id)
-        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+        except Exception:
             log.exception("worker tick failed")
             result = TickResult()
         for error in result.errors:

@@ -101,7 +101,7 @@ def _leaves(err: ValidationError) -> Iterable[ValidationError]:
 def _missing_property(err: ValidationError) -> str | None:
     message = err.message
     if message.endswith(" is a required property") and message.startswith("'"):
-        return message[1 : message.index("'", 1)]
+        return str(message[1 : message.index("'", 1)])
     return None
 
 

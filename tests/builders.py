@@ -29,7 +29,8 @@ def user_task(task_id: str, form: str = "nota.schema.json", name: str = "Compila
 
 
 def script_task(task_id: str, script: str) -> str:
-    return f'<bpmn:scriptTask id="{task_id}" name="Calcolo"><bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>\n'
+    body = f"<bpmn:script>{escape(script)}</bpmn:script>"
+    return f'<bpmn:scriptTask id="{task_id}" name="Calcolo">{body}</bpmn:scriptTask>\n'
 
 
 def flow(flow_id: str, source: str, target: str, condition: str | None = None) -> str:
@@ -44,8 +45,10 @@ def flow(flow_id: str, source: str, target: str, condition: str | None = None) -
 
 def process(process_id: str, body: str, lane_tasks: list[str], lane: str = "operatore_contatto") -> str:
     refs = "".join(f"<bpmn:flowNodeRef>{t}</bpmn:flowNodeRef>" for t in lane_tasks)
-    lanes = f'<bpmn:laneSet id="ls_{process_id}"><bpmn:lane id="lane_{process_id}" name="{lane}">{refs}</bpmn:lane></bpmn:laneSet>\n'
-    return f'<bpmn:process id="{process_id}" name="Processo {process_id}" isExecutable="true">\n{lanes}{body}</bpmn:process>\n'
+    lane_xml = f'<bpmn:lane id="lane_{process_id}" name="{lane}">{refs}</bpmn:lane>'
+    lanes = f'<bpmn:laneSet id="ls_{process_id}">{lane_xml}</bpmn:laneSet>\n'
+    opening = f'<bpmn:process id="{process_id}" name="Processo {process_id}" isExecutable="true">'
+    return f"{opening}\n{lanes}{body}</bpmn:process>\n"
 
 
 def document(*processes: str) -> bytes:
@@ -69,7 +72,10 @@ def form_then_script(script: str, process_id: str = "calcolo") -> dict[str, byte
         + flow("f3", "calcola", "dopo")
         + flow("f4", "dopo", "fine")
     )
-    return {f"{process_id}.bpmn": document(process(process_id, body, ["prima", "dopo"])), "nota.schema.json": form_json()}
+    return {
+        f"{process_id}.bpmn": document(process(process_id, body, ["prima", "dopo"])),
+        "nota.schema.json": form_json(),
+    }
 
 
 def loop_bundle(process_id: str = "ciclo") -> dict[str, bytes]:
@@ -112,7 +118,10 @@ def user_loop_bundle(process_id: str = "revisioni") -> dict[str, bytes]:
             "nota": {"type": "string", "title": "Nota", "maxLength": 2000},
         },
     }
-    return {f"{process_id}.bpmn": document(process(process_id, body, ["revisione"])), "revisione.schema.json": form_json(schema)}
+    return {
+        f"{process_id}.bpmn": document(process(process_id, body, ["revisione"])),
+        "revisione.schema.json": form_json(schema),
+    }
 
 
 def timer_bundle(process_id: str = "attesa") -> dict[str, bytes]:

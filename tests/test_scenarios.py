@@ -121,7 +121,9 @@ def test_high_priority_goes_through_director_approval(db, settings: Settings, ca
 def test_boundary_timer_interrupts_approval(db, settings: Settings) -> None:
     add_ambiti(db)
     deploy(db)
-    instance = start_instance(db, settings, "sample_case", "MILANO", OPERATOR, data={"durata_sollecito": "PT1S"}).instance
+    instance = start_instance(
+        db, settings, "sample_case", "MILANO", OPERATOR, data={"durata_sollecito": "PT1S"}
+    ).instance
     walk_to_services(db, settings, instance, {**CONTACT, "grado": "grave_sfruttamento"})
     approval = only_task(db, DIRECTOR, instance)
     time.sleep(1.2)

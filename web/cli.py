@@ -231,12 +231,16 @@ def instances_show(case_code: str) -> None:
         with read_transaction(platform.sessions) as session:
             instance = get_instance(session, case_code)
             typer.echo(f"Caso {instance.case_code} — {instance.process_key} — Ambito {instance.ambito_code}")
-            typer.echo(f"Stato: {instance.status}  avviato da {instance.started_by} il {instance.started_at:%Y-%m-%d %H:%M}")
+            typer.echo(
+                f"Stato: {instance.status}  avviato da {instance.started_by} il {instance.started_at:%Y-%m-%d %H:%M}"
+            )
             if instance.error_message:
                 typer.secho(f"Errore: {instance.error_message}", fg=typer.colors.RED)
             tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
             for task in tasks:
-                typer.echo(f"  attività {task.task_id}  {task.title}  [{task.lane}]  {task.assignee or 'non assegnata'}")
+                typer.echo(
+                    f"  attività {task.task_id}  {task.title}  [{task.lane}]  {task.assignee or 'non assegnata'}"
+                )
     except EngineError as exc:
         _fail(str(exc))
 
@@ -288,8 +292,7 @@ def tasks_list(
         for row in rows:
             due = f"scade {row.due_at:%Y-%m-%d}" if row.due_at else ""
             typer.echo(
-                f"{row.task_id}  {row.case_code:20s} {row.title[:40]:40s} [{row.lane}] "
-                f"{row.assignee or '-':10s} {due}"
+                f"{row.task_id}  {row.case_code:20s} {row.title[:40]:40s} [{row.lane}] {row.assignee or '-':10s} {due}"
             )
         typer.echo(f"{total} attività.")
 

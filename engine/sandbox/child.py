@@ -116,7 +116,7 @@ class Runner:
             return {"ok": False, "kind": "unstorable", "message": str(exc)}
         except RecursionError:
             return {"ok": False, "kind": "runtime", "message": "ricorsione troppo profonda"}
-        except BaseException as exc:  # noqa: BLE001 - everything a script raises is reported
+        except BaseException as exc:
             return {"ok": False, "kind": "runtime", "message": _describe(exc), "line": _error_line(exc)}
 
 
@@ -138,7 +138,7 @@ def main() -> None:
                 answer = runner.handle(json.loads(frame))
             except (MemoryError, TypeError, ValueError):
                 raise
-            except Exception as exc:  # noqa: BLE001 - the protocol must always answer
+            except Exception as exc:
                 answer = {"ok": False, "kind": "runtime", "message": _describe(exc)}
             payload = json.dumps(answer, ensure_ascii=False, allow_nan=False).encode("utf-8")
         except MemoryError:

@@ -15,12 +15,7 @@ import re
 import textwrap
 from typing import Any
 
-from RestrictedPython import (
-    PrintCollector,
-    RestrictingNodeTransformer,
-    compile_restricted_eval,
-    compile_restricted_exec,
-)
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -29,6 +24,8 @@ from RestrictedPython.Guards import (
     safe_builtins,
     safer_getattr,
 )
+from RestrictedPython.PrintCollector import PrintCollector
+from RestrictedPython.transformer import RestrictingNodeTransformer
 
 MAX_SOURCE_CHARS = 20_000
 
@@ -89,10 +86,14 @@ def check_code(source: str, mode: str) -> list[str]:
 
 
 _TRANSLATIONS = [
-    (re.compile(r'^Line (\d+): "(.+)" is an invalid attribute name because it starts with "_"\.?$'),
-     "riga \\1: l'attributo \"\\2\" non è consentito (inizia con \"_\")"),
-    (re.compile(r'^Line (\d+): "(.+)" is an invalid variable name because it starts with "_"\.?$'),
-     r'riga \1: il nome "\2" non è consentito (inizia con "_")'),
+    (
+        re.compile(r'^Line (\d+): "(.+)" is an invalid attribute name because it starts with "_"\.?$'),
+        'riga \\1: l\'attributo "\\2" non è consentito (inizia con "_")',
+    ),
+    (
+        re.compile(r'^Line (\d+): "(.+)" is an invalid variable name because it starts with "_"\.?$'),
+        r'riga \1: il nome "\2" non è consentito (inizia con "_")',
+    ),
     (re.compile(r'^Line (\d+): "(.+)" is a reserved name\.?$'), r'riga \1: il nome "\2" è riservato'),
     (re.compile(r"^Line (\d+): (Eval|Exec) calls are not allowed\.?$"), r"riga \1: eval ed exec non sono consentiti"),
     (re.compile(r"^Line (\d+): SyntaxError: (.+?) at statement: .*$", re.S), r"riga \1: errore di sintassi (\2)"),

@@ -19,18 +19,18 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
-from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -457,7 +457,9 @@ class Case:
             if diff is None:
                 continue
             plan.changed.extend(sorted({t.task_spec.name for t in diff.changed}))
-            plan.removed.extend(sorted({t.task_spec.name for t in diff.removed if t.has_state(TaskState.NOT_FINISHED_MASK)}))
+            plan.removed.extend(
+                sorted({t.task_spec.name for t in diff.removed if t.has_state(TaskState.NOT_FINISHED_MASK)})
+            )
         for sp_id, diff in sub_diffs.items():
             if diff is None:
                 plan.removed.append(self.workflow.subprocesses[sp_id].spec.name)
@@ -727,14 +729,13 @@ class _diagram_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None or isinstance(exc, (ScriptError, EngineStateError)):
-            return False
-        if isinstance(exc, (SpiffWorkflowException, SandboxFailure, codec.UnstorableValue)) or isinstance(
-            exc, (KeyError, TypeError, ValueError, AttributeError, NameError, IndexError)
-        ):
+            return
+        diagram_faults = (SpiffWorkflowException, SandboxFailure, codec.UnstorableValue)
+        data_faults = (KeyError, TypeError, ValueError, AttributeError, NameError, IndexError)
+        if isinstance(exc, diagram_faults + data_faults):
             raise _script_error(getattr(exc, "task", None) or self.task, exc) from exc
-        return False
 
 
 def _script_error(task: Any, exc: BaseException) -> ScriptError:

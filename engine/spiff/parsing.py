@@ -6,7 +6,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
@@ -106,7 +106,7 @@ def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
 
     process_ids = parser.get_process_ids()
     if not process_ids:
-        result.problems.append(Problem(None, None, "nessun processo eseguibile (isExecutable=\"true\") nel pacchetto"))
+        result.problems.append(Problem(None, None, 'nessun processo eseguibile (isExecutable="true") nel pacchetto'))
     for key in process_ids:
         proc_parser = parser.get_process_parser(key)
         if getattr(proc_parser, "parent", None) is not None:
@@ -328,7 +328,7 @@ def check_timer_value(kind: str, value: object) -> str | None:
             TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(value))
         else:
             TimerEventDefinition.parse_time_or_duration(value)
-    except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for bad durations
+    except Exception:
         return f"valore del timer non valido: {value!r} (atteso ISO 8601, es. 'P30D')"
     return None
 
@@ -336,7 +336,8 @@ def check_timer_value(kind: str, value: object) -> str | None:
 def add_iso_duration(start: datetime, duration: str) -> datetime:
     """`start` plus an ISO 8601 duration such as 'P2D' (months and years by calendar)."""
     parsed = TimerEventDefinition.parse_iso_duration(duration)
-    return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+    delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
+    return start + delta
 
 
 def load_spec_json(spec_json: str) -> tuple[Any, dict[str, Any]]:

@@ -30,8 +30,11 @@ def prepare(platform, files: dict[str, bytes], cases: int, data: dict) -> list[s
     codes = []
     for _ in range(cases):
         with transaction(platform.sessions) as session:
-            codes.append(start_instance(session, platform.settings, next(iter(files)).split(".")[0], "MILANO",
-                                        OPERATOR, data=data).instance.case_code)
+            codes.append(
+                start_instance(
+                    session, platform.settings, next(iter(files)).split(".")[0], "MILANO", OPERATOR, data=data
+                ).instance.case_code
+            )
     return codes
 
 
@@ -128,8 +131,13 @@ def test_two_workers_fire_each_timer_exactly_once(committed, fresh_url) -> None:
     )
     start_at = str(time.time() + 4)
     workers = [
-        subprocess.Popen([sys.executable, "-c", script, f"w{i}", start_at], cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", script, f"w{i}", start_at],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     outputs = [w.communicate(timeout=300) for w in workers]
@@ -166,4 +174,7 @@ def test_a_worker_whose_timer_lock_expired_does_not_fire_it(committed) -> None:
     with transaction(committed.sessions) as session:
         assert fire_timer(session, committed.settings, timer_id, "fast") == "fired"
     with transaction(committed.sessions) as session:
-        assert session.scalar(select(func.count()).select_from(HistoryEvent).where(HistoryEvent.kind == "timer_fired")) == 1
+        assert (
+            session.scalar(select(func.count()).select_from(HistoryEvent).where(HistoryEvent.kind == "timer_fired"))
+            == 1
+        )

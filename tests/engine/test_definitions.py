@@ -58,7 +58,7 @@ def test_ambito_variant_wins_and_region_is_the_fallback(db) -> None:
 def test_every_problem_names_file_element_and_cause(db) -> None:
     files = bundle_files()
     case = files["sample_case.bpmn"].decode()
-    case = case.replace('<bpmn:flowNodeRef>chiusura</bpmn:flowNodeRef>', "")  # chiusura leaves its lane
+    case = case.replace("<bpmn:flowNodeRef>chiusura</bpmn:flowNodeRef>", "")  # chiusura leaves its lane
     case = case.replace('name="direttore_pua"', 'name="Capo cantiere"')  # unknown role
     case = case.replace("priorita == 'alta'", "__import__('os').system('id')")
     case = case.replace("esiti_positivi = len(", "esiti_positivi = len((")  # syntax error
@@ -93,13 +93,17 @@ def test_timer_literals_and_dmn_cells_are_checked(db) -> None:
     files["decide_priorita.dmn"] = files["decide_priorita.dmn"].replace(b"&lt; 18", b"&lt; _segreto")
     assert [(f, e) for f, e, _m in problems_of(db, files)] == [("decide_priorita.dmn", "r_minore_2")]
     files = bundle_files()
-    files["sample_case.bpmn"] = files["sample_case.bpmn"].replace(b"decide_priorita</spiffworkflow", b"decide_x</spiffworkflow")
+    files["sample_case.bpmn"] = files["sample_case.bpmn"].replace(
+        b"decide_priorita</spiffworkflow", b"decide_x</spiffworkflow"
+    )
     assert any("decide_x" in m for _f, _e, m in problems_of(db, files))
 
 
 def test_schema_and_xml_safety_problems(db) -> None:
     files = bundle_files()
-    files["sample_case.bpmn"] = files["sample_case.bpmn"].replace(b"<bpmn:endEvent", b"<bpmn:nonEsiste/><bpmn:endEvent", 1)
+    files["sample_case.bpmn"] = files["sample_case.bpmn"].replace(
+        b"<bpmn:endEvent", b"<bpmn:nonEsiste/><bpmn:endEvent", 1
+    )
     found = problems_of(db, files)
     assert found and found[0][0] == "sample_case.bpmn" and "diagramma non valido" in found[0][2]
     files = bundle_files()

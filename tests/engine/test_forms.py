@@ -16,7 +16,11 @@ SCHEMA = {
         "figli": {
             "type": "array",
             "title": "Figli",
-            "items": {"type": "object", "required": ["eta"], "properties": {"eta": {"type": "integer", "title": "Età"}}},
+            "items": {
+                "type": "object",
+                "required": ["eta"],
+                "properties": {"eta": {"type": "integer", "title": "Età"}},
+            },
         },
     },
 }
@@ -47,6 +51,9 @@ def test_errors_are_italian_and_per_field() -> None:
 def test_unknown_and_read_only_fields_are_refused() -> None:
     accepted, errors = clean_submission(SCHEMA, {"nome": "A", "extra": 1, "codice": "X"}, {"codice": "Y"})
     assert accepted == {"nome": "A"}
-    assert errors == {"extra": ["campo non previsto dal modulo"], "codice": ["campo in sola lettura: non può essere modificato"]}
+    assert errors == {
+        "extra": ["campo non previsto dal modulo"],
+        "codice": ["campo in sola lettura: non può essere modificato"],
+    }
     accepted, errors = clean_submission(SCHEMA, {"codice": "Y"}, {"codice": "Y"})
     assert accepted == {} and errors == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -15,14 +17,18 @@ from tests.conftest import OPERATOR, add_ambiti, deploy
 def test_chain_links_every_event(db, settings) -> None:
     add_ambiti(db)
     deploy(db)
-    instance = start_instance(db, settings, "sample_case", "MILANO", OPERATOR, data={"durata_sollecito": "PT1H"}).instance
+    instance = start_instance(
+        db, settings, "sample_case", "MILANO", OPERATOR, data={"durata_sollecito": "PT1H"}
+    ).instance
     task = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
     claim_task(db, task.task_id, OPERATOR)
     release_task(db, task.task_id, OPERATOR)
-    events = list(db.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)))
+    events = list(
+        db.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq))
+    )
     assert [e.seq for e in events] == [1, 2, 3]
     assert events[0].prev_hash == GENESIS
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
     assert {e.definition_id for e in events} == {instance.definition_id}
     assert [e.actor for e in events] == ["anna", "anna", "anna"]
     assert verify_chain(db, instance.id) == []
@@ -40,7 +46,9 @@ def test_rows_cannot_be_changed_or_removed(db, settings, statement: str) -> None
 def test_tampering_is_detected_when_the_guard_is_bypassed(db, settings) -> None:
     add_ambiti(db)
     deploy(db)
-    instance = start_instance(db, settings, "sample_case", "MILANO", OPERATOR, data={"durata_sollecito": "PT1H"}).instance
+    instance = start_instance(
+        db, settings, "sample_case", "MILANO", OPERATOR, data={"durata_sollecito": "PT1H"}
+    ).instance
     task = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
     claim_task(db, task.task_id, OPERATOR)
     # Someone with database superpowers rewrites who acted, bypassing the trigger.

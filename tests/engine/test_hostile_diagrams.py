@@ -50,7 +50,9 @@ def test_runtime_failure_is_a_task_error_and_nothing_moves(db, settings, name: s
     deploy(db, files=builders.form_then_script(script))
     instance = start_instance(db, settings, "calcolo", "MILANO", OPERATOR).instance
     task = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
-    rows_before = sorted(db.execute(select(TaskState.task_id, TaskState.row_hash).where(TaskState.instance_id == instance.id)).all())
+    rows_before = sorted(
+        db.execute(select(TaskState.task_id, TaskState.row_hash).where(TaskState.instance_id == instance.id)).all()
+    )
 
     outcome = complete_task(db, settings, task.task_id, {"nota": "ok"}, OPERATOR)
 
@@ -58,10 +60,14 @@ def test_runtime_failure_is_a_task_error_and_nothing_moves(db, settings, name: s
     assert "«Calcolo» (calcola)" in outcome.error.message and expected in outcome.error.message
     instance = get_instance(db, instance.case_code)
     assert instance.status == "error" and instance.error_message == outcome.error.message
-    rows_after = sorted(db.execute(select(TaskState.task_id, TaskState.row_hash).where(TaskState.instance_id == instance.id)).all())
+    rows_after = sorted(
+        db.execute(select(TaskState.task_id, TaskState.row_hash).where(TaskState.instance_id == instance.id)).all()
+    )
     assert rows_after == rows_before, "the case's stored state did not change"
     assert db.get(HumanTask, task.task_id) is not None, "the task is still waiting"
-    incident = db.scalar(select(HistoryEvent).where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind == "incident"))
+    incident = db.scalar(
+        select(HistoryEvent).where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind == "incident")
+    )
     assert incident is not None and json.loads(incident.detail_json)["element"] == "calcola"
     assert instance.lock_owner is None, "the lease was released"
 
@@ -86,6 +92,8 @@ def test_case_resumes_after_the_diagram_is_fixed(db, settings) -> None:
     assert instance.status == "running" and instance.error_message is None
     verify = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
     assert verify.task_name == "dopo"
-    kinds = list(db.scalars(select(HistoryEvent.kind).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)))
+    kinds = list(
+        db.scalars(select(HistoryEvent.kind).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq))
+    )
     assert kinds == ["instance_started", "incident", "migrated", "retried", "task_completed", "script"]
     assert verify_chain(db, instance.id) == []

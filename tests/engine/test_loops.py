@@ -38,7 +38,9 @@ def test_automatic_loop_of_400_iterations_finishes_correctly(db, settings) -> No
     assert data["i"] == 400 and data["storico"] == [396, 397, 398, 399, 400]
     live = db.scalar(select(func.count()).select_from(TaskState).where(TaskState.instance_id == outcome.instance.id))
     assert live < 10
-    archived = db.scalar(select(func.count()).select_from(TaskArchive).where(TaskArchive.instance_id == outcome.instance.id))
+    archived = db.scalar(
+        select(func.count()).select_from(TaskArchive).where(TaskArchive.instance_id == outcome.instance.id)
+    )
     assert archived >= 1200
 
 

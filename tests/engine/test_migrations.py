@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from alembic import command
+from pathlib import Path
+
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
+from alembic import command
 from engine.models import Base
 from engine.platform import alembic_config, downgrade_database, upgrade_database
 
@@ -45,7 +47,7 @@ def test_migration_files_follow_the_house_rules() -> None:
         path = revision.path
         name = path.rsplit("/", 1)[1]
         assert name[:4].isdigit() and name[4] == "_", f"dated file name: {name}"
-        source = open(path, encoding="utf-8").read()
+        source = Path(path).read_text(encoding="utf-8")
         assert "def downgrade" in source and "\n    pass\n" not in source.split("def downgrade")[1][:40]
         for forbidden in ("from engine", "import engine", "from web", "from forms"):
             assert forbidden not in source, f"{name} imports application code"

@@ -71,7 +71,9 @@ def test_hostile_code_fails_cleanly_at_run_time(pool, code: str, kind: str) -> N
     assert pool.evaluate("x + 1", {"x": 1}) == 2, "the pool keeps working"
 
 
-@pytest.mark.parametrize("code", ["while True: pass", "n = 10**10**10", "def f():\n    while True:\n        yield 1\nlist(f())"])
+@pytest.mark.parametrize(
+    "code", ["while True: pass", "n = 10**10**10", "def f():\n    while True:\n        yield 1\nlist(f())"]
+)
 def test_runaway_code_is_stopped_by_the_deadline(pool, code: str) -> None:
     started = time.monotonic()
     with pytest.raises(SandboxFailure) as err:

@@ -1,0 +1,84 @@
+"""The inlav command line, end to end on a database of its own."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import BUNDLES
+from web.cli import app
+
+
+@pytest.fixture
+def inlav(fresh_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("INLAV_DATABASE_URL", fresh_url)
+    monkeypatch.setenv("INLAV_ENVIRONMENT", "test")
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        output = result.output + (result.stderr if result.stderr_bytes else "")
+        assert (result.exit_code == 0) is ok, output
+        return output
+
+    return run
+
+
+def test_operator_journey_through_the_cli(inlav) -> None:
+    inlav("db", "upgrade")
+    inlav("ambiti", "add", "MILANO", "Milano")
+    assert "Pacchetto valido" in inlav("processes", "validate", str(BUNDLES / "sample"))
+    out = inlav("processes", "deploy", str(BUNDLES / "sample"), "--note", "prova")
+    assert "sample_case v1 (nuova versione)" in out
+    assert "già presente" in inlav("processes", "deploy", str(BUNDLES / "sample"))
+    assert "sample_case" in inlav("processes", "list")
+
+    out = inlav(
+        "instances",
+        "start",
+        "sample_case",
+        "--ambito",
+        "MILANO",
+        "--case-code",
+        "MI-1",
+        "--data",
+        json.dumps({"durata_sollecito": "PT1H"}),
+    )
+    assert "Caso MI-1 avviato" in out
+    listing = inlav("tasks", "list", "--user", "anna", "--role", "operatore_contatto", "--ambito", "MILANO")
+    task_id = re.search(r"^([0-9a-f-]{36})\s+MI-1", listing, re.M).group(1)
+    assert "1 attività." in listing
+    assert "0 attività." in inlav("tasks", "list", "--user", "x", "--role", "direttore_pua", "--ambito", "MILANO")
+
+    who = ("--user", "anna", "--role", "operatore_contatto", "--ambito", "MILANO")
+    inlav("tasks", "claim", task_id, *who)
+    bad = inlav("tasks", "complete", task_id, "--data", '{"alias": ""}', *who, ok=False)
+    assert "alias: campo obbligatorio" in bad
+    contact = {"alias": "Amir", "eta": 40, "grado": "lavoro_grigio", "tipi_intervento": ["legale"]}
+    assert "Attività completata" in inlav("tasks", "complete", task_id, "--data", json.dumps(contact), *who)
+
+    shown = inlav("instances", "show", "MI-1")
+    assert "Eroga l'intervento — legale" in shown
+    history = inlav("instances", "history", "MI-1", "--verify")
+    assert "task_completed" in history and "Catena di hash integra" in history
+    assert "unmatched" in inlav("messages", "send", "risposta_partner", "--key", "ALTRO", "--payload", "{}")
+    assert "unmatched" in inlav("messages", "list")
+    assert "Timer scattati: 0" in inlav("worker", "--once")
+
+
+def test_deploy_reports_every_problem_and_fails(inlav, tmp_path) -> None:
+    inlav("db", "upgrade")
+    broken = tmp_path / "broken.bpmn"
+    broken.write_text(
+        (BUNDLES / "sample" / "sample_servizi.bpmn")
+        .read_text()
+        .replace('name="esperto_politiche_lavoro"', 'name="Nessuno"')
+    )
+    (tmp_path / "eroga.schema.json").write_text((BUNDLES / "sample" / "eroga.schema.json").read_text())
+    out = inlav("processes", "deploy", str(tmp_path), ok=False)
+    assert "broken.bpmn › eroga: la corsia «Nessuno» non corrisponde a nessun ruolo noto" in out
+    assert "percorso inesistente" in inlav("processes", "validate", str(tmp_path / "manca"), ok=False)
+    assert "Caso «X» non trovato" in inlav("instances", "show", "X", ok=False)
