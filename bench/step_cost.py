@@ -76,7 +76,9 @@ def main() -> None:
             done += args.steps
             with transaction(platform.sessions) as session:
                 instance = session.get(ProcessInstance, instance_id)
-                live = session.scalar(select(func.count()).select_from(TaskState).where(TaskState.instance_id == instance_id))
+                live = session.scalar(
+                    select(func.count()).select_from(TaskState).where(TaskState.instance_id == instance_id)
+                )
                 archived = session.scalar(
                     select(func.count()).select_from(TaskArchive).where(TaskArchive.instance_id == instance_id)
                 )

@@ -71,16 +71,16 @@ def main() -> None:
         ids = []
         for _ in range(args.cases):
             with transaction(platform.sessions) as session:
-                ids.append(
-                    start_instance(session, platform.settings, "revisioni", "MILANO", OPERATOR, data={"giro": 0}).instance.id
-                )
+                outcome = start_instance(session, platform.settings, "revisioni", "MILANO", OPERATOR, data={"giro": 0})
+                ids.append(outcome.instance.id)
         results = {}
         for processes in (1, 2):
             rate = measure(url, ids, processes, args.seconds)
             results[f"{processes}_process"] = round(rate, 1)
             print(f"{args.db:8s} {processes} process(es): {rate:6.1f} task completions/s", flush=True)
         out = HERE / "results" / f"throughput-{args.db}.json"
-        out.write_text(json.dumps({"db": args.db, "cases": args.cases, "seconds": args.seconds, **results}, indent=2) + "\n")
+        summary = {"db": args.db, "cases": args.cases, "seconds": args.seconds, **results}
+        out.write_text(json.dumps(summary, indent=2) + "\n")
     finally:
         platform.close()
         drop_postgres_schema(url)
