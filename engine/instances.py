@@ -138,13 +138,7 @@ def _start(
     specset = specset_for_manifest(session, main.process_key, manifest_ids(manifest))
     case = Case.new(specset, code, data)
     try:
-        report = case.start(actor.username)
-        if message is not None:
-            name, payload = message
-            waits = [w for w in case.message_waits() if w.message == name]
-            if not waits:
-                raise EngineStateError(f"il processo «{main.process_key}» non attende il messaggio «{name}» all'avvio")
-            report = case.deliver_message(waits[0].task_id, name, payload)
+        report = case.start(actor.username) if message is None else case.start_with_message(*message)
     except EngineStateError as exc:
         raise ScriptError(str(exc), kind="engine") from exc
     try:

@@ -138,3 +138,27 @@ def timer_bundle(process_id: str = "attesa") -> dict[str, bytes]:
         + flow("f3", "segna", "fine")
     )
     return {f"{process_id}.bpmn": document(process(process_id, body, []))}
+
+
+def referral_bundle(process_id: str = "accoglienza", with_none_start: bool = True) -> dict[str, bytes]:
+    """A process started by hand or by a 'segnalazione' message; both lead to a user task."""
+    message_start = (
+        '<bpmn:startEvent id="da_segnalazione" name="Segnalazione ricevuta">'
+        '<bpmn:messageEventDefinition id="md" messageRef="msg_segnalazione"><bpmn:extensionElements>'
+        "<spiffworkflow:messageVariable>segnalazione</spiffworkflow:messageVariable>"
+        "</bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:startEvent>\n"
+    )
+    body = (
+        ('<bpmn:startEvent id="a_mano" name="Contatto diretto"/>\n' if with_none_start else "")
+        + message_start
+        + user_task("primo_colloquio")
+        + '<bpmn:endEvent id="fine"/>\n'
+        + (flow("f0", "a_mano", "primo_colloquio") if with_none_start else "")
+        + flow("f1", "da_segnalazione", "primo_colloquio")
+        + flow("f2", "primo_colloquio", "fine")
+    )
+    message = '<bpmn:message id="msg_segnalazione" name="segnalazione"/>\n'
+    xml = document(process(process_id, body, ["primo_colloquio"])).replace(
+        b"<bpmn:process", message.encode() + b"<bpmn:process", 1
+    )
+    return {f"{process_id}.bpmn": xml, "nota.schema.json": form_json()}

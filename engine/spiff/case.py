@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.control import StartEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -414,6 +415,39 @@ class Case:
     def start(self, actor: str) -> StepReport:
         """Run the first engine steps of a new case."""
         return self.run_engine()
+
+    def start_with_message(self, name: str, payload: Any) -> StepReport:
+        """Start a new case through its message start event `name`, handing it the payload.
+
+        The structural start tasks are run by hand so that a none start event of the
+        same process cannot fire first; every other start event is cancelled.
+        """
+        wf = self.workflow
+        report = StepReport()
+        with _diagram_errors(None):
+            wf.task_tree.run()
+            for task in list(wf.tasks.values()):
+                if task.state == TaskState.READY and isinstance(task.task_spec, StartEventSplit):
+                    task.run()
+            target = None
+            for task in list(wf.tasks.values()):
+                if not isinstance(task.task_spec, StartEvent) or task.has_state(TaskState.FINISHED_MASK):
+                    continue
+                catches = any(
+                    isinstance(d, MessageEventDefinition) and d.name == name for d in _definitions(task.task_spec)
+                )
+                if catches and target is None and task.state == TaskState.WAITING:
+                    target = task
+                else:
+                    task.cancel()
+            if target is None:
+                raise EngineStateError(f"il processo non ha un evento di inizio che riceve il messaggio «{name}»")
+            definition = next(
+                d for d in _definitions(target.task_spec) if isinstance(d, MessageEventDefinition) and d.name == name
+            )
+            target.task_spec.catch(target, BpmnEvent(definition, payload))
+            target.task_spec._update(target)
+        return self.run_engine(report)
 
     def complete_human_task(self, task_id: str, data: dict[str, Any]) -> tuple[Any, StepReport]:
         """Merge `data` into a READY human task, run it, then run the engine."""
