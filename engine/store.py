@@ -20,6 +20,20 @@ from engine.clock import utcnow
 from engine.models import ProcessInstance, SubprocessState, TaskArchive, TaskData, TaskState
 from engine.spiff import Snapshot, TaskRow
 
+STORAGE_FORMAT = 1  # bump with a conversion in `_upgrade` when the row layout changes
+
+
+class UnknownStorageFormat(RuntimeError):
+    """A case was written by a newer (or unknown) version of the engine."""
+
+
+def _upgrade(workflow: dict[str, Any]) -> dict[str, Any]:
+    """Bring stored workflow attributes to the current format (none needed yet)."""
+    version = workflow.pop("format", 1)
+    if version != STORAGE_FORMAT:
+        raise UnknownStorageFormat(f"formato di memorizzazione {version} non supportato")
+    return workflow
+
 
 @dataclass
 class Stored:
@@ -75,7 +89,7 @@ def load(session: Session, instance: ProcessInstance) -> tuple[Snapshot, Stored]
     for sp in session.scalars(select(SubprocessState).where(SubprocessState.instance_id == instance.id)):
         subprocesses[sp.subprocess_id] = (sp.spec_name, codec.from_jsonable_text(sp.attrs_json))
         stored.subprocess_hashes[sp.subprocess_id] = codec.digest(sp.spec_name + sp.attrs_json)
-    workflow = codec.from_jsonable_text(instance.workflow_json)
+    workflow = _upgrade(codec.from_jsonable_text(instance.workflow_json))
     return Snapshot(workflow=workflow, subprocesses=subprocesses, tasks=tasks), stored
 
 
@@ -181,7 +195,7 @@ def save(
             .execution_options(synchronize_session=False)
         )
 
-    instance.workflow_json = codec.dumps(snapshot.workflow)
+    instance.workflow_json = codec.dumps({**snapshot.workflow, "format": STORAGE_FORMAT})
     instance.live_task_count = len(snapshot.tasks)
     instance.updated_at = now
     return new
