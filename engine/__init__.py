@@ -9,12 +9,16 @@ from engine.casefile import (
     CaseFile,
     CaseHit,
     PlanItem,
+    Startable,
     TimelineEntry,
+    alias_of,
     case_file,
     get_case,
     recent_cases,
     refresh_case_index,
     search_cases,
+    start_case,
+    startable_processes,
 )
 from engine.config import Settings, load_settings
 from engine.definitions import (
@@ -40,12 +44,14 @@ from engine.errors import (
     TaskNotReady,
 )
 from engine.history import verify_chain
+from engine.inbox import SORTS, InboxCounts, InboxPage, inbox_page
 from engine.instances import Outcome, get_instance, start_instance
 from engine.messages import deliver, send_message
 from engine.platform import Platform, open_platform, upgrade_database
 from engine.roles import ROLES, SYSTEM, Actor, role_for_lane, role_label
 from engine.tasks import (
     InboxFilter,
+    check_access,
     claim_task,
     complete_task,
     form_for,
@@ -59,6 +65,7 @@ from engine.websessions import OpenedSession, close_session, find_session, needs
 
 __all__ = [
     "ROLES",
+    "SORTS",
     "SYSTEM",
     "Actor",
     "BundleCheck",
@@ -72,7 +79,9 @@ __all__ = [
     "EngineStateError",
     "Forbidden",
     "FormInvalid",
+    "InboxCounts",
     "InboxFilter",
+    "InboxPage",
     "NotFound",
     "OpenedSession",
     "Outcome",
@@ -81,10 +90,13 @@ __all__ = [
     "Problem",
     "ScriptError",
     "Settings",
+    "Startable",
     "TaskContext",
     "TaskNotReady",
     "TimelineEntry",
+    "alias_of",
     "case_file",
+    "check_access",
     "check_bundle",
     "claim_task",
     "close_session",
@@ -100,6 +112,7 @@ __all__ = [
     "get_case",
     "get_instance",
     "get_task",
+    "inbox_page",
     "list_inbox",
     "list_tokens",
     "load_draft",
@@ -118,7 +131,9 @@ __all__ = [
     "save_draft",
     "search_cases",
     "send_message",
+    "start_case",
     "start_instance",
+    "startable_processes",
     "task_context",
     "task_data",
     "touch_session",

@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from engine import codec
 from engine.clock import utcnow
+from engine.config import Settings
 from engine.errors import Forbidden, NotFound
+from engine.instances import Outcome, start_instance
 from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
 from engine.roles import Actor, role_label
 
@@ -373,3 +375,74 @@ def recent_cases(session: Session, actor: Actor, limit: int = 20) -> list[CaseHi
         query = query.where(ProcessInstance.ambito_code.in_(sorted(actor.ambiti)))
     rows = session.execute(query.order_by(ProcessInstance.started_at.desc()).limit(limit)).all()
     return [CaseHit(r.case_code, r.ambito_code, r.alias, r.stage, r.status, r.started_at) for r in rows]
+
+
+# --------------------------------------------------------------------------- starting cases from the web and the API
+
+
+@dataclass
+class Startable:
+    """A process a person can start a case of."""
+
+    process_key: str
+    name: str
+    version: int
+    ambito_code: str | None
+
+
+def startable_processes(session: Session, ambito: str | None) -> list[Startable]:
+    """Latest version of each top-level process for an Ambito (its own variant, else the regional one).
+
+    Processes only called by others, or started only by a message, are left out.
+    """
+    rows = list(
+        session.execute(
+            select(
+                ProcessDefinition.process_key, ProcessDefinition.name, ProcessDefinition.version,
+                ProcessDefinition.ambito_code, ProcessDefinition.calls_json, ProcessDefinition.start_messages_json,
+            ).where(or_(ProcessDefinition.ambito_code.is_(None), ProcessDefinition.ambito_code == ambito))
+        ).all()
+    )
+    called: set[str] = set()
+    latest: dict[str, Any] = {}
+    for row in rows:
+        try:
+            calls = json.loads(row.calls_json or "[]")
+        except ValueError:
+            calls = []
+        called.update(c for c in calls if isinstance(c, str))
+        best = latest.get(row.process_key)
+        rank = (row.ambito_code is not None, row.version)
+        if best is None or rank > (best.ambito_code is not None, best.version):
+            latest[row.process_key] = row
+    out = []
+    for key, row in latest.items():
+        try:
+            messages = json.loads(row.start_messages_json or "[]")
+        except ValueError:
+            messages = []
+        if key in called or messages:
+            continue
+        out.append(Startable(key, row.name, row.version, row.ambito_code))
+    return sorted(out, key=lambda s: s.name.lower())
+
+
+def start_case(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    process_key: str,
+    ambito: str,
+    data: dict[str, Any] | None = None,
+    case_code: str | None = None,
+) -> Outcome:
+    """Start a case for a person who works in the Ambito, and index it for search."""
+    if not actor.may_work_in(ambito):
+        raise Forbidden("Non puoi aprire casi in questo Ambito.")
+    if session.get(Ambito, ambito) is None:
+        raise NotFound(f"Ambito sconosciuto: {ambito}")
+    if process_key not in {s.process_key for s in startable_processes(session, ambito)}:
+        raise NotFound(f"Processo «{process_key}» non disponibile per l'Ambito {ambito}.")
+    outcome = start_instance(session, settings, process_key, ambito, actor, case_code, data)
+    refresh_case_index(session, outcome.instance)
+    return outcome

@@ -1,35 +1,73 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: pages (Jinja2 + htmx), the JSON API, static files."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from engine import Platform, open_platform
+from web import errors
+from web.config import WebSettings, load_web_settings
+from web.routes import account, api, auth, cases, contacts, inbox, tasks
+from web.templating import make_templates
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
-def create_app(platform: Platform | None = None) -> FastAPI:
+def create_app(platform: Platform | None = None, web_settings: WebSettings | None = None) -> FastAPI:
     """Build the web application around a platform (settings, database, sandbox)."""
     platform = platform or open_platform()
-    app = FastAPI(title="InLav Flow", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    platform.settings.check()
+    app = FastAPI(
+        title="InLav Flow",
+        version="0.1.0",
+        description="API dei PUA InLav Lombardia: avvio dei casi, attività, completamento, fascicolo del caso. "
+        "Autenticazione con token API (`Authorization: Bearer ilf_…`).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.platform = platform
+    app.state.web_settings = web_settings or load_web_settings(platform.settings)
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
+    errors.install(app)
+    for module in (auth, inbox, tasks, contacts, cases, account, api):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
 
     @app.get("/health", tags=["sistema"])
     def health() -> JSONResponse:
         """Liveness and database reachability."""
         try:
             ok = platform.ping()
-        except Exception:  # noqa: BLE001 - report, never crash the health check
+        except Exception:
             ok = False
         status = 200 if ok else 503
         return JSONResponse({"status": "ok" if ok else "degraded", "database": ok}, status_code=status)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        return (
-            "<!doctype html><html lang='it'><head><meta charset='utf-8'><title>InLav Flow</title></head>"
-            "<body><main><h1>InLav Flow</h1><p>Piattaforma dei processi dei PUA InLav Lombardia.</p>"
-            "<p><a href='/health'>Stato del servizio</a></p></main></body></html>"
-        )
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/attivita", status_code=303)
 
     return app

@@ -1,0 +1,121 @@
+"""Web test fixtures: one committed database per test module, seeded through the engine, and
+logged-in TestClients for the people of the scenarios.
+
+The app opens its own transactions (one per request), so these tests use a real,
+committed database of their own instead of the rolled-back `db` session.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from engine import Platform, open_platform
+from engine.accounts import create_user
+from engine.db import transaction
+from engine.partners import add_partner
+from engine.platform import upgrade_database
+from tests.conftest import (
+    TEST_DB_URL,
+    _reset_postgres,
+    add_ambiti,
+    deploy,
+    is_postgres_url,
+    make_settings,
+)
+from web.app import create_app
+
+HERE = Path(__file__).parent
+WEB_BUNDLES = HERE / "bundles"
+PASSWORD = "password-di-prova-1"
+PEOPLE: dict[str, list[tuple[str, str | None]]] = {
+    "anna": [("operatore_contatto", "MILANO"), ("esperto_servizi_sociali", "MILANO")],
+    "bruno": [("operatore_contatto", "MILANO")],
+    "dario": [("direttore_pua", "MILANO")],
+    "tina": [("esperto_politiche_lavoro", "MILANO")],
+    "olga": [("operatore_contatto", "LECCO"), ("esperto_servizi_sociali", "LECCO")],
+}
+
+
+@pytest.fixture(scope="module")
+def web_url(template_url: str, work_dir: Path) -> Iterator[str]:
+    """A migrated database of this module's own that commits for real."""
+    if is_postgres_url(template_url):
+        schema = f"w_{uuid.uuid4().hex[:12]}"
+        url = _reset_postgres(TEST_DB_URL, schema)
+        upgrade_database(url)
+        yield url
+        engine = create_engine(TEST_DB_URL)
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+    else:
+        path = work_dir / f"w_{uuid.uuid4().hex[:12]}.db"
+        shutil.copyfile(work_dir / "template.db", path)
+        yield f"sqlite:///{path}"
+        path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def web_platform(web_url: str) -> Iterator[Platform]:
+    """The platform the app under test runs on, seeded with Ambiti, bundles, partners and people."""
+    platform = open_platform(make_settings(web_url))
+    with transaction(platform.sessions) as session:
+        add_ambiti(session, "MILANO", "LECCO")
+        deploy(session, "sample")
+        from engine.definitions import read_bundle_paths
+
+        deploy(session, files=read_bundle_paths([WEB_BUNDLES / "forms"]))
+        add_partner(session, "CPI-MI", "Centro per l'impiego di Milano", "cpi", "MILANO")
+        add_partner(session, "CPI-LC", "Centro per l'impiego di Lecco", "cpi", "LECCO")
+        add_partner(session, "SAI-REG", "Rete SAI regionale", "sai", None)
+        for username, roles in PEOPLE.items():
+            create_user(session, username, username.title() + " Rossi", PASSWORD, roles)
+    yield platform
+    platform.close()
+
+
+@pytest.fixture(scope="module")
+def app(web_platform: Platform):  # type: ignore[no-untyped-def]
+    return create_app(web_platform)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> TestClient:
+    """Log a TestClient in through the real login form."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token,
+                                           "next": "/attivita"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
+
+
+@pytest.fixture(scope="module")
+def clients(app) -> Iterator[Callable[[str], TestClient]]:  # type: ignore[no-untyped-def]
+    """Logged-in clients by username (one per person per module)."""
+    made: dict[str, TestClient] = {}
+
+    def get(username: str) -> TestClient:
+        if username not in made:
+            made[username] = login(TestClient(app, base_url="http://testserver"), username)
+        return made[username]
+
+    yield get
+    for client in made.values():
+        client.close()
+
+
+def csrf_of(client: TestClient) -> str:
+    """The CSRF token of a logged-in client's session (read from any page)."""
+    page = client.get("/attivita")
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+
+
+HX = {"HX-Request": "true"}

@@ -1,0 +1,168 @@
+"""The one place that turns engine and request errors into status codes and messages.
+
+Browser pages get an Italian message (a full error page, or for htmx an alert swapped
+into the page's message area); the JSON API gets `{"detail", "code", "errors"}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine import (
+    CaseBusy,
+    Conflict,
+    DefinitionError,
+    EngineError,
+    EngineStateError,
+    Forbidden,
+    FormInvalid,
+    NotFound,
+    ScriptError,
+    TaskNotReady,
+)
+from web.security import CsrfRejected, FormTooLarge, LoginRequired, TokenRejected, login_url
+from web.templating import is_htmx, render
+
+log = logging.getLogger("inlav.web")
+
+# Most specific first: CaseBusy and TaskNotReady are Conflicts.
+STATUS: list[tuple[type[EngineError], int, str]] = [
+    (NotFound, 404, "not_found"),
+    (Forbidden, 403, "forbidden"),
+    (FormInvalid, 422, "form_invalid"),
+    (CaseBusy, 409, "case_busy"),
+    (TaskNotReady, 409, "task_not_ready"),
+    (Conflict, 409, "conflict"),
+    (ScriptError, 422, "diagram_error"),
+    (EngineStateError, 409, "engine_state"),
+    (DefinitionError, 422, "definition_invalid"),
+]
+
+TITLES = {
+    400: "Richiesta non valida",
+    401: "Accesso richiesto",
+    403: "Operazione non consentita",
+    404: "Non trovato",
+    405: "Metodo non consentito",
+    409: "Operazione non più possibile",
+    413: "Dati troppo grandi",
+    422: "Dati non validi",
+    500: "Errore imprevisto",
+}
+
+
+def status_for(exc: EngineError) -> tuple[int, str]:
+    """HTTP status and machine code of an engine error."""
+    for kind, status, code in STATUS:
+        if isinstance(exc, kind):
+            return status, code
+    return 400, "error"
+
+
+def diagram_message(exc: ScriptError) -> str:
+    """What to tell a person when the diagram failed on her step (nothing moved)."""
+    return (
+        "Il passo non è stato registrato perché il modello di processo ha un errore: "
+        f"{exc.message} I dati inseriti sono stati conservati come bozza; "
+        "avvisare il coordinatore che gestisce i modelli e riprovare più tardi."
+    )
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_response(request: Request, status: int, message: str, code: str, extra: dict[str, Any] | None = None
+                   ) -> Response:
+    """An error as JSON (API), as an alert fragment (htmx) or as a page."""
+    if _is_api(request):
+        body: dict[str, Any] = {"detail": message, "code": code}
+        body.update(extra or {})
+        return JSONResponse(body, status_code=status)
+    context = {"title": TITLES.get(status, "Errore"), "message": message, "status": status}
+    if is_htmx(request):
+        return render(request, "error.html", context, partial="partials/alert_error.html", status_code=status,
+                      headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+    return render(request, "error.html", context, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers."""
+
+    @app.exception_handler(EngineError)
+    def engine_error(request: Request, exc: EngineError) -> Response:
+        status, code = status_for(exc)
+        extra = {"errors": exc.errors} if isinstance(exc, FormInvalid) else None
+        return error_response(request, status, exc.message, code, extra)
+
+    @app.exception_handler(LoginRequired)
+    def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = login_url(exc.next_url, exc.expired)
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        return error_response(
+            request, 403,
+            "Richiesta rifiutata: il modulo è scaduto o non proviene da questa applicazione. "
+            "Ricaricare la pagina e riprovare.", "csrf",
+        )
+
+    @app.exception_handler(TokenRejected)
+    def token_rejected(request: Request, exc: TokenRejected) -> Response:
+        return JSONResponse(
+            {"detail": "Token API mancante, scaduto o revocato.", "code": "unauthorized"},
+            status_code=401, headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(FormTooLarge)
+    def too_large(request: Request, exc: FormTooLarge) -> Response:
+        return error_response(request, 413, "I dati inviati sono troppo grandi.", "too_large")
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors: dict[str, list[str]] = {}
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+            errors.setdefault(where, []).append(_pydantic_message(err))
+        return error_response(request, 422, "La richiesta contiene dati non validi.", "request_invalid",
+                              {"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {404: "La pagina richiesta non esiste.", 405: "Operazione non consentita su questo indirizzo."}
+        message = messages.get(exc.status_code) or (str(exc.detail) if exc.detail else "Errore.")
+        return error_response(request, exc.status_code, message, f"http_{exc.status_code}")
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("errore imprevisto su %s %s", request.method, request.url.path)
+        return error_response(request, 500, "Si è verificato un errore imprevisto: l'operazione non è stata "
+                              "registrata. Riprovare; se il problema persiste avvisare l'assistenza.", "internal")
+
+
+def _pydantic_message(err: Any) -> str:
+    kind = str(err.get("type", ""))
+    if kind == "missing":
+        return "campo obbligatorio"
+    if kind.startswith("int"):
+        return "deve essere un numero intero"
+    if kind.startswith(("string_too_long", "too_long")):
+        return "testo troppo lungo"
+    if kind.startswith(("string", "str")):
+        return "deve essere un testo"
+    if kind.startswith("bool"):
+        return "deve essere vero o falso"
+    if kind.startswith("dict") or kind == "model_attributes_type":
+        return "deve essere un oggetto JSON"
+    if kind == "json_invalid":
+        return "JSON non valido"
+    return "valore non valido"

@@ -1,0 +1,1 @@
+"""Routes by feature: each module has a `router`."""

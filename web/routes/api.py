@@ -1,0 +1,281 @@
+"""JSON API for integrations (`/api/v1`): start cases, list, claim and complete tasks, read case files.
+
+Authentication: `Authorization: Bearer ilf_…` (tokens are created on the «Token API» page
+and act with the roles of the person who created them). Errors are
+`{"detail": "...", "code": "...", "errors": {...}}` with the status codes of `web.errors`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from engine import (
+    SORTS,
+    CaseFile,
+    InboxFilter,
+    claim_task,
+    complete_task,
+    drop_task_drafts,
+    form_for,
+    get_task,
+    inbox_page,
+    refresh_case_index,
+    release_task,
+    search_cases,
+    start_case,
+    task_data,
+    ui_form_for,
+)
+from engine import case_file as load_case_file
+from engine.db import read_transaction, transaction
+from engine.models import HumanTask
+from engine.roles import role_label
+from web.errors import diagram_message
+from web.routes.tasks import may_view
+from web.security import ApiViewer, platform_of
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Token mancante, scaduto o revocato"},
+    403: {"description": "Ruolo o Ambito non consentito"},
+    404: {"description": "Non trovato"},
+    409: {"description": "Stato cambiato (già presa in carico, già completata, caso occupato)"},
+    422: {"description": "Dati non validi (`errors`: messaggi per campo) o errore del modello di processo"},
+}
+
+
+class TaskOut(BaseModel):
+    """An open human task."""
+
+    task_id: str
+    case_code: str
+    ambito: str
+    process_key: str
+    task_name: str
+    title: str
+    role: str | None
+    role_label: str | None
+    assignee: str | None
+    due_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: HumanTask) -> TaskOut:
+        return cls(
+            task_id=row.task_id, case_code=row.case_code, ambito=row.ambito_code, process_key=row.process_key,
+            task_name=row.task_name, title=row.title, role=row.lane,
+            role_label=role_label(row.lane) if row.lane else None, assignee=row.assignee, due_at=row.due_at,
+            created_at=row.created_at,
+        )
+
+
+class TaskList(BaseModel):
+    """A page of the inbox."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[TaskOut]
+
+
+class TaskDetail(TaskOut):
+    """A task with its form and the data it was handed."""
+
+    form_schema: dict[str, Any] | None
+    ui_schema: dict[str, Any]
+    data: dict[str, Any]
+
+
+class StartCase(BaseModel):
+    """A case to open."""
+
+    process_key: str = Field(max_length=200, examples=["inlav_caso"])
+    ambito: str = Field(max_length=32, examples=["MILANO"])
+    case_code: str | None = Field(None, max_length=64, description="Codice del caso (default: generato)")
+    data: dict[str, Any] | None = Field(None, description="Dati iniziali del caso")
+
+
+class CompleteTask(BaseModel):
+    """Form data that completes a task (validated against the task's JSON Schema)."""
+
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepOut(BaseModel):
+    """Where the case stands after a step."""
+
+    case_code: str
+    status: str
+    completed: bool
+    open_tasks: list[TaskOut]
+
+
+class TimelineOut(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    label: str
+    title: str | None
+    actor: str
+    role: str | None
+    version: int | None
+
+
+class PlanItemOut(BaseModel):
+    title: str
+    status: str | None
+    partner: str | None
+    due: str | None
+    note: str | None
+
+
+class CaseOut(BaseModel):
+    """A case file."""
+
+    case_code: str
+    ambito: str
+    process_key: str
+    process_name: str
+    version: int | None
+    status: str
+    stage: str
+    alias: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    open_tasks: list[TaskOut]
+    timeline: list[TimelineOut]
+    pip: list[PlanItemOut]
+    referrals: list[PlanItemOut]
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, file: CaseFile) -> CaseOut:
+        inst = file.instance
+        return cls(
+            case_code=inst.case_code, ambito=inst.ambito_code, process_key=inst.process_key,
+            process_name=file.process_name, version=file.version, status=inst.status, stage=file.stage,
+            alias=file.alias, started_at=inst.started_at, completed_at=inst.completed_at,
+            open_tasks=[TaskOut.of(t) for t in file.open_tasks],
+            timeline=[TimelineOut(seq=e.seq, at=e.at, kind=e.kind, label=e.label, title=e.title, actor=e.actor,
+                                  role=e.role, version=e.version) for e in file.timeline],
+            pip=[PlanItemOut(**p.__dict__) for p in file.pip],
+            referrals=[PlanItemOut(**p.__dict__) for p in file.referrals],
+            data=file.data,
+        )
+
+
+class CaseHitOut(BaseModel):
+    case_code: str
+    ambito: str
+    alias: str | None
+    stage: str | None
+    status: str
+    started_at: datetime
+
+
+def _step(session: Any, instance: Any) -> StepOut:
+    rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
+                           .order_by(HumanTask.created_at, HumanTask.task_id))
+    return StepOut(case_code=instance.case_code, status=instance.status, completed=instance.status == "completed",
+                   open_tasks=[TaskOut.of(r) for r in rows])
+
+
+@router.post("/cases", status_code=201, response_model=StepOut, responses=ERRORS, summary="Apri un caso")
+def api_start(request: Request, body: StartCase, viewer: ApiViewer) -> StepOut:
+    """Start a case of a process in an Ambito where the token's user works."""
+    platform = platform_of(request)
+    with transaction(platform.sessions) as session:
+        outcome = start_case(session, platform.settings, viewer.actor, body.process_key, body.ambito, body.data,
+                             body.case_code)
+        return _step(session, outcome.instance)
+
+
+@router.get("/cases", response_model=list[CaseHitOut], responses=ERRORS, summary="Cerca casi")
+def api_search(
+    request: Request, viewer: ApiViewer, q: str = Query(min_length=1, max_length=100, description="Codice o alias")
+) -> list[CaseHitOut]:
+    """Cases whose code starts with, or alias contains, `q`."""
+    with read_transaction(platform_of(request).sessions) as session:
+        hits = search_cases(session, viewer.actor, q)
+        return [CaseHitOut(case_code=h.case_code, ambito=h.ambito_code, alias=h.alias, stage=h.stage,
+                           status=h.status, started_at=h.started_at) for h in hits]
+
+
+@router.get("/cases/{case_code:path}", response_model=CaseOut, responses=ERRORS, summary="Fascicolo del caso")
+def api_case(request: Request, case_code: str, viewer: ApiViewer) -> CaseOut:
+    """Stage, open tasks, timeline, PIP, referrals and data of a case."""
+    with read_transaction(platform_of(request).sessions) as session:
+        return CaseOut.of(load_case_file(session, case_code, viewer.actor))
+
+
+@router.get("/tasks", response_model=TaskList, responses=ERRORS, summary="Attività in attesa")
+def api_tasks(
+    request: Request,
+    viewer: ApiViewer,
+    process: str | None = Query(None, max_length=200),
+    task: str | None = Query(None, max_length=200),
+    case: str | None = Query(None, max_length=64),
+    mine: bool = False,
+    unassigned: bool = False,
+    overdue: bool = False,
+    sort: str = Query("scadenza", pattern="^-?(scadenza|creazione)$"),
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> TaskList:
+    """Tasks for the token user's roles in her Ambiti, and tasks assigned to her."""
+    flt = InboxFilter(process_key=process, task_name=task, case_code=case, mine_only=mine,
+                      unassigned_only=unassigned, overdue_only=overdue)
+    with read_transaction(platform_of(request).sessions) as session:
+        page = inbox_page(session, viewer.actor, flt, sort if sort in SORTS else "scadenza", limit, offset)
+        return TaskList(total=page.total, limit=limit, offset=offset, items=[TaskOut.of(t) for t in page.tasks])
+
+
+@router.get("/tasks/{task_id}", response_model=TaskDetail, responses=ERRORS, summary="Dettaglio attività")
+def api_task(request: Request, task_id: str, viewer: ApiViewer) -> TaskDetail:
+    """A task with its JSON Schema, UI schema and current data."""
+    with read_transaction(platform_of(request).sessions) as session:
+        row = get_task(session, task_id)
+        may_view(viewer.actor, row)
+        base = TaskOut.of(row).model_dump()
+        return TaskDetail(**base, form_schema=form_for(session, row), ui_schema=ui_form_for(session, row),
+                          data=task_data(session, row))
+
+
+@router.post("/tasks/{task_id}/claim", response_model=TaskOut, responses=ERRORS, summary="Prendi in carico")
+def api_claim(request: Request, task_id: str, viewer: ApiViewer) -> TaskOut:
+    """Take a task."""
+    with transaction(platform_of(request).sessions) as session:
+        return TaskOut.of(claim_task(session, task_id, viewer.actor))
+
+
+@router.post("/tasks/{task_id}/release", response_model=TaskOut, responses=ERRORS, summary="Rilascia")
+def api_release(request: Request, task_id: str, viewer: ApiViewer) -> TaskOut:
+    """Give a task back."""
+    with transaction(platform_of(request).sessions) as session:
+        return TaskOut.of(release_task(session, task_id, viewer.actor))
+
+
+@router.post("/tasks/{task_id}/complete", response_model=StepOut, responses=ERRORS, summary="Completa")
+def api_complete(request: Request, task_id: str, body: CompleteTask, viewer: ApiViewer) -> StepOut | JSONResponse:
+    """Complete a task with form data; the case moves on. A diagram error leaves the case as it was (422)."""
+    platform = platform_of(request)
+    with transaction(platform.sessions) as session:
+        outcome = complete_task(session, platform.settings, task_id, body.data, viewer.actor)
+        if outcome.error is not None:
+            error = outcome.error
+            result: StepOut | JSONResponse = JSONResponse(
+                {"detail": diagram_message(error), "code": "diagram_error", "case_code": outcome.instance.case_code},
+                status_code=422,
+            )
+        else:
+            drop_task_drafts(session, task_id)
+            refresh_case_index(session, outcome.instance)
+            result = _step(session, outcome.instance)
+    return result

@@ -1,0 +1,32 @@
+"""Case files and case search."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from engine import case_file, recent_cases, search_cases
+from engine.db import read_transaction
+from web.security import CurrentViewer, platform_of
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/casi")
+def cases(request: Request, viewer: CurrentViewer) -> Response:
+    """Search cases by code or alias (recent cases when nothing is typed)."""
+    text = request.query_params.get("q", "").strip()[:100]
+    with read_transaction(platform_of(request).sessions) as session:
+        hits = search_cases(session, viewer.actor, text) if text else recent_cases(session, viewer.actor)
+        return render(request, "cases.html", {"q": text, "hits": hits}, partial="partials/case_results.html")
+
+
+@router.get("/casi/{case_code:path}")
+def case_page(request: Request, case_code: str, viewer: CurrentViewer) -> Response:
+    """The case file: stage, open tasks, timeline, PIP, referrals."""
+    with read_transaction(platform_of(request).sessions) as session:
+        file = case_file(session, case_code, viewer.actor)
+        notice = {"completata": "Attività completata.", "avviato": "Caso aperto."}.get(
+            request.query_params.get("esito", ""))
+        return render(request, "case.html", {"file": file, "notice": notice}, partial="partials/case_body.html")

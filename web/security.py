@@ -1,0 +1,222 @@
+"""Who is asking: browser sessions (cookie + CSRF) and API tokens (bearer)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from engine import (
+    Actor,
+    Platform,
+    find_session,
+    needs_touch,
+    touch_session,
+    user_for_token,
+)
+from engine.accounts import actor_for
+from engine.db import read_transaction, transaction
+from web.config import WebSettings
+from web.i18n import pick_language
+
+SESSION_COOKIE = "inlav_session"
+PRE_CSRF_COOKIE = "inlav_precsrf"
+LANG_COOKIE = "inlav_lang"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in person: account, the Actor she acts as, her CSRF token and language."""
+
+    user_id: int
+    username: str
+    full_name: str
+    actor: Actor
+    csrf: str
+    lang: str
+    is_admin: bool = False
+    token_auth: bool = False
+
+    @property
+    def ambiti(self) -> list[str]:
+        return sorted(self.actor.ambiti)
+
+
+class LoginRequired(Exception):
+    """No valid session: send the browser to the login page."""
+
+    def __init__(self, expired: bool, next_url: str) -> None:
+        super().__init__("login required")
+        self.expired = expired
+        self.next_url = next_url
+
+
+class CsrfRejected(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+class TokenRejected(Exception):
+    """An API call without a valid bearer token."""
+
+
+def platform_of(request: Request) -> Platform:
+    """The platform the app was built around."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def web_settings(request: Request) -> WebSettings:
+    """Web settings of the app."""
+    settings: WebSettings = request.app.state.web_settings
+    return settings
+
+
+def _next_url(request: Request) -> str:
+    target = request.headers.get("HX-Current-URL") if request.headers.get("HX-Request") else None
+    if target:
+        # Only keep the path of the page the person was on.
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    path = request.url.path
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def safe_next(url: str | None) -> str:
+    """A local path to go back to after login (never another site)."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/"
+    return url
+
+
+def login_url(next_url: str, expired: bool) -> str:
+    """Where to send someone without a session."""
+    return f"/login?next={quote(next_url, safe='/')}" + ("&scaduta=1" if expired else "")
+
+
+def load_viewer(request: Request) -> Viewer | None:
+    """The viewer of a browser session cookie, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    platform = platform_of(request)
+    settings = web_settings(request)
+    secret = platform.settings.secret_key
+    touch = False
+    with read_transaction(platform.sessions) as session:
+        found = find_session(session, secret, token, settings.session_max_hours)
+        if found is None:
+            return None
+        row, user = found
+        touch = needs_touch(row)
+        viewer = Viewer(
+            user_id=user.id, username=user.username, full_name=user.full_name, actor=actor_for(session, user),
+            csrf=row.csrf_token, lang=pick_language(request.cookies.get(LANG_COOKIE), user.locale),
+            is_admin=user.is_admin,
+        )
+    if touch:
+        with transaction(platform.sessions) as session:
+            touch_session(session, secret, token, settings.session_idle_minutes)
+    return viewer
+
+
+def require_viewer(request: Request) -> Viewer:
+    """Dependency: the logged-in viewer, or a redirect to the login page."""
+    viewer = load_viewer(request)
+    if viewer is None:
+        raise LoginRequired(expired=SESSION_COOKIE in request.cookies, next_url=_next_url(request))
+    request.state.viewer = viewer
+    request.state.lang = viewer.lang
+    return viewer
+
+
+CurrentViewer = Annotated[Viewer, Depends(require_viewer)]
+
+
+def check_csrf(request: Request, viewer: Viewer, pairs: list[tuple[str, str]]) -> None:
+    """Refuse a state-changing browser request whose CSRF token is missing or wrong."""
+    if request.method not in UNSAFE:
+        return
+    sent = request.headers.get(CSRF_HEADER) or next((v for k, v in pairs if k == CSRF_FIELD), "")
+    if not sent or not hmac.compare_digest(sent.encode(), viewer.csrf.encode()):
+        raise CsrfRejected()
+
+
+async def form_pairs(request: Request) -> list[tuple[str, str]]:
+    """Submitted form fields as (name, value) pairs (files are refused)."""
+    settings = web_settings(request)
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.max_body_bytes:
+        raise FormTooLarge()
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return []
+    form = await request.form(max_files=0, max_fields=settings.max_form_fields)
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+
+
+class FormTooLarge(Exception):
+    """The submitted body is larger than the app accepts."""
+
+
+FormPairs = Annotated[list[tuple[str, str]], Depends(form_pairs)]
+
+
+def csrf_viewer(request: Request, pairs: FormPairs) -> Viewer:
+    """Dependency for state-changing browser routes: logged in and CSRF-checked."""
+    viewer = require_viewer(request)
+    check_csrf(request, viewer, pairs)
+    return viewer
+
+
+CsrfViewer = Annotated[Viewer, Depends(csrf_viewer)]
+
+
+def anonymous_csrf(request: Request) -> str:
+    """A CSRF token for forms shown before login (double-submit cookie)."""
+    token = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    request.state.pre_csrf = token
+    request.state.set_pre_csrf = PRE_CSRF_COOKIE not in request.cookies
+    return token
+
+
+def check_anonymous_csrf(request: Request, pairs: list[tuple[str, str]]) -> None:
+    """Refuse a pre-login form post whose token does not match its cookie."""
+    cookie = request.cookies.get(PRE_CSRF_COOKIE, "")
+    sent = next((v for k, v in pairs if k == CSRF_FIELD), "")
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        raise CsrfRejected()
+
+
+_bearer = HTTPBearer(auto_error=False, description="Token API (`ilf_…`), creato dalla pagina «Token API».")
+
+
+def api_viewer(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Viewer:
+    """Dependency of the JSON API: the user a bearer token acts as."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise TokenRejected()
+    platform = platform_of(request)
+    with transaction(platform.sessions) as session:
+        user = user_for_token(session, platform.settings.secret_key, credentials.credentials)
+        if user is None:
+            raise TokenRejected()
+        viewer = Viewer(
+            user_id=user.id, username=user.username, full_name=user.full_name, actor=actor_for(session, user),
+            csrf="", lang="it", is_admin=user.is_admin, token_auth=True,
+        )
+    request.state.viewer = viewer
+    return viewer
+
+
+ApiViewer = Annotated[Viewer, Depends(api_viewer)]
