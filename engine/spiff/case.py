@@ -283,7 +283,7 @@ class Case:
             for task in wf.tasks.values():
                 data, internal = payloads[str(task.id)]
                 task.data = codec.from_jsonable(data)
-                task.internal_data = codec.from_jsonable(internal)
+                task.internal_data = _decode_internal(internal)
         return cls(workflow, specset, case_code)
 
     # ---- dumping
@@ -672,7 +672,7 @@ def _task_row(task: Any, workflow_id: str) -> TaskRow:
         "state": task.state,
         "task_spec": task.task_spec.name,
         "triggered": task.triggered,
-        "internal_data": codec.to_jsonable(task.internal_data, "dati interni"),
+        "internal_data": _encode_internal(task.internal_data),
     }
     return TaskRow(
         task_id=str(task.id),
@@ -682,6 +682,39 @@ def _task_row(task: Any, workflow_id: str) -> TaskRow:
         row=row,
         data=codec.to_jsonable(_REGISTRY.clean(task.data)),
     )
+
+
+# Internal data holds engine objects (events seen by an event-based gateway, for
+# instance) that only SpiffWorkflow's registry can serialize, mixed with user data
+# (message payloads, multi-instance items). The registry marks its objects with a
+# "typename" key, so a user dict with that key is escaped first: data sent by a
+# partner can never be mistaken for an engine object.
+_TYPENAME, _ESCAPED = "typename", "__inlav_typename__"
+
+
+def _escape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {(_ESCAPED if k == _TYPENAME else k): _escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    return value
+
+
+def _unescape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {(_TYPENAME if k == _ESCAPED else k): _unescape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unescape(v) for v in value]
+    return value
+
+
+def _encode_internal(internal: dict[str, Any]) -> Any:
+    return codec.to_jsonable(_REGISTRY.convert(_escape(internal)), "dati interni")
+
+
+def _decode_internal(raw: Any) -> dict[str, Any]:
+    restored: dict[str, Any] = _unescape(_REGISTRY.restore(raw))
+    return restored
 
 
 def _definitions(spec: Any) -> list[Any]:

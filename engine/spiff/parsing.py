@@ -33,6 +33,10 @@ from engine.errors import Problem
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+EVENT_SUBPROCESS_UNSUPPORTED = (
+    "i sottoprocessi a evento non sono supportati (SpiffWorkflow li avvia come rami paralleli, senza "
+    "interrompere il processo): usare un evento di confine su un sottoprocesso o su un'attività di chiamata"
+)
 
 
 @dataclass
@@ -101,6 +105,10 @@ def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
             parser.add_bpmn_xml(root, filename=name)
         except (ValidationException, SpiffWorkflowException, etree.LxmlError) as exc:
             result.problems.append(_problem(exc, name, root))
+    for name, root in bpmn.items():
+        for node in root.iter(f"{{{BPMN_NS}}}subProcess"):
+            if node.get("triggeredByEvent") == "true":
+                result.problems.append(Problem(name, node.get("id"), EVENT_SUBPROCESS_UNSUPPORTED))
     if result.problems:
         return result
 

@@ -11,7 +11,10 @@ irrelevant and return them for the archive. A finished task stays when:
 - it is the split, or a child of the split, that a pending boundary/start event join
   will look up by name (``find_ancestor``);
 - it is an instance (or the parent of an instance) of a parallel/inclusive join
-  that has an instance WAITING: the join counts which inputs have arrived.
+  that has an instance WAITING: the join counts which inputs have arrived;
+- it is, for an unfinished task, the nearest ancestor running one of the inputs of a
+  parallel/inclusive join: SpiffWorkflow decides whether a join inside a loop has all
+  its inputs by walking up from future instances until it meets each input.
 
 Everything else finished goes: leaves are deleted, and a finished task whose only
 child is finished is spliced out (the child takes its place under the grandparent).
@@ -68,6 +71,39 @@ def _find_task(top: Any, task_id: UUID) -> Any:
     return None
 
 
+def _join_inputs(workflow: Any) -> frozenset[Any]:
+    """Specs that feed a join with several inputs (cached per workflow spec)."""
+    spec = workflow.spec
+    cached = _JOIN_INPUTS.get(id(spec))
+    if cached is None or cached[0] is not spec:
+        inputs = frozenset(
+            source
+            for ts in spec.task_specs.values()
+            if isinstance(ts, UnstructuredJoin) and len(ts.inputs) > 1
+            for source in ts.inputs
+        )
+        cached = (spec, inputs)
+        _JOIN_INPUTS[id(spec)] = cached
+    return cached[1]
+
+
+_JOIN_INPUTS: dict[int, tuple[Any, frozenset[Any]]] = {}
+
+
+def _keep_join_input_ancestors(workflow: Any, task: Any, keep: set[UUID]) -> None:
+    inputs = _join_inputs(workflow)
+    if not inputs:
+        return
+    found: set[Any] = set()
+    current = task.parent
+    while current is not None and len(found) < len(inputs):
+        spec = current.task_spec
+        if spec in inputs and spec not in found:
+            found.add(spec)
+            keep.add(current.id)
+        current = current.parent
+
+
 def _protected(workflow: Any) -> set[UUID]:
     tasks = workflow.tasks
     keep: set[UUID] = {workflow.task_tree.id}
@@ -84,6 +120,7 @@ def _protected(workflow: Any) -> set[UUID]:
         keep.update(task._children)
         if task._parent is not None:
             keep.add(task._parent)
+        _keep_join_input_ancestors(workflow, task, keep)
         if isinstance(spec, Join) and spec.split_task:
             split = task.find_ancestor(spec.split_task)
             if split is not None:

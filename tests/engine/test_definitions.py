@@ -124,3 +124,25 @@ def test_deploy_refuses_and_stores_nothing(db) -> None:
     assert err.value.problems[0].element == "calcola"
     with pytest.raises(NotFound):
         resolve(db, "calcolo", None)
+
+
+def test_event_subprocesses_are_refused_with_an_alternative(db) -> None:
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        + builders.user_task("prima")
+        + '<bpmn:endEvent id="fine"/>'
+        + builders.flow("f1", "start", "prima")
+        + builders.flow("f2", "prima", "fine")
+        + '<bpmn:subProcess id="su_evento" triggeredByEvent="true"><bpmn:startEvent id="s2">'
+        '<bpmn:timerEventDefinition id="t">'
+        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">\'P1D\'</bpmn:timeDuration>'
+        '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:endEvent id="e2"/>'
+        '<bpmn:sequenceFlow id="g1" sourceRef="s2" targetRef="e2"/></bpmn:subProcess>'
+    )
+    files = {
+        "ev.bpmn": builders.document(builders.process("ev", body, ["prima"])),
+        "nota.schema.json": builders.form_json(),
+    }
+    found = problems_of(db, files)
+    assert [(f, e) for f, e, _m in found] == [("ev.bpmn", "su_evento")]
+    assert "evento di confine" in found[0][2]
