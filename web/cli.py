@@ -269,6 +269,45 @@ def instances_history(
         _fail(str(exc))
 
 
+@instances_app.command("migrate")
+def instances_migrate(
+    case_code: str,
+    apply: Annotated[bool, typer.Option("--apply", help="Esegue la migrazione (senza: solo prova).")] = False,
+    user: UserOpt = "cli",
+) -> None:
+    """Move a case onto the latest version of its process (dry run unless --apply)."""
+    from engine.migration import migrate_case
+
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            result = migrate_case(session, platform.settings, case_code, Actor(user, system=True), dry_run=not apply)
+    except EngineError as exc:
+        _fail(str(exc))
+    typer.echo(f"Caso {case_code}: versione {result.from_version} → {result.to_version}.")
+    if result.changed:
+        typer.echo(f"  elementi modificati: {', '.join(result.changed)}")
+    if result.removed:
+        _fail(f"  elementi attivi assenti nella nuova versione: {', '.join(result.removed)}")
+    typer.echo("Migrazione eseguita." if result.applied else "Prova: nessuna modifica (usare --apply).")
+
+
+@instances_app.command("retry")
+def instances_retry(case_code: str, user: UserOpt = "cli") -> None:
+    """Re-run a case's automatic steps and re-arm its timers after an incident."""
+    from engine.migration import retry_case
+
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            outcome = retry_case(session, platform.settings, case_code, Actor(user, system=True))
+    except EngineError as exc:
+        _fail(str(exc))
+    if outcome.error is not None:
+        _fail(f"Il caso è ancora bloccato: {outcome.error.message}")
+    typer.echo(f"Caso {case_code}: {outcome.instance.status}.")
+
+
 # --------------------------------------------------------------------------- tasks
 
 

@@ -82,3 +82,26 @@ def test_deploy_reports_every_problem_and_fails(inlav, tmp_path) -> None:
     assert "broken.bpmn › eroga: la corsia «Nessuno» non corrisponde a nessun ruolo noto" in out
     assert "percorso inesistente" in inlav("processes", "validate", str(tmp_path / "manca"), ok=False)
     assert "Caso «X» non trovato" in inlav("instances", "show", "X", ok=False)
+
+
+def test_fix_a_broken_diagram_then_migrate_and_retry(inlav, tmp_path) -> None:
+    from tests import builders
+
+    inlav("db", "upgrade")
+    inlav("ambiti", "add", "MILANO", "Milano")
+    broken, fixed = tmp_path / "v1", tmp_path / "v2"
+    for folder, script in ((broken, "x = manca + 1"), (fixed, "x = 1")):
+        folder.mkdir()
+        for name, content in builders.form_then_script(script).items():
+            (folder / name).write_bytes(content)
+    inlav("processes", "deploy", str(broken))
+    inlav("instances", "start", "calcolo", "--ambito", "MILANO", "--case-code", "ROTTO-1")
+    task_id = re.search(r"^([0-9a-f-]{36})", inlav("tasks", "list"), re.M).group(1)
+    out = inlav("tasks", "complete", task_id, "--data", '{"nota": "x"}', ok=False)
+    assert "Attività non completata" in out and "NameError" in out
+    assert "Errore:" in inlav("instances", "show", "ROTTO-1")
+    inlav("processes", "deploy", str(fixed))
+    assert "Prova: nessuna modifica" in inlav("instances", "migrate", "ROTTO-1")
+    assert "Migrazione eseguita" in inlav("instances", "migrate", "ROTTO-1", "--apply")
+    assert "running" in inlav("instances", "retry", "ROTTO-1")
+    assert "Attività completata" in inlav("tasks", "complete", task_id, "--data", '{"nota": "x"}')
