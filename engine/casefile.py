@@ -233,7 +233,8 @@ def _partner_names(session: Session, data: Mapping[str, Any]) -> dict[str, str]:
     visit(data)
     if not codes:
         return {}
-    return dict(session.execute(select(Partner.code, Partner.name).where(Partner.code.in_(codes))).tuples().all())
+    rows = session.execute(select(Partner.code, Partner.name).where(Partner.code.in_(codes))).all()
+    return {code: name for code, name in rows}
 
 
 # --------------------------------------------------------------------------- case file
@@ -252,15 +253,16 @@ def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
         )
     )
     data = case_data(session, instance)
-    versions = dict(
-        session.execute(
+    versions: dict[int, int] = {
+        row[0]: row[1]
+        for row in session.execute(
             select(ProcessDefinition.id, ProcessDefinition.version).where(
                 ProcessDefinition.id.in_(
                     select(HistoryEvent.definition_id).where(HistoryEvent.instance_id == instance.id).distinct()
                 )
             )
-        ).tuples().all()
-    )
+        )
+    }
     timeline = []
     rows = session.scalars(
         select(HistoryEvent)

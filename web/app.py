@@ -18,7 +18,7 @@ from web.templating import make_templates
 STATIC_DIR = Path(__file__).parent / "static"
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
@@ -65,6 +65,10 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
             ok = False
         status = 200 if ok else 503
         return JSONResponse({"status": "ok" if ok else "degraded", "database": ok}, status_code=status)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
-from engine import Platform, open_platform
+from engine import Actor, Platform, open_platform, start_case
 from engine.accounts import create_user
 from engine.db import transaction
+from engine.models import HumanTask
 from engine.partners import add_partner
 from engine.platform import upgrade_database
 from tests.conftest import (
@@ -119,3 +120,21 @@ def csrf_of(client: TestClient) -> str:
 
 
 HX = {"HX-Request": "true"}
+
+
+ANNA = Actor("anna", frozenset({"operatore_contatto", "esperto_servizi_sociali"}), frozenset({"MILANO"}))
+OLGA = Actor("olga", frozenset({"operatore_contatto", "esperto_servizi_sociali"}), frozenset({"LECCO"}))
+
+
+def start(platform: Platform, process: str = "prova_moduli", ambito: str = "MILANO", actor: Actor = ANNA
+          ) -> tuple[str, str]:
+    """Open a case through the engine; returns (case code, id of its first open task)."""
+    with transaction(platform.sessions) as session:
+        outcome = start_case(session, platform.settings, actor, process, ambito)
+        task = session.scalar(select(HumanTask.task_id).where(HumanTask.instance_id == outcome.instance.id))
+        return outcome.instance.case_code, str(task)
+
+
+def fields_of(html: str) -> dict[str, str]:
+    """name -> value of the text inputs of a page (to check what a re-render kept)."""
+    return dict(re.findall(r'<input type="[a-z-]+" id="[^"]*" name="([^"]+)" value="([^"]*)"', html))

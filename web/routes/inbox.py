@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -36,8 +37,7 @@ class InboxQuery:
     pagina: int = 1
 
     @classmethod
-    def from_request(cls, request: Request) -> InboxQuery:
-        q = request.query_params
+    def from_params(cls, q: Mapping[str, str]) -> InboxQuery:
         page = q.get("pagina", "1")
         return cls(
             processo=q.get("processo", "")[:200],
@@ -70,13 +70,16 @@ class InboxQuery:
 @router.get("/attivita")
 def inbox(request: Request, viewer: CurrentViewer) -> Response:
     """Tasks for my roles in my Ambiti and tasks assigned to me."""
-    query = InboxQuery.from_request(request)
+    query = InboxQuery.from_params(request.query_params)
+    return _inbox(request, viewer, query, NOTICES.get(request.query_params.get("esito", "")))
+
+
+def _inbox(request: Request, viewer: Viewer, query: InboxQuery, notice: str | None) -> Response:
     size = web_settings(request).page_size
     with read_transaction(platform_of(request).sessions) as session:
         page = inbox_page(session, viewer.actor, query.filter(), query.ordina, size, (query.pagina - 1) * size)
         drafts = drafted_task_ids(session, viewer.username, [t.task_id for t in page.tasks])
         pages = max(1, (page.total + size - 1) // size)
-        notice = NOTICES.get(request.query_params.get("esito", ""))
         return render(
             request, "inbox.html",
             {"page": page, "query": query, "pages": pages, "views": VIEWS, "drafts": drafts, "notice": notice},
@@ -110,8 +113,7 @@ def _after_action(request: Request, pairs: list[tuple[str, str]], task_id: str, 
     path, _, query = back.partition("?")
     if is_htmx(request) and path == "/attivita":
         # The button was in the list: answer with the same list, refreshed, and a notice.
-        request.scope["query_string"] = "&".join(p for p in (query, f"esito={outcome}") if p).encode()
-        return inbox(request, viewer)
+        return _inbox(request, viewer, InboxQuery.from_params(dict(parse_qsl(query))), NOTICES[outcome])
     target = f"{back}{'&' if query else '?'}esito={outcome}"
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})

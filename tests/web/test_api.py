@@ -1,0 +1,102 @@
+"""JSON API /api/v1: token authentication, the same operations as the pages, OpenAPI."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import csrf_of, start
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def tokens(app, clients) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    out = {}
+    for username in ("anna", "olga", "dario"):
+        client = clients(username)
+        page = client.post("/profilo/token", data={"csrf_token": csrf_of(client), "nome": "test", "giorni": "10"})
+        out[username] = re.search(r'<code class="app-token">([^<]+)</code>', page.text).group(1)  # type: ignore[union-attr]
+    return out
+
+
+def api(app, token: str | None) -> TestClient:  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return TestClient(app, headers=headers)
+
+
+def test_token_is_required_and_checked(app, tokens) -> None:
+    for token in (None, "ilf_nope_nope", "abc", tokens["anna"] + "x"):
+        response = api(app, token).get("/api/v1/tasks")
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Token API mancante, scaduto o revocato.", "code": "unauthorized"}
+    cookie_only = TestClient(app, cookies={"inlav_session": "whatever"})
+    assert cookie_only.get("/api/v1/tasks").status_code == 401
+
+
+def test_start_list_claim_complete_and_read_the_case(app, tokens) -> None:
+    client = api(app, tokens["anna"])
+    started = client.post("/api/v1/cases", json={"process_key": "prova_moduli", "ambito": "MILANO"})
+    assert started.status_code == 201, started.text
+    case_code = started.json()["case_code"]
+    task = started.json()["open_tasks"][0]
+    assert task["task_name"] == "scheda" and task["role"] == "operatore_contatto"
+    listed = client.get("/api/v1/tasks", params={"case": case_code}).json()
+    assert listed["total"] == 1 and listed["items"][0]["task_id"] == task["task_id"]
+    detail = client.get(f"/api/v1/tasks/{task['task_id']}").json()
+    assert detail["form_schema"]["properties"]["cpi"]["enum"] == ["CPI-MI"]
+    assert detail["data"]["codice_interno"] == "INT-7"
+    claimed = client.post(f"/api/v1/tasks/{task['task_id']}/claim")
+    assert claimed.status_code == 200 and claimed.json()["assignee"] == "anna"
+    invalid = client.post(f"/api/v1/tasks/{task['task_id']}/complete", json={"data": {"alias": "", "eta": 200}})
+    assert invalid.status_code == 422
+    body = invalid.json()
+    assert body["code"] == "form_invalid" and body["errors"]["eta"] == ["deve essere al massimo 99"]
+    done = client.post(f"/api/v1/tasks/{task['task_id']}/complete", json={"data": {
+        "alias": "Amir", "eta": 30, "canale": "informale", "bisogni": ["lingua"], "primo_colloquio": "2026-11-20"}})
+    assert done.status_code == 200, done.text
+    assert [t["task_name"] for t in done.json()["open_tasks"]] == ["verifica"]
+    again = client.post(f"/api/v1/tasks/{task['task_id']}/complete", json={"data": {}})
+    assert again.status_code == 409 and again.json()["code"] == "task_not_ready"
+    file = client.get(f"/api/v1/cases/{case_code}").json()
+    assert file["alias"] == "Amir" and file["stage"].startswith("In attesa di")
+    assert [e["kind"] for e in file["timeline"]][-1] == "instance_started"
+    assert file["referrals"][0]["partner"] == "Centro per l'impiego di Milano"
+    assert client.get("/api/v1/cases", params={"q": "amir"}).json()[0]["case_code"] == case_code
+
+
+def test_permissions_both_ways(app, tokens, web_platform) -> None:
+    code, task_id = start(web_platform)
+    olga, dario, anna = api(app, tokens["olga"]), api(app, tokens["dario"]), api(app, tokens["anna"])
+    assert olga.get(f"/api/v1/cases/{code}").status_code == 403
+    assert olga.get(f"/api/v1/tasks/{task_id}").status_code == 403
+    assert olga.post(f"/api/v1/tasks/{task_id}/claim").json()["code"] == "forbidden"
+    assert dario.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {}}).status_code == 403
+    assert olga.post("/api/v1/cases", json={"process_key": "prova_moduli", "ambito": "MILANO"}).status_code == 403
+    assert task_id not in {t["task_id"] for t in olga.get("/api/v1/tasks").json()["items"]}
+    assert anna.get(f"/api/v1/tasks/{task_id}").status_code == 200
+    assert anna.post(f"/api/v1/tasks/{task_id}/release").status_code == 200
+
+
+def test_bad_requests_get_clear_errors(app, tokens) -> None:
+    client = api(app, tokens["anna"])
+    assert client.post("/api/v1/cases", json={"ambito": "MILANO"}).json() == {
+        "detail": "La richiesta contiene dati non validi.", "code": "request_invalid",
+        "errors": {"process_key": ["campo obbligatorio"]}}
+    bad_json = client.post("/api/v1/cases", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert bad_json.status_code == 422
+    assert client.get("/api/v1/tasks", params={"limit": 0}).status_code == 422
+    assert client.post("/api/v1/cases", json={"process_key": "prova_moduli", "ambito": "NESSUNO"}).status_code == 403
+    assert client.post("/api/v1/tasks/xyz/complete", json={"data": []}).status_code == 422
+    assert client.get("/api/v1/cases/NON-ESISTE").json()["code"] == "not_found"
+
+
+def test_openapi_documents_the_api(app) -> None:
+    schema = TestClient(app).get("/api/openapi.json").json()
+    paths = set(schema["paths"])
+    assert {"/api/v1/cases", "/api/v1/tasks", "/api/v1/tasks/{task_id}/claim", "/api/v1/tasks/{task_id}/complete",
+            "/api/v1/cases/{case_code}"} <= paths
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+    assert not any(p.startswith(("/attivita", "/login")) for p in paths), "pages stay out of the API docs"
