@@ -393,40 +393,65 @@ class Startable:
 
 
 def startable_processes(session: Session, ambito: str | None) -> list[Startable]:
-    """Latest version of each top-level process for an Ambito (its own variant, else the regional one).
+    """Latest version of each process a person can start in an Ambito (its own variant, else the regional one).
 
-    Processes only called by others, or started only by a message, are left out.
+    A process needs a plain (none) start event. Processes called by a process that a person starts are
+    its parts (assessment, PIP...) and are left out; a process called only by message-started ones
+    (a referral from a partner opening a normal path) stays in.
     """
     rows = list(
         session.execute(
             select(
-                ProcessDefinition.process_key, ProcessDefinition.name, ProcessDefinition.version,
-                ProcessDefinition.ambito_code, ProcessDefinition.calls_json, ProcessDefinition.start_messages_json,
+                ProcessDefinition.id, ProcessDefinition.process_key, ProcessDefinition.name,
+                ProcessDefinition.version, ProcessDefinition.ambito_code, ProcessDefinition.calls_json,
             ).where(or_(ProcessDefinition.ambito_code.is_(None), ProcessDefinition.ambito_code == ambito))
         ).all()
     )
-    called: set[str] = set()
     latest: dict[str, Any] = {}
     for row in rows:
+        best = latest.get(row.process_key)
+        if best is None or (row.ambito_code is not None, row.version) > (best.ambito_code is not None, best.version):
+            latest[row.process_key] = row
+    manual = {key: _has_none_start(session, row.id) for key, row in latest.items()}
+    parts: set[str] = set()
+    for key, row in latest.items():
+        if not manual[key]:
+            continue
         try:
             calls = json.loads(row.calls_json or "[]")
         except ValueError:
             calls = []
-        called.update(c for c in calls if isinstance(c, str))
-        best = latest.get(row.process_key)
-        rank = (row.ambito_code is not None, row.version)
-        if best is None or rank > (best.ambito_code is not None, best.version):
-            latest[row.process_key] = row
-    out = []
-    for key, row in latest.items():
-        try:
-            messages = json.loads(row.start_messages_json or "[]")
-        except ValueError:
-            messages = []
-        if key in called or messages:
-            continue
-        out.append(Startable(key, row.name, row.version, row.ambito_code))
+        parts.update(c for c in calls if isinstance(c, str))
+    out = [
+        Startable(key, row.name, row.version, row.ambito_code)
+        for key, row in latest.items()
+        if manual[key] and key not in parts
+    ]
     return sorted(out, key=lambda s: s.name.lower())
+
+
+_NONE_START: dict[int, bool] = {}
+
+
+def _has_none_start(session: Session, definition_id: int) -> bool:
+    """Whether a definition's main process has a plain start event (read once per definition)."""
+    if definition_id not in _NONE_START:
+        text = session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
+        try:
+            spec = json.loads(text or "{}").get("spec") or {}
+        except ValueError:
+            spec = {}
+        found = False
+        for task in (spec.get("task_specs") or {}).values():
+            if isinstance(task, dict) and task.get("typename") == "StartEvent":
+                event = task.get("event_definition")
+                if not isinstance(event, dict) or event.get("typename") == "NoneEventDefinition":
+                    found = True
+                    break
+        if len(_NONE_START) > 5000:
+            _NONE_START.clear()
+        _NONE_START[definition_id] = found
+    return _NONE_START[definition_id]
 
 
 def start_case(

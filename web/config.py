@@ -19,7 +19,7 @@ class WebSettings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_form_fields: int = 2000
     page_size: int = Field(25, ge=5, le=200)
-    contact_process: str = "inlav_caso"  # process a "Nuovo contatto" starts, when deployed
+    contact_process: str = "inlav_percorso"  # process a "Nuovo contatto" starts (the regional model)
 
 
 def load_web_settings(settings: Settings, **overrides: object) -> WebSettings:

@@ -50,6 +50,10 @@ def _page(request: Request, ambiti: list[tuple[str, str]], processes: dict[str, 
         {p.process_key: p for ps in processes.values() for p in ps}.values(), key=lambda p: p.name.lower()
     )
     chosen = process or default_process(request, available)
+    wanted = web_settings(request).contact_process
+    if chosen == wanted:
+        # The regional contact path is deployed: a new contact is that, nothing to choose.
+        available = [p for p in available if p.process_key == wanted]
     return render(
         request, "contact.html",
         {"ambiti": ambiti, "ambito": ambito, "processes": available, "process": chosen, "error": error},

@@ -94,8 +94,12 @@
   });
 
   function focusAlerts(root) {
-    var target = (root || document).querySelector("[data-focus-on-load]");
-    if (target) target.focus();
+    var target = (root || document).querySelector("[data-focus-on-load]") ||
+      document.querySelector("[data-focus-on-load]");
+    if (target) {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "start" });
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -104,6 +108,6 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     applyConditions(document);
-    focusAlerts(event.detail.target.parentElement || document);
+    focusAlerts(document);
   });
 })();
