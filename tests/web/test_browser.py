@@ -237,6 +237,14 @@ def test_operator_journey_phone_to_case_file(server, browser) -> None:
     assert current_element(page) == "Registra il contatto"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"la pagina scorre in orizzontale sul telefono ({width}px)"
+    task_url = page.url
+    page.set_viewport_size({"width": 360, "height": 740})
+    for path in (task_url, "/attivita", "/contatti/nuovo", "/casi"):
+        page.goto(path)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 360, f"{path} scorre in orizzontale a 360 px ({wide}px)"
+    page.set_viewport_size(PHONE)
+    page.goto(task_url)
     check_accessibility(page, "registra il contatto (telefono)", axe)
     shot(page, "03-registra-contatto-telefono.png")
     complete_step(page, "registra_contatto")

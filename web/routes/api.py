@@ -271,7 +271,8 @@ def api_complete(request: Request, task_id: str, body: CompleteTask, viewer: Api
         if outcome.error is not None:
             error = outcome.error
             result: StepOut | JSONResponse = JSONResponse(
-                {"detail": diagram_message(error), "code": "diagram_error", "case_code": outcome.instance.case_code},
+                {"detail": diagram_message(error, kept_as_draft=False), "code": "diagram_error",
+                 "case_code": outcome.instance.case_code},
                 status_code=422,
             )
         else:
