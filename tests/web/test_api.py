@@ -100,3 +100,14 @@ def test_openapi_documents_the_api(app) -> None:
             "/api/v1/cases/{case_code}"} <= paths
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
     assert not any(p.startswith(("/attivita", "/login")) for p in paths), "pages stay out of the API docs"
+
+
+def test_diagram_error_is_a_clear_422_and_nothing_moves(app, tokens, web_platform) -> None:
+    _code, task_id = start(web_platform)
+    client = api(app, tokens["anna"])
+    data = {"alias": "Amir", "eta": 30, "canale": "informale", "bisogni": ["lingua"], "primo_colloquio": "2026-11-20",
+            "forza_errore": True}
+    failed = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data})
+    assert failed.status_code == 422 and failed.json()["code"] == "diagram_error"
+    assert "ZeroDivisionError" in failed.json()["detail"] and "bozza" not in failed.json()["detail"]
+    assert client.get(f"/api/v1/tasks/{task_id}").status_code == 200, "the task is still waiting"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from tests.web.conftest import start
 
@@ -38,3 +38,29 @@ def test_inbox_query_count_is_flat(clients, web_platform) -> None:
     assert few == many == htmx
     assert many <= 10, f"{many} queries for one inbox page"
     print(f"inbox page: {many} queries")
+
+
+def test_tasks_of_every_process_version_appear(clients, web_platform) -> None:
+    from engine.db import read_transaction, transaction
+    from engine.definitions import read_bundle_paths
+    from engine.models import HumanTask, ProcessDefinition
+    from tests.conftest import deploy
+    from tests.web.conftest import WEB_BUNDLES
+
+    _old_code, old_task = start(web_platform)
+    files = read_bundle_paths([WEB_BUNDLES / "forms"])
+    files["prova_moduli.bpmn"] = files["prova_moduli.bpmn"].replace(b"Prova dei moduli", b"Prova dei moduli (v2)")
+    with transaction(web_platform.sessions) as session:
+        deploy(session, files=files)
+    _new_code, new_task = start(web_platform)
+    with read_transaction(web_platform.sessions) as session:
+        versions = {
+            task_id: session.scalar(
+                select(ProcessDefinition.version).join(HumanTask, HumanTask.definition_id == ProcessDefinition.id)
+                .where(HumanTask.task_id == task_id)
+            )
+            for task_id in (old_task, new_task)
+        }
+    assert versions[old_task] != versions[new_task]
+    page = clients("anna").get("/attivita?processo=prova_moduli&attivita=scheda").text
+    assert old_task in page and new_task in page
