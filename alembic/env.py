@@ -37,7 +37,15 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url") or load_settings().database_url
     engine = make_engine(load_settings(database_url=url))
     with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds tables; with foreign keys on, dropping the old copy of a
+            # parent table would cascade-delete its children's rows. The pragma only works
+            # outside a transaction, so it goes straight to the driver connection.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         _run(conn)
+        if sqlite:
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     engine.dispose()
 
 

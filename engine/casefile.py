@@ -11,8 +11,6 @@ below; a model that uses other names still gets a timeline and its open tasks.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,15 +20,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine import codec
-from engine.clock import utcnow
 from engine.config import Settings
 from engine.errors import Forbidden, NotFound
 from engine.instances import Outcome, start_instance
 from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
+from engine.projections import alias_of, first_present, search_key, stage_of, sync_case_index
 from engine.roles import Actor, role_label
 
-ALIAS_KEYS = ("alias", "nome_alias", "pseudonimo")
-STAGE_KEYS = ("fase", "stage", "fase_caso")
 PIP_KEYS = ("pip", "piano", "PIP")
 INTERVENTION_KEYS = ("interventi", "interventions", "servizi")
 REFERRAL_KEYS = ("invii", "segnalazioni", "referrals", "invii_rete")
@@ -111,64 +107,9 @@ def get_case(session: Session, case_code: str, actor: Actor) -> ProcessInstance:
 
 
 def case_data(session: Session, instance: ProcessInstance) -> dict[str, Any]:
-    """The case's data so far: the data changes of its history, replayed in order."""
-    data: dict[str, Any] = {}
-    rows = session.execute(
-        select(HistoryEvent.data_diff_json)
-        .where(HistoryEvent.instance_id == instance.id, HistoryEvent.data_diff_json.is_not(None))
-        .order_by(HistoryEvent.seq)
-    )
-    for (text,) in rows:
-        diff = codec.from_jsonable_text(text or "null")
-        if not isinstance(diff, dict):
-            continue
-        data.update(diff.get("added") or {})
-        for key, pair in (diff.get("changed") or {}).items():
-            if isinstance(pair, list) and len(pair) == 2:
-                data[key] = pair[1]
-        for key in diff.get("removed") or {}:
-            data.pop(key, None)
-    return data
-
-
-def _first(data: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        if key in data and data[key] not in (None, "", [], {}):
-            return data[key]
-    return None
-
-
-def alias_of(data: Mapping[str, Any]) -> str | None:
-    """The alias a person is known by (top level or inside a `contatto` group)."""
-    value = _first(data, ALIAS_KEYS)
-    if value is None:
-        for group in ("contatto", "persona", "anagrafica"):
-            inner = data.get(group)
-            if isinstance(inner, dict):
-                value = _first(inner, ALIAS_KEYS)
-                if value is not None:
-                    break
-    return str(value)[:200] if value is not None else None
-
-
-def search_key(text: str) -> str:
-    """Lower-case, accent-free form used to match aliases."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"\s+", " ", folded).strip()
-
-
-def stage_of(instance: ProcessInstance, data: Mapping[str, Any], open_titles: list[str]) -> str:
-    """Where the case is: the model's own `fase` variable, else what it waits for."""
-    if instance.status == "completed":
-        return "Concluso"
-    if instance.status == "error":
-        return "Bloccato da un errore"
-    value = _first(data, STAGE_KEYS)
-    if isinstance(value, str):
-        return value.replace("_", " ").capitalize() if value.islower() else value
-    if open_titles:
-        return "In attesa di: " + "; ".join(sorted(set(open_titles)))[:180]
-    return "In attesa di un evento esterno"
+    """The case's data so far (every step's data changes applied in order, kept by the engine)."""
+    data = codec.from_jsonable_text(instance.case_data_json or "{}")
+    return data if isinstance(data, dict) else {}
 
 
 def _label(value: Any) -> str:
@@ -185,28 +126,28 @@ def _items(value: Any) -> list[dict[str, Any]]:
 
 def plan_of(data: Mapping[str, Any], partners: Mapping[str, str]) -> tuple[list[PlanItem], dict[str, Any]]:
     """Interventions of the PIP with their status, and the PIP's own fields (objectives, dates)."""
-    pip = _first(data, PIP_KEYS)
+    pip = first_present(data, PIP_KEYS)
     meta: dict[str, Any] = {}
     raw: Any = None
     if isinstance(pip, dict):
-        raw = _first(pip, INTERVENTION_KEYS)
+        raw = first_present(pip, INTERVENTION_KEYS)
         meta = {k: v for k, v in pip.items() if k not in INTERVENTION_KEYS and not isinstance(v, dict | list)}
     if raw is None:
-        raw = _first(data, INTERVENTION_KEYS)
+        raw = first_present(data, INTERVENTION_KEYS)
     return [_plan_item(item, partners) for item in _items(raw)], meta
 
 
 def referrals_of(data: Mapping[str, Any], partners: Mapping[str, str]) -> list[PlanItem]:
     """Referrals to partners of the network, with their status."""
-    return [_plan_item(item, partners) for item in _items(_first(data, REFERRAL_KEYS))]
+    return [_plan_item(item, partners) for item in _items(first_present(data, REFERRAL_KEYS))]
 
 
 def _plan_item(item: Mapping[str, Any], partners: Mapping[str, str]) -> PlanItem:
-    title = _first(item, ("titolo", "tipo", "servizio", "intervento", "percorso", "descrizione", "label")) or "—"
-    status = _first(item, ("stato", "status", "esito"))
-    partner = _first(item, ("partner", "ente", "partner_code"))
-    due = _first(item, ("scadenza", "data", "data_invio", "entro"))
-    note = _first(item, ("note", "nota", "motivo"))
+    title = first_present(item, ("titolo", "tipo", "servizio", "intervento", "percorso", "descrizione", "label")) or "—"
+    status = first_present(item, ("stato", "status", "esito"))
+    partner = first_present(item, ("partner", "ente", "partner_code"))
+    due = first_present(item, ("scadenza", "data", "data_invio", "entro"))
+    note = first_present(item, ("note", "nota", "motivo"))
     return PlanItem(
         title=_label(title),
         status=_label(status) if status is not None else None,
@@ -293,7 +234,7 @@ def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
         process_name=definition.name if definition else instance.process_key,
         version=definition.version if definition else None,
         alias=alias_of(data),
-        stage=stage_of(instance, data, [t.title for t in tasks]),
+        stage=stage_of(instance.status, data, [t.title for t in tasks]),
         status_label=STATUS_LABELS.get(instance.status, instance.status),
         open_tasks=tasks,
         timeline=timeline,
@@ -308,22 +249,8 @@ def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
 
 
 def refresh_case_index(session: Session, instance: ProcessInstance) -> CaseIndex:
-    """Bring a case's search row up to date (after a step, or when it is missing)."""
-    data = case_data(session, instance)
-    titles = list(session.scalars(select(HumanTask.title).where(HumanTask.instance_id == instance.id)))
-    alias = alias_of(data)
-    row = session.get(CaseIndex, instance.id)
-    if row is None:
-        row = CaseIndex(instance_id=instance.id, case_code=instance.case_code, ambito_code=instance.ambito_code,
-                        status=instance.status, updated_at=utcnow())
-        session.add(row)
-    row.case_code = instance.case_code
-    row.ambito_code = instance.ambito_code
-    row.alias = alias
-    row.alias_key = search_key(alias) if alias else None
-    row.stage = stage_of(instance, data, titles)[:200]
-    row.status = instance.status
-    row.updated_at = utcnow()
+    """Bring a case's search row up to date (the engine does it after every step)."""
+    row = sync_case_index(session, instance, case_data(session, instance))
     session.flush()
     return row
 
@@ -463,13 +390,11 @@ def start_case(
     data: dict[str, Any] | None = None,
     case_code: str | None = None,
 ) -> Outcome:
-    """Start a case for a person who works in the Ambito, and index it for search."""
+    """Start a case for a person who works in the Ambito (the engine indexes it for search)."""
     if not actor.may_work_in(ambito):
         raise Forbidden("Non puoi aprire casi in questo Ambito.")
     if session.get(Ambito, ambito) is None:
         raise NotFound(f"Ambito sconosciuto: {ambito}")
     if process_key not in {s.process_key for s in startable_processes(session, ambito)}:
         raise NotFound(f"Processo «{process_key}» non disponibile per l'Ambito {ambito}.")
-    outcome = start_instance(session, settings, process_key, ambito, actor, case_code, data)
-    refresh_case_index(session, outcome.instance)
-    return outcome
+    return start_instance(session, settings, process_key, ambito, actor, case_code, data)

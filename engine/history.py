@@ -50,6 +50,20 @@ def data_diff(before: Any, after: Any) -> dict[str, Any] | None:
     return diff
 
 
+def apply_diff(data: dict[str, Any], diff: dict[str, Any] | None) -> None:
+    """Apply a `data_diff` result to `data` in place."""
+    if not diff:
+        return
+    data.update(diff.get("added") or {})
+    for key, pair in (diff.get("changed") or {}).items():
+        data[key] = pair[1]
+    for key in diff.get("removed") or {}:
+        data.pop(key, None)
+    if "replaced" in diff and isinstance(diff["replaced"].get("after"), dict):
+        data.clear()
+        data.update(diff["replaced"]["after"])
+
+
 def _event_hash(prev_hash: str, instance_id: int, seq: int, occurred_at: datetime, event: NewEvent) -> str:
     body = {
         "instance": instance_id,

@@ -124,6 +124,7 @@ def _start(
         lock_owner=None,
         lock_expires_at=None,
         workflow_json="{}",
+        case_data_json="{}",
         started_at=now,
         started_by=actor.username,
         updated_at=now,
@@ -273,6 +274,7 @@ def _record_incident(session: Session, instance: ProcessInstance, actor: Actor, 
             )
         ],
     )
+    projections.sync_case_index(session, instance, codec.from_jsonable_text(instance.case_data_json or "{}"))
 
 
 def _persist(
@@ -362,7 +364,17 @@ def _persist(
     instance.error_message = None
     instance.error_task_id = None
     history.append(session, instance, events)
+    _update_case_data(session, instance, events)
     return events
+
+
+def _update_case_data(session: Session, instance: ProcessInstance, events: list[NewEvent]) -> None:
+    """Fold the step's data changes into the case data, then refresh the search row."""
+    data = codec.from_jsonable_text(instance.case_data_json or "{}")
+    for event in events:
+        history.apply_diff(data, event.data_diff)
+    instance.case_data_json = codec.dumps(data)
+    projections.sync_case_index(session, instance, data)
 
 
 SYSTEM_ACTOR = Actor("sistema", system=True)

@@ -115,6 +115,9 @@ class ProcessInstance(Base):
     lock_owner: Mapped[str | None] = mapped_column(String(64))
     lock_expires_at: Mapped[datetime | None] = mapped_column(TS)
     workflow_json: Mapped[str] = mapped_column(Text)
+    # The case's data so far (every step's data changes applied in order): what case
+    # files, search and reports read, kept up to date in O(data) per step.
+    case_data_json: Mapped[str] = mapped_column(Text, server_default="{}")
     started_at: Mapped[datetime] = mapped_column(TS)
     started_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(TS)
@@ -199,6 +202,8 @@ class HumanTask(Base):
     lane: Mapped[str | None] = mapped_column(String(64))
     form: Mapped[str | None] = mapped_column(String(300))
     ui_form: Mapped[str | None] = mapped_column(String(300))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    documentation: Mapped[str | None] = mapped_column(Text)
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(TS)
     due_at: Mapped[datetime | None] = mapped_column(TS, index=True)

@@ -6,14 +6,18 @@ only the difference, so a step costs the same however old the case is.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc, utcnow
 from engine.errors import ScriptError
-from engine.models import HumanTask, MessageSubscription, ProcessInstance, Timer
+from engine.models import CaseIndex, HumanTask, MessageSubscription, ProcessInstance, Timer
 from engine.roles import role_for_lane
 from engine.sandbox import SandboxFailure
 from engine.spiff import Case, add_iso_duration
@@ -59,6 +63,8 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) ->
             stored.lane = role_for_lane(view.lane) or view.lane
             stored.form = view.properties.get("formJsonSchemaFilename")
             stored.ui_form = view.properties.get("formUiSchemaFilename")
+            stored.instructions = view.properties.get("instructionsForEndUser")
+            stored.documentation = view.documentation
             continue
         due_in = view.properties.get("dueIn")
         session.add(
@@ -74,6 +80,8 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) ->
                 lane=role_for_lane(view.lane) or view.lane,
                 form=view.properties.get("formJsonSchemaFilename"),
                 ui_form=view.properties.get("formUiSchemaFilename"),
+                instructions=view.properties.get("instructionsForEndUser"),
+                documentation=view.documentation,
                 assignee=None,
                 claimed_at=None,
                 due_at=add_iso_duration(now, due_in) if due_in else None,
@@ -160,3 +168,68 @@ def sync_subscriptions(session: Session, instance: ProcessInstance, case: Case) 
         session.add(row)
         added.append(row)
     return added
+
+
+# --------------------------------------------------------------------------- case index
+
+ALIAS_KEYS = ("alias", "nome_alias", "pseudonimo")
+STAGE_KEYS = ("fase", "stage", "fase_caso")
+
+
+def first_present(data: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if key in data and data[key] not in (None, "", [], {}):
+            return data[key]
+    return None
+
+
+def alias_of(data: Mapping[str, Any]) -> str | None:
+    """The alias a person is known by (top level or inside a `contatto` group)."""
+    value = first_present(data, ALIAS_KEYS)
+    if value is None:
+        for group in ("contatto", "persona", "anagrafica"):
+            inner = data.get(group)
+            if isinstance(inner, dict):
+                value = first_present(inner, ALIAS_KEYS)
+                if value is not None:
+                    break
+    return str(value)[:200] if value is not None else None
+
+
+def search_key(text: str) -> str:
+    """Lower-case, accent-free form used to match aliases."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"\s+", " ", folded).strip()
+
+
+def stage_of(status: str, data: Mapping[str, Any], open_titles: list[str]) -> str:
+    """Where the case is: the model's own `fase` variable, else what it waits for."""
+    if status == "completed":
+        return "Concluso"
+    if status == "error":
+        return "Bloccato da un errore"
+    value = first_present(data, STAGE_KEYS)
+    if isinstance(value, str):
+        return value.replace("_", " ").capitalize() if value.islower() else value
+    if open_titles:
+        return "In attesa di: " + "; ".join(sorted(set(open_titles)))[:180]
+    return "In attesa di un evento esterno"
+
+
+def sync_case_index(session: Session, instance: ProcessInstance, data: Mapping[str, Any]) -> CaseIndex:
+    """Bring a case's search row (code, alias, stage) up to date from its data."""
+    titles = list(session.scalars(select(HumanTask.title).where(HumanTask.instance_id == instance.id)))
+    alias = alias_of(data)
+    row = session.get(CaseIndex, instance.id)
+    if row is None:
+        row = CaseIndex(instance_id=instance.id, case_code=instance.case_code, ambito_code=instance.ambito_code,
+                        status=instance.status, updated_at=utcnow())
+        session.add(row)
+    row.case_code = instance.case_code
+    row.ambito_code = instance.ambito_code
+    row.alias = alias
+    row.alias_key = search_key(alias) if alias else None
+    row.stage = stage_of(instance.status, data, titles)[:200]
+    row.status = instance.status
+    row.updated_at = utcnow()
+    return row

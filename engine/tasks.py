@@ -183,6 +183,9 @@ def validate_submission(
         if submitted:
             raise FormInvalid("Questa attività non prevede dati.", {k: ["campo non previsto"] for k in submitted})
         return {}
+    # Options taken from the task's own data ("x-inlav-options": "data:VAR") are checked
+    # like any other enum: the list is built from the data the task was handed.
+    schema = forms.resolve_data_options(schema, current)
     accepted, errors = forms.clean_submission(schema, submitted, current)
     properties = schema.get("properties") or {}
     merged = {k: current[k] for k in properties if k in current}

@@ -147,6 +147,7 @@ class HumanTaskView:
     properties: dict[str, str]
     instance_label: str | None
     data: dict[str, Any]
+    documentation: str | None = None
 
 
 @dataclass
@@ -343,7 +344,6 @@ class Case:
                 instructions = (getattr(spec, "extensions", None) or {}).get("instructionsForEndUser")
                 if instructions:
                     props.setdefault("instructionsForEndUser", instructions)
-                label = _instance_label(task)
                 views.append(
                     HumanTaskView(
                         task_id=str(task.id),
@@ -353,8 +353,9 @@ class Case:
                         kind="user" if isinstance(spec, UserTask) else "manual",
                         definition_id=self.definition_of(task),
                         properties=props,
-                        instance_label=_label(label),
+                        instance_label=_instance_label(task),
                         data=task.data,
+                        documentation=getattr(spec, "documentation", None),
                     )
                 )
         return views

@@ -51,3 +51,35 @@ def test_migration_files_follow_the_house_rules() -> None:
         assert "def downgrade" in source and "\n    pass\n" not in source.split("def downgrade")[1][:40]
         for forbidden in ("from engine", "import engine", "from web", "from forms"):
             assert forbidden not in source, f"{name} imports application code"
+
+
+def test_downgrade_and_upgrade_keep_existing_cases(fresh_url: str) -> None:
+    from sqlalchemy import func, select
+
+    from engine import open_platform, start_instance
+    from engine.db import transaction
+    from engine.models import HistoryEvent, ProcessInstance, TaskState
+    from tests.conftest import OPERATOR, add_ambiti, deploy, make_settings
+
+    platform = open_platform(make_settings(fresh_url))
+    with transaction(platform.sessions) as session:
+        add_ambiti(session)
+        deploy(session)
+        start_instance(
+            session, platform.settings, "sample_case", "MILANO", OPERATOR, "KEEP-1", {"durata_sollecito": "P1D"}
+        )
+
+    def counts() -> tuple[int, int, int]:
+        with transaction(platform.sessions) as session:
+            return tuple(
+                session.scalar(select(func.count()).select_from(model))
+                for model in (ProcessInstance, TaskState, HistoryEvent)
+            )
+
+    before = counts()
+    revisions = list(ScriptDirectory.from_config(alembic_config(fresh_url)).walk_revisions())
+    downgrade_database(fresh_url, revisions[1].revision)  # one step back from head
+    upgrade_database(fresh_url)
+    platform.db.dispose()
+    assert counts() == before
+    platform.close()

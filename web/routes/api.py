@@ -25,7 +25,6 @@ from engine import (
     form_for,
     get_task,
     inbox_page,
-    refresh_case_index,
     release_task,
     search_cases,
     start_case,
@@ -277,6 +276,5 @@ def api_complete(request: Request, task_id: str, body: CompleteTask, viewer: Api
             )
         else:
             drop_task_drafts(session, task_id)
-            refresh_case_index(session, outcome.instance)
             result = _step(session, outcome.instance)
     return result

@@ -22,7 +22,6 @@ from engine import (
     form_for,
     get_task,
     load_draft,
-    refresh_case_index,
     save_draft,
     task_context,
     ui_form_for,
@@ -167,7 +166,6 @@ def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs)
             else:
                 problem = None
                 drop_task_drafts(session, task_id)
-                refresh_case_index(session, outcome.instance)
                 next_task = _next_task_for(session, outcome.instance, viewer.actor)
                 case_code = outcome.instance.case_code
     except FormInvalid as exc:
