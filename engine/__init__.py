@@ -11,7 +11,6 @@ from engine.casefile import (
     PlanItem,
     Startable,
     TimelineEntry,
-    alias_of,
     case_file,
     get_case,
     recent_cases,
@@ -48,6 +47,7 @@ from engine.inbox import SORTS, InboxCounts, InboxPage, inbox_page
 from engine.instances import Outcome, get_instance, start_instance
 from engine.messages import deliver, send_message
 from engine.platform import Platform, open_platform, upgrade_database
+from engine.projections import alias_of
 from engine.roles import ROLES, SYSTEM, Actor, role_for_lane, role_label
 from engine.tasks import (
     InboxFilter,

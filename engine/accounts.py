@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import math
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.clock import utcnow
-from engine.errors import Conflict, NotFound
+from engine.clock import as_utc, utcnow
+from engine.errors import Conflict, LoginLocked, NotFound
 from engine.models import Ambito, AppUser, UserRole
 from engine.roles import ROLE_CODES, Actor
 
@@ -18,6 +20,8 @@ _HASHER = PasswordHasher()
 # Verified when the username is unknown, so timing does not reveal which usernames exist.
 _DUMMY_HASH = _HASHER.hash("inlav-dummy-password")
 MIN_PASSWORD = 10
+FREE_ATTEMPTS = 5
+MAX_LOCK_MINUTES = 60
 
 
 def hash_password(password: str) -> str:
@@ -55,6 +59,8 @@ def create_user(
         locale=locale,
         created_at=utcnow(),
         last_login_at=None,
+        failed_logins=0,
+        locked_until=None,
     )
     session.add(user)
     session.flush()
@@ -74,19 +80,34 @@ def grant_role(session: Session, user: AppUser, role: str, ambito: str | None) -
 
 
 def authenticate(session: Session, username: str, password: str) -> AppUser | None:
-    """The active user with these credentials, or None (same cost either way)."""
+    """The active user with these credentials, or None (same cost either way).
+
+    After FREE_ATTEMPTS consecutive failures an account is locked for a time that
+    doubles with each further failure (capped), so passwords cannot be guessed online;
+    LoginLocked says for how long. The caller must commit even when this returns None.
+    """
     user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
     if user is None or not user.is_active:
         with contextlib.suppress(VerificationError):
             _HASHER.verify(_DUMMY_HASH, password)
         return None
+    now = utcnow()
+    if user.locked_until is not None and as_utc(user.locked_until) > now:
+        minutes = max(1, math.ceil((as_utc(user.locked_until) - now).total_seconds() / 60))
+        raise LoginLocked(f"Troppi tentativi non riusciti: riprovare tra {minutes} minuti.")
     try:
         _HASHER.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        extra = user.failed_logins - FREE_ATTEMPTS
+        if extra >= 0:
+            user.locked_until = now + timedelta(minutes=min(2**extra, MAX_LOCK_MINUTES))
         return None
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
     return user
 
 

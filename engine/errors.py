@@ -35,6 +35,10 @@ class Forbidden(EngineError):
     """The actor may not do this (wrong role, Ambito or assignee)."""
 
 
+class LoginLocked(EngineError):
+    """Too many failed logins for an account: it is locked for a while."""
+
+
 class FormInvalid(EngineError):
     """Submitted data does not satisfy the task's JSON Schema."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import forms
@@ -16,7 +16,7 @@ from engine.config import Settings
 from engine.errors import Conflict, Forbidden, FormInvalid, NotFound, TaskNotReady
 from engine.history import NewEvent
 from engine.instances import Outcome, run_step
-from engine.models import HistoryEvent, HumanTask, ProcessInstance
+from engine.models import HistoryEvent, HumanTask, ProcessInstance, TaskDraft
 from engine.roles import Actor
 from engine.spiff import Case, StepReport
 
@@ -215,4 +215,9 @@ def complete_task(session: Session, settings: Settings, task_id: str, data: dict
         _task, report = case.complete_human_task(task_id, accepted)
         return report
 
-    return run_step(session, settings, task.instance_id, actor, action)
+    outcome = run_step(session, settings, task.instance_id, actor, action)
+    if outcome.error is None:
+        # Everyone's drafts of a completed task are obsolete.
+        stale = delete(TaskDraft).where(TaskDraft.task_id == task_id)
+        session.execute(stale.execution_options(synchronize_session=False))
+    return outcome

@@ -20,11 +20,13 @@ from engine import messages
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import is_postgres, transaction
+from engine.drafts import purge_orphan_drafts
 from engine.errors import Conflict, EngineError
 from engine.instances import run_step
 from engine.models import Timer
 from engine.roles import SYSTEM
 from engine.spiff import Case, StepReport
+from engine.websessions import purge_expired_sessions
 
 log = logging.getLogger("inlav.worker")
 BACKOFF_SECONDS = (30, 120, 600, 3600)
@@ -125,10 +127,26 @@ def tick(factory: sessionmaker[Session], settings: Settings, worker_id: str) -> 
     return result
 
 
+def housekeeping(factory: sessionmaker[Session]) -> dict[str, int]:
+    """Delete expired web sessions and drafts of tasks that are no longer waiting."""
+    with transaction(factory) as session:
+        return {"sessions": purge_expired_sessions(session), "drafts": purge_orphan_drafts(session)}
+
+
+HOUSEKEEPING_SECONDS = 600.0
+
+
 def run_forever(factory: sessionmaker[Session], settings: Settings, worker_id: str, stop: object | None = None) -> None:
     """Tick until interrupted, sleeping when there is nothing to do."""
     log.info("worker %s started", worker_id)
+    next_housekeeping = 0.0
     while stop is None or not getattr(stop, "is_set", lambda: False)():
+        if time.monotonic() >= next_housekeeping:
+            try:
+                log.info("housekeeping: %s", housekeeping(factory))
+            except Exception:
+                log.exception("housekeeping failed")
+            next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
         try:
             result = tick(factory, settings, worker_id)
         except Exception:

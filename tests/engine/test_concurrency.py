@@ -178,3 +178,30 @@ def test_a_worker_whose_timer_lock_expired_does_not_fire_it(committed) -> None:
             session.scalar(select(func.count()).select_from(HistoryEvent).where(HistoryEvent.kind == "timer_fired"))
             == 1
         )
+
+
+def test_housekeeping_removes_expired_sessions_and_orphan_drafts(committed) -> None:
+    from datetime import timedelta
+
+    from engine.accounts import create_user
+    from engine.clock import utcnow
+    from engine.drafts import save_draft
+    from engine.models import TaskDraft, WebSession
+    from engine.websessions import open_session
+    from engine.worker import housekeeping
+
+    prepare(committed, builders.user_loop_bundle(), 1, {"giro": 0})
+    with transaction(committed.sessions) as session:
+        user = create_user(session, "anna", "Anna", "password-lunga-1", [("operatore_contatto", "MILANO")])
+        open_session(session, "k", user, idle_minutes=60)
+        open_session(session, "k", user, idle_minutes=60)
+        session.scalars(select(WebSession)).first().expires_at = utcnow() - timedelta(minutes=1)
+        task_id = session.scalar(select(HumanTask.task_id))
+        save_draft(session, task_id, OPERATOR, {"nota": "a metà"})
+    assert housekeeping(committed.sessions) == {"sessions": 1, "drafts": 0}
+    with transaction(committed.sessions) as session:
+        complete_task(session, committed.settings, task_id, {"finito": True}, OPERATOR)
+    assert housekeeping(committed.sessions) == {"sessions": 0, "drafts": 0}, "completing dropped the draft"
+    with transaction(committed.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(TaskDraft)) == 0
+        assert session.scalar(select(func.count()).select_from(WebSession)) == 1

@@ -32,15 +32,33 @@ def test_login_sets_a_safe_cookie_and_goes_back(app) -> None:
     page = client.get("/login?next=/casi")
     assert 'lang="it"' in page.text and "Nome utente" in page.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    wrong = client.post("/login", data={"username": "anna", "password": "sbagliata", "csrf_token": token,
-                                        "next": "/casi"})
+    wrong = client.post(
+        "/login", data={"username": "anna", "password": "sbagliata", "csrf_token": token, "next": "/casi"}
+    )
     assert wrong.status_code == 401 and "Nome utente o password non corretti." in wrong.text
     assert 'value="anna"' in wrong.text, "the username is kept"
-    ok = client.post("/login", data={"username": "ANNA ", "password": PASSWORD, "csrf_token": token,
-                                     "next": "//evil.example/"}, follow_redirects=False)
+    ok = client.post(
+        "/login",
+        data={"username": "ANNA ", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/"},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/", "never redirect off-site"
     cookie = ok.headers["set-cookie"]
     assert "inlav_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+
+
+def test_repeated_wrong_passwords_lock_the_account(app, web_platform) -> None:
+    from engine.accounts import create_user
+
+    with transaction(web_platform.sessions) as session:
+        create_user(session, "zeno", "Zeno Bianchi", PASSWORD, [("mediatore", "MILANO")])
+    client = TestClient(app)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+    for _ in range(5):
+        wrong = client.post("/login", data={"username": "zeno", "password": "sbagliata", "csrf_token": token})
+        assert wrong.status_code == 401
+    locked = client.post("/login", data={"username": "zeno", "password": PASSWORD, "csrf_token": token})
+    assert locked.status_code == 429 and "Troppi tentativi non riusciti" in locked.text
 
 
 def test_login_without_csrf_is_refused(app) -> None:
@@ -56,8 +74,10 @@ def test_state_changes_need_the_session_csrf_token(clients, web_platform) -> Non
     for data, headers in (({}, {}), ({"csrf_token": "falso"}, {}), ({}, {"X-CSRF-Token": "falso"})):
         response = anna.post(f"/attivita/{task_id}/prendi", data=data, headers=headers)
         assert response.status_code == 403 and "Richiesta rifiutata" in response.text
-    assert anna.post(f"/attivita/{task_id}/prendi", data={},
-                     headers={**HX, "X-CSRF-Token": csrf_of(anna)}).status_code == 204
+    assert (
+        anna.post(f"/attivita/{task_id}/prendi", data={}, headers={**HX, "X-CSRF-Token": csrf_of(anna)}).status_code
+        == 204
+    )
     bruno = clients("bruno")
     stolen = bruno.post(f"/attivita/{task_id}/rilascia", data={"csrf_token": csrf_of(anna)})
     assert stolen.status_code == 403, "a token belongs to its session"
@@ -97,8 +117,9 @@ def test_security_headers(clients) -> None:
 def test_english_is_available(app) -> None:
     client = login(TestClient(app), "dario")
     token = csrf_of(client)
-    switched = client.post("/lingua", data={"csrf_token": token, "lingua": "en", "next": "/attivita"},
-                           follow_redirects=False)
+    switched = client.post(
+        "/lingua", data={"csrf_token": token, "lingua": "en", "next": "/attivita"}, follow_redirects=False
+    )
     assert switched.status_code == 303 and switched.headers["location"] == "/attivita"
     page = client.get("/attivita").text
     assert 'lang="en"' in page and "Tasks" in page and "Overdue only" in page

@@ -21,7 +21,6 @@ from engine import (
     InboxFilter,
     claim_task,
     complete_task,
-    drop_task_drafts,
     form_for,
     get_task,
     inbox_page,
@@ -275,6 +274,5 @@ def api_complete(request: Request, task_id: str, body: CompleteTask, viewer: Api
                 status_code=422,
             )
         else:
-            drop_task_drafts(session, task_id)
             result = _step(session, outcome.instance)
     return result

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from engine import NotFound, close_session, open_session
 from engine.accounts import authenticate
 from engine.db import transaction
+from engine.errors import LoginLocked
 from web.i18n import LANGUAGES, pick_language
 from web.security import (
     LANG_COOKIE,
@@ -66,11 +67,14 @@ def login(request: Request, pairs: FormPairs) -> Response:
         return _login_page(request, next_url, 422, "Inserire nome utente e password.", username)
     platform = platform_of(request)
     settings = web_settings(request)
-    with transaction(platform.sessions) as session:
-        user = authenticate(session, username, password)
-        opened = open_session(session, platform.settings.secret_key, user, settings.session_idle_minutes) \
-            if user is not None else None
-        locale = user.locale if user is not None else None
+    try:
+        with transaction(platform.sessions) as session:
+            user = authenticate(session, username, password)
+            opened = open_session(session, platform.settings.secret_key, user, settings.session_idle_minutes) \
+                if user is not None else None
+            locale = user.locale if user is not None else None
+    except LoginLocked as exc:
+        return _login_page(request, next_url, 429, exc.message, username)
     if opened is None:
         return _login_page(request, next_url, 401, "Nome utente o password non corretti.", username)
     response = RedirectResponse(next_url, status_code=303)

@@ -18,7 +18,6 @@ from engine import (
     ScriptError,
     complete_task,
     discard_draft,
-    drop_task_drafts,
     form_for,
     get_task,
     load_draft,
@@ -26,9 +25,9 @@ from engine import (
     task_context,
     ui_form_for,
 )
-from engine.casefile import alias_of
 from engine.db import read_transaction, transaction
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
+from engine.projections import alias_of
 from engine.roles import Actor
 from engine.tasks import check_access
 from web.errors import diagram_message
@@ -165,7 +164,6 @@ def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs)
                 problem = diagram_message(outcome.error)
             else:
                 problem = None
-                drop_task_drafts(session, task_id)
                 next_task = _next_task_for(session, outcome.instance, viewer.actor)
                 case_code = outcome.instance.case_code
     except FormInvalid as exc:
