@@ -110,12 +110,14 @@ def test_a_whole_case_writes_every_documented_fact(db, settings, model) -> None:
 
     final = case.final_data()
     replayed = case.facts()
+    kept = json.loads(case.instance.case_data_json)  # the engine's own fold of the history
     facts = documented()
     missing = [name for name in facts if name not in final]
     assert missing == [], f"fatti documentati ma non scritti: {missing}"
     for name, row in facts.items():
         value = final[name]
         assert replayed.get(name) == value, f"{name}: la storia non ricostruisce il valore finale"
+        assert kept.get(name) == value, f"{name}: i dati del caso tenuti dal motore sono diversi"
         if row["type"] == "momento":
             assert MOMENT.match(value), (name, value)
         elif row["type"] == "data":
