@@ -137,13 +137,14 @@ def test_a_whole_case_writes_every_documented_fact(db, settings, model) -> None:
 
     intervention_fields = fields_of("Ogni intervento di `interventi`")
     for item in final["interventi"]:
-        assert set(item) >= intervention_fields - {"erogato_da"}
-    assert "erogato_da" in final["interventi"][0]
+        assert set(item) >= intervention_fields - {"erogato_da", "invio", "ultima_nota"}
+        assert set(item) <= intervention_fields, f"campi non documentati: {set(item) - intervention_fields}"
+    assert "erogato_da" in final["interventi"][0] and "invio" in final["interventi"][1]
     referral_fields = fields_of("Ogni invio di `invii`")
     assert [(i["tipo"], i["esito"], i["partner"]) for i in final["invii"]] == [
         ("politica_attiva_cpi", "accettato", "MI-CPI"), ("corso_italiano", "rifiutato", "MI-CPI")]
     for item in final["invii"]:
-        assert set(item) >= referral_fields
+        assert set(item) == referral_fields, set(item) ^ referral_fields
 
 
 def _fire_now(case: CaseDriver) -> None:
