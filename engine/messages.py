@@ -2,8 +2,11 @@
 
 A message is stored first (status `pending`), then delivered to the one waiting
 catch event whose subscription has the same name and key, or used to start a case
-whose start event catches it. A message nobody waits for is kept as `unmatched`
-and delivered later when a matching subscription appears; it is never dropped.
+whose start event catches it. A message from outside that nobody waits for is kept as
+`unmatched` and delivered later when a matching subscription appears; it is never
+dropped. A message thrown by a case that no case takes goes to the `outbox`, where
+partner systems read it (API) and acknowledge it (`sent`); it too is delivered inside
+if a matching subscription appears first.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from engine import codec, definitions
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import is_postgres
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
 from engine.instances import Outcome, run_step, start_by_message
 from engine.models import Message, MessageSubscription, ProcessInstance
 from engine.roles import SYSTEM, Actor
 from engine.spiff import Case, StepReport
 
 PENDING, DELIVERED, UNMATCHED, FAILED = "pending", "delivered", "unmatched", "failed"
+OUTBOX, SENT = "outbox", "sent"
+FROM_CASE = "caso "
 
 
 def send_message(
@@ -65,7 +70,7 @@ def deliverable_ids(session: Session, limit: int) -> list[int]:
     )
     query = (
         select(Message.id)
-        .where((Message.status == PENDING) | ((Message.status == UNMATCHED) & matching))
+        .where((Message.status == PENDING) | (Message.status.in_([UNMATCHED, OUTBOX]) & matching))
         .order_by(Message.id)
         .limit(limit)
     )
@@ -104,6 +109,10 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
         outcome = start_by_message(session, settings, starters[0], message.ambito_code, message.name, payload)
         _delivered(message, outcome.instance.id)
         return outcome
+    if message.source.startswith(FROM_CASE) and not starters:
+        message.status = OUTBOX  # for the partner systems that read the outbox
+        message.error = None
+        return None
     message.status = UNMATCHED
     message.error = (
         "nessun caso attende questo messaggio con questa chiave"
@@ -137,6 +146,30 @@ def _delivered(message: Message, instance_id: int) -> None:
     message.instance_id = instance_id
     message.delivered_at = utcnow()
     message.error = None
+
+
+def outbox(session: Session, actor: Actor, name: str | None = None, limit: int = 100) -> list[Message]:
+    """Messages thrown by cases of the actor's Ambiti that wait for a partner system."""
+    query = select(Message).where(Message.status == OUTBOX).order_by(Message.id).limit(limit)
+    if name:
+        query = query.where(Message.name == name)
+    if not (actor.system or actor.regional):
+        query = query.where(Message.ambito_code.in_(sorted(actor.ambiti)))
+    return list(session.scalars(query))
+
+
+def acknowledge(session: Session, message_id: int, actor: Actor) -> Message:
+    """A partner system took an outbox message: mark it sent."""
+    message = session.get(Message, message_id)
+    if message is None or message.status not in (OUTBOX, SENT):
+        raise NotFound("Messaggio non trovato nella posta in uscita.")
+    if not actor.may_work_in(message.ambito_code or ""):
+        raise Forbidden("Il messaggio appartiene a un altro Ambito.")
+    if message.status == OUTBOX:
+        message.status = SENT
+        message.delivered_at = utcnow()
+        message.updated_at = message.delivered_at
+    return message
 
 
 def list_messages(session: Session, status: str | None = None, limit: int = 100) -> list[Message]:

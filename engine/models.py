@@ -232,7 +232,7 @@ class MessageSubscription(Base):
 
     __tablename__ = "message_subscription"
     __table_args__ = (
-        UniqueConstraint("instance_id", "task_id"),
+        UniqueConstraint("instance_id", "task_id", "message_name"),
         Index("ix_message_subscription_name_key", "message_name", "correlation_key"),
     )
 

@@ -126,43 +126,46 @@ def sync_timers(session: Session, instance: ProcessInstance, case: Case) -> None
 
 
 def sync_subscriptions(session: Session, instance: ProcessInstance, case: Case) -> list[MessageSubscription]:
-    """Make the message subscriptions of a case match its waiting catch events; returns new ones."""
-    current = {wait.task_id: wait for wait in case.message_waits()}
+    """Make the message subscriptions of a case match its waiting catch events; returns new ones.
+
+    One row per (waiting task, message name): an event-based gateway waits for several.
+    """
+    current = {(wait.task_id, wait.message): wait for wait in case.message_waits()}
     existing = {
-        row.task_id: row
+        (row.task_id, row.message_name): row
         for row in session.scalars(select(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
     }
-    gone = set(existing) - set(current)
+    gone = [existing[key] for key in set(existing) - set(current)]
     if gone:
         session.execute(
             delete(MessageSubscription)
-            .where(MessageSubscription.instance_id == instance.id, MessageSubscription.task_id.in_(gone))
+            .where(MessageSubscription.id.in_([row.id for row in gone]))
             .execution_options(synchronize_session=False)
         )
-        for task_id in gone:
-            session.expunge(existing[task_id])
+        for row in gone:
+            session.expunge(row)
     added = []
     now = utcnow()
-    for task_id, wait in current.items():
-        if task_id in existing:
+    for key, wait in current.items():
+        if key in existing:
             continue
-        key = instance.case_code
+        correlation = instance.case_code
         if wait.correlation_expression:
             try:
-                key = str(case.evaluate(wait.correlation_expression, wait.data))
+                correlation = str(case.evaluate(wait.correlation_expression, wait.data))
             except SandboxFailure as exc:
                 raise ScriptError(
                     f"Errore nella chiave di correlazione dell'elemento «{wait.element}»: {exc}",
                     element=wait.element,
-                    task_id=task_id,
+                    task_id=wait.task_id,
                     kind=exc.kind,
                     detail=str(exc),
                 ) from exc
         row = MessageSubscription(
             instance_id=instance.id,
-            task_id=task_id,
+            task_id=wait.task_id,
             message_name=wait.message,
-            correlation_key=key[:300],
+            correlation_key=correlation[:300],
             created_at=now,
         )
         session.add(row)

@@ -162,3 +162,23 @@ def referral_bundle(process_id: str = "accoglienza", with_none_start: bool = Tru
         b"<bpmn:process", message.encode() + b"<bpmn:process", 1
     )
     return {f"{process_id}.bpmn": xml, "nota.schema.json": form_json()}
+
+
+def throw_bundle(process_id: str = "invio_rete") -> dict[str, bytes]:
+    """start → script → throw message 'invio_partner' (key from data) → end."""
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        + script_task("prepara", "rif = 'INV-1'\nrichiesta = {'servizio': 'orientamento'}")
+        + '<bpmn:intermediateThrowEvent id="invia"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="correlationKey" value="rif"/></spiffworkflow:properties>'
+        '</bpmn:extensionElements><bpmn:messageEventDefinition id="d_invia" messageRef="m_invio">'
+        "<bpmn:extensionElements><spiffworkflow:messagePayload>richiesta</spiffworkflow:messagePayload>"
+        "</bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateThrowEvent>"
+        '<bpmn:endEvent id="fine"/>'
+        + flow("f1", "start", "prepara")
+        + flow("f2", "prepara", "invia")
+        + flow("f3", "invia", "fine")
+    )
+    xml = document(process(process_id, body, []))
+    xml = xml.replace(b"<bpmn:process", b'<bpmn:message id="m_invio" name="invio_partner"/><bpmn:process', 1)
+    return {f"{process_id}.bpmn": xml}

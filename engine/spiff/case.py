@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
@@ -388,13 +389,17 @@ class Case:
         """Waiting catch events for messages, with the expression that computes their key."""
         waits = []
         for task in list(self.workflow.event_manager.tasks.values()):
-            props = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}) or {}
-            for definition in _definitions(task.task_spec):
+            spec = task.task_spec
+            # An event-based gateway holds the definitions of the catch events after it
+            # (in the order of its outgoing flows); their own properties carry the keys.
+            sources = spec.outputs if isinstance(spec, EventBasedGateway) else [spec] * len(_definitions(spec))
+            for definition, source in zip(_definitions(spec), sources, strict=False):
                 if isinstance(definition, MessageEventDefinition):
+                    props = (getattr(source, "extensions", None) or {}).get("properties", {}) or {}
                     waits.append(
                         MessageWait(
                             task_id=str(task.id),
-                            element=task.task_spec.bpmn_id,
+                            element=getattr(source, "bpmn_id", None) or spec.bpmn_id,
                             message=definition.name,
                             correlation_expression=props.get("correlationKey"),
                             data=task.data,
@@ -454,7 +459,7 @@ class Case:
         """Merge `data` into a READY human task, run it, then run the engine."""
         task = self.find_task(task_id)
         report = StepReport()
-        before = codec.to_jsonable(task.data)
+        before = _inherited(task)
         task.data.update(data)
         with _diagram_errors(task):
             task.run()
@@ -535,7 +540,7 @@ class Case:
 
         def will_complete(task: Any) -> None:
             if getattr(task.task_spec, "bpmn_id", None):
-                befores[task.id] = codec.to_jsonable(task.data)
+                befores[task.id] = _inherited(task)
 
         def did_complete(task: Any) -> None:
             report.engine_tasks += 1
@@ -766,15 +771,32 @@ def _kind(spec: Any) -> str:
     return "step"
 
 
-def _instance_label(task: Any) -> str | None:
-    """For a multi-instance child, a readable label taken from its input item."""
+def _inherited(task: Any) -> Any:
+    """The data a task was handed (its parent's), so its history diff also shows what a
+    pre-script or a multi-instance item added when the task became ready."""
     parent = task.parent
-    if parent is None or not isinstance(parent.task_spec, MultiInstanceTask):
-        return None
-    item = parent.task_spec.input_item
-    if item is not None and item.bpmn_id in task.data:
-        return _label(task.data[item.bpmn_id])
-    return _label(task.internal_data.get("key_or_index"))
+    source = parent.data if parent is not None else {}
+    return codec.to_jsonable(_REGISTRY.clean(source))
+
+
+def _instance_label(task: Any) -> str | None:
+    """For a multi-instance child, a readable label taken from its input item; for a task
+    inside a subprocess run once per item (a multi-instance call activity), the label of
+    the instance that runs the subprocess."""
+    for _ in range(20):  # subprocess nesting is shallow; the bound only guards against cycles
+        parent = task.parent
+        if parent is not None and isinstance(parent.task_spec, MultiInstanceTask):
+            item = parent.task_spec.input_item
+            if item is not None and item.bpmn_id in task.data:
+                return _label(task.data[item.bpmn_id])
+            return _label(task.internal_data.get("key_or_index"))
+        owner_id = getattr(task.workflow, "parent_task_id", None)
+        if owner_id is None:
+            return None
+        task = task.workflow.top_workflow.get_task_from_id(owner_id)
+        if task is None:
+            return None
+    return None
 
 
 def _label(value: Any) -> str | None:

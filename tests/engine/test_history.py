@@ -69,3 +69,37 @@ def test_data_diff_lists_added_changed_removed() -> None:
         "removed": {"c": 3},
     }
     assert data_diff({"a": 1}, {"a": 1}) is None
+
+
+def test_values_set_by_a_pre_script_are_in_the_history_and_case_data(db, settings) -> None:
+    import json
+
+    from engine import complete_task, get_instance
+    from tests import builders
+
+    task = builders.user_task("compila").replace(
+        "<bpmn:extensionElements>",
+        "<bpmn:extensionElements><spiffworkflow:preScript>proposta = 'oggi'</spiffworkflow:preScript>",
+    )
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        + task
+        + '<bpmn:endEvent id="fine"/>'
+        + builders.flow("f1", "start", "compila")
+        + builders.flow("f2", "compila", "fine")
+    )
+    files = {
+        "pre.bpmn": builders.document(builders.process("pre", body, ["compila"])),
+        "nota.schema.json": builders.form_json(),
+    }
+    add_ambiti(db)
+    deploy(db, files=files)
+    instance = start_instance(db, settings, "pre", "MILANO", OPERATOR).instance
+    human = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    complete_task(db, settings, human.task_id, {"nota": "a"}, OPERATOR)
+    event = db.scalar(
+        select(HistoryEvent).where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind == "task_completed")
+    )
+    assert json.loads(event.data_diff_json) == {"added": {"nota": "a", "proposta": "oggi"}}
+    case_data = json.loads(get_instance(db, instance.case_code).case_data_json)
+    assert case_data == {"nota": "a", "proposta": "oggi"}

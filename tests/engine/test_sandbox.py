@@ -102,3 +102,12 @@ def test_errors_carry_the_line(pool) -> None:
     with pytest.raises(SandboxFailure) as err:
         pool.execute("a = 1\nb = a / 0", {})
     assert err.value.line == 2 and "ZeroDivisionError" in err.value.message
+
+
+def test_date_functions_implemented_in_c_work(pool) -> None:
+    assert pool.evaluate("date.today() == datetime.now().date()", {}) is True
+    assert pool.evaluate("date(2026, 1, 2).strftime('%d/%m/%Y')", {}) == "02/01/2026"
+    assert pool.evaluate("datetime.strptime('2026-01-02', '%Y-%m-%d').day", {}) == 2
+    with pytest.raises(SandboxFailure) as err:
+        pool.evaluate("__import__('os')", {})
+    assert err.value.kind == "compile"

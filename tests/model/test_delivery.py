@@ -36,6 +36,12 @@ def test_in_house_interventions_run_in_parallel_in_the_responsible_roles_inbox(s
         ("eroga_servizi_sociali", "esperto_servizi_sociali"),
     ]
     assert all(t.title.startswith("Eroga l'intervento") and t.due_at is not None for t in tasks)
+    # Each inbox row names its intervention, although the task lives in a subprocess run
+    # once per intervention: the label comes from the multi-instance item.
+    assert sorted(t.title.split(" — ", 1)[1] for t in tasks) == [
+        "Consulenza legale", "Mediazione linguistico-culturale", "Orientamento al lavoro e alla formazione",
+        "Supporto all'abitare", "Supporto burocratico e documentale",
+    ]
     outcomes = {"eroga_legale": "concluso", "eroga_lavoro": "in_corso", "eroga_mediazione": "non_attivato"}
     for task in tasks:
         case.complete_task(task, {"stato_erogazione": outcomes.get(task.task_name, "in_corso"),

@@ -111,3 +111,38 @@ def test_diagram_error_is_a_clear_422_and_nothing_moves(app, tokens, web_platfor
     assert failed.status_code == 422 and failed.json()["code"] == "diagram_error"
     assert "ZeroDivisionError" in failed.json()["detail"] and "bozza" not in failed.json()["detail"]
     assert client.get(f"/api/v1/tasks/{task_id}").status_code == 200, "the task is still waiting"
+
+
+def test_partner_systems_send_messages_and_read_the_outbox(app, tokens, web_platform) -> None:
+    from engine import deliver
+    from engine.db import transaction
+    from engine.models import Message
+    from tests import builders
+    from tests.conftest import deploy
+
+    with transaction(web_platform.sessions) as session:
+        deploy(session, files=builders.referral_bundle("accoglienza_api"))
+        deploy(session, files=builders.throw_bundle())
+    anna, olga = api(app, tokens["anna"]), api(app, tokens["olga"])
+    referral = anna.post("/api/v1/messages", json={"name": "segnalazione", "ambito": "MILANO",
+                                                   "payload": {"da": "CPI Milano"}})
+    assert referral.status_code == 202 and referral.json()["status"] == "delivered"
+    assert referral.json()["case_code"].startswith("MILANO-")
+    early = anna.post("/api/v1/messages", json={"name": "risposta_partner", "ambito": "MILANO",
+                                                "correlation_key": "NESSUNO"})
+    assert early.json()["status"] == "unmatched" and early.json()["error"]
+    assert olga.post("/api/v1/messages", json={"name": "segnalazione", "ambito": "MILANO"}).status_code == 403
+    assert anna.post("/api/v1/messages", json={"name": "", "ambito": "MILANO"}).status_code == 422
+
+    started = anna.post("/api/v1/cases", json={"process_key": "invio_rete", "ambito": "MILANO"})
+    assert started.status_code == 201 and started.json()["completed"]
+    with transaction(web_platform.sessions) as session:
+        for message in session.query(Message).filter_by(status="pending").all():
+            deliver(session, web_platform.settings, message.id)
+    outbox = anna.get("/api/v1/messages/outbox", params={"name": "invio_partner"}).json()
+    assert [(m["correlation_key"], m["payload"]) for m in outbox] == [("INV-1", {"servizio": "orientamento"})]
+    assert olga.get("/api/v1/messages/outbox").json() == []
+    assert olga.post(f"/api/v1/messages/{outbox[0]['id']}/ack").status_code == 403
+    acked = anna.post(f"/api/v1/messages/{outbox[0]['id']}/ack")
+    assert acked.status_code == 200 and acked.json()["status"] == "sent"
+    assert anna.get("/api/v1/messages/outbox").json() == []

@@ -7,6 +7,7 @@ and act with the roles of the person who created them). Errors are
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -18,21 +19,25 @@ from sqlalchemy import select
 from engine import (
     SORTS,
     CaseFile,
+    Forbidden,
     InboxFilter,
     claim_task,
     complete_task,
+    deliver,
     form_for,
     get_task,
     inbox_page,
     release_task,
     search_cases,
+    send_message,
     start_case,
     task_data,
     ui_form_for,
 )
 from engine import case_file as load_case_file
 from engine.db import read_transaction, transaction
-from engine.models import HumanTask
+from engine.messages import acknowledge, outbox
+from engine.models import HumanTask, ProcessInstance
 from engine.roles import role_label
 from web.errors import diagram_message
 from web.routes.tasks import may_view
@@ -67,9 +72,16 @@ class TaskOut(BaseModel):
     @classmethod
     def of(cls, row: HumanTask) -> TaskOut:
         return cls(
-            task_id=row.task_id, case_code=row.case_code, ambito=row.ambito_code, process_key=row.process_key,
-            task_name=row.task_name, title=row.title, role=row.lane,
-            role_label=role_label(row.lane) if row.lane else None, assignee=row.assignee, due_at=row.due_at,
+            task_id=row.task_id,
+            case_code=row.case_code,
+            ambito=row.ambito_code,
+            process_key=row.process_key,
+            task_name=row.task_name,
+            title=row.title,
+            role=row.lane,
+            role_label=role_label(row.lane) if row.lane else None,
+            assignee=row.assignee,
+            due_at=row.due_at,
             created_at=row.created_at,
         )
 
@@ -157,12 +169,30 @@ class CaseOut(BaseModel):
     def of(cls, file: CaseFile) -> CaseOut:
         inst = file.instance
         return cls(
-            case_code=inst.case_code, ambito=inst.ambito_code, process_key=inst.process_key,
-            process_name=file.process_name, version=file.version, status=inst.status, stage=file.stage,
-            alias=file.alias, started_at=inst.started_at, completed_at=inst.completed_at,
+            case_code=inst.case_code,
+            ambito=inst.ambito_code,
+            process_key=inst.process_key,
+            process_name=file.process_name,
+            version=file.version,
+            status=inst.status,
+            stage=file.stage,
+            alias=file.alias,
+            started_at=inst.started_at,
+            completed_at=inst.completed_at,
             open_tasks=[TaskOut.of(t) for t in file.open_tasks],
-            timeline=[TimelineOut(seq=e.seq, at=e.at, kind=e.kind, label=e.label, title=e.title, actor=e.actor,
-                                  role=e.role, version=e.version) for e in file.timeline],
+            timeline=[
+                TimelineOut(
+                    seq=e.seq,
+                    at=e.at,
+                    kind=e.kind,
+                    label=e.label,
+                    title=e.title,
+                    actor=e.actor,
+                    role=e.role,
+                    version=e.version,
+                )
+                for e in file.timeline
+            ],
             pip=[PlanItemOut(**p.__dict__) for p in file.pip],
             referrals=[PlanItemOut(**p.__dict__) for p in file.referrals],
             data=file.data,
@@ -179,10 +209,15 @@ class CaseHitOut(BaseModel):
 
 
 def _step(session: Any, instance: Any) -> StepOut:
-    rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
-                           .order_by(HumanTask.created_at, HumanTask.task_id))
-    return StepOut(case_code=instance.case_code, status=instance.status, completed=instance.status == "completed",
-                   open_tasks=[TaskOut.of(r) for r in rows])
+    rows = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.created_at, HumanTask.task_id)
+    )
+    return StepOut(
+        case_code=instance.case_code,
+        status=instance.status,
+        completed=instance.status == "completed",
+        open_tasks=[TaskOut.of(r) for r in rows],
+    )
 
 
 @router.post("/cases", status_code=201, response_model=StepOut, responses=ERRORS, summary="Apri un caso")
@@ -190,8 +225,9 @@ def api_start(request: Request, body: StartCase, viewer: ApiViewer) -> StepOut:
     """Start a case of a process in an Ambito where the token's user works."""
     platform = platform_of(request)
     with transaction(platform.sessions) as session:
-        outcome = start_case(session, platform.settings, viewer.actor, body.process_key, body.ambito, body.data,
-                             body.case_code)
+        outcome = start_case(
+            session, platform.settings, viewer.actor, body.process_key, body.ambito, body.data, body.case_code
+        )
         return _step(session, outcome.instance)
 
 
@@ -202,8 +238,17 @@ def api_search(
     """Cases whose code starts with, or alias contains, `q`."""
     with read_transaction(platform_of(request).sessions) as session:
         hits = search_cases(session, viewer.actor, q)
-        return [CaseHitOut(case_code=h.case_code, ambito=h.ambito_code, alias=h.alias, stage=h.stage,
-                           status=h.status, started_at=h.started_at) for h in hits]
+        return [
+            CaseHitOut(
+                case_code=h.case_code,
+                ambito=h.ambito_code,
+                alias=h.alias,
+                stage=h.stage,
+                status=h.status,
+                started_at=h.started_at,
+            )
+            for h in hits
+        ]
 
 
 @router.get("/cases/{case_code:path}", response_model=CaseOut, responses=ERRORS, summary="Fascicolo del caso")
@@ -228,8 +273,14 @@ def api_tasks(
     offset: int = Query(0, ge=0, le=1_000_000),
 ) -> TaskList:
     """Tasks for the token user's roles in her Ambiti, and tasks assigned to her."""
-    flt = InboxFilter(process_key=process, task_name=task, case_code=case, mine_only=mine,
-                      unassigned_only=unassigned, overdue_only=overdue)
+    flt = InboxFilter(
+        process_key=process,
+        task_name=task,
+        case_code=case,
+        mine_only=mine,
+        unassigned_only=unassigned,
+        overdue_only=overdue,
+    )
     with read_transaction(platform_of(request).sessions) as session:
         page = inbox_page(session, viewer.actor, flt, sort if sort in SORTS else "scadenza", limit, offset)
         return TaskList(total=page.total, limit=limit, offset=offset, items=[TaskOut.of(t) for t in page.tasks])
@@ -242,8 +293,12 @@ def api_task(request: Request, task_id: str, viewer: ApiViewer) -> TaskDetail:
         row = get_task(session, task_id)
         may_view(viewer.actor, row)
         base = TaskOut.of(row).model_dump()
-        return TaskDetail(**base, form_schema=form_for(session, row), ui_schema=ui_form_for(session, row),
-                          data=task_data(session, row))
+        return TaskDetail(
+            **base,
+            form_schema=form_for(session, row),
+            ui_schema=ui_form_for(session, row),
+            data=task_data(session, row),
+        )
 
 
 @router.post("/tasks/{task_id}/claim", response_model=TaskOut, responses=ERRORS, summary="Prendi in carico")
@@ -269,10 +324,89 @@ def api_complete(request: Request, task_id: str, body: CompleteTask, viewer: Api
         if outcome.error is not None:
             error = outcome.error
             result: StepOut | JSONResponse = JSONResponse(
-                {"detail": diagram_message(error, kept_as_draft=False), "code": "diagram_error",
-                 "case_code": outcome.instance.case_code},
+                {
+                    "detail": diagram_message(error, kept_as_draft=False),
+                    "code": "diagram_error",
+                    "case_code": outcome.instance.case_code,
+                },
                 status_code=422,
             )
         else:
             result = _step(session, outcome.instance)
     return result
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class MessageIn(BaseModel):
+    """A message from a partner system: a referral, an answer to a referral, ..."""
+
+    name: str = Field(min_length=1, max_length=200, description="Nome del messaggio nel diagramma")
+    ambito: str = Field(min_length=1, max_length=32, description="Ambito destinatario")
+    correlation_key: str | None = Field(None, max_length=300, description="Chiave (es. codice del caso o dell'invio)")
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessageOut(BaseModel):
+    """A message and where it stands."""
+
+    id: int
+    name: str
+    ambito: str | None
+    correlation_key: str | None
+    status: str = Field(description="pending, delivered, unmatched, failed, outbox, sent")
+    case_code: str | None = None
+    error: str | None = None
+    payload: dict[str, Any] | None = None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, message: Any, case_code: str | None = None, with_payload: bool = False) -> MessageOut:
+        payload = json.loads(message.payload_json) if with_payload else None
+        return cls(
+            id=message.id,
+            name=message.name,
+            ambito=message.ambito_code,
+            correlation_key=message.correlation_key,
+            status=message.status,
+            case_code=case_code,
+            error=message.error,
+            payload=payload,
+            created_at=message.created_at,
+        )
+
+
+@router.post("/messages", status_code=202, response_model=MessageOut, responses=ERRORS, summary="Invia un messaggio")
+def api_send_message(request: Request, body: MessageIn, viewer: ApiViewer) -> MessageOut:
+    """Deliver a message to the case waiting for it (by name and key), or start a case with it;
+    a message nobody waits for yet is kept (`unmatched`) and delivered when a case gets there."""
+    if not viewer.actor.may_work_in(body.ambito):
+        raise Forbidden("Non puoi inviare messaggi a questo Ambito.")
+    platform = platform_of(request)
+    with transaction(platform.sessions) as session:
+        message = send_message(
+            session, body.name, body.payload, body.correlation_key, body.ambito, source=f"api:{viewer.actor.username}"
+        )
+        deliver(session, platform.settings, message.id)
+        instance = session.get(ProcessInstance, message.instance_id) if message.instance_id else None
+        return MessageOut.of(message, instance.case_code if instance else None)
+
+
+@router.get("/messages/outbox", response_model=list[MessageOut], responses=ERRORS, summary="Posta in uscita")
+def api_outbox(
+    request: Request,
+    viewer: ApiViewer,
+    name: str | None = Query(None, max_length=200),
+    limit: int = Query(100, ge=1, le=500),
+) -> list[MessageOut]:
+    """Messages thrown by cases (e.g. a referral to a partner) waiting to be taken by a partner system."""
+    with read_transaction(platform_of(request).sessions) as session:
+        return [MessageOut.of(m, with_payload=True) for m in outbox(session, viewer.actor, name, limit)]
+
+
+@router.post("/messages/{message_id}/ack", response_model=MessageOut, responses=ERRORS, summary="Conferma presa")
+def api_ack(request: Request, message_id: int, viewer: ApiViewer) -> MessageOut:
+    """Mark an outbox message as taken by the partner system (`sent`)."""
+    with transaction(platform_of(request).sessions) as session:
+        return MessageOut.of(acknowledge(session, message_id, viewer.actor))
