@@ -137,6 +137,9 @@ def _start(
         last_event_hash=history.GENESIS,
     )
     specset = specset_for_manifest(session, main.process_key, manifest_ids(manifest))
+    # Every case knows its own code and Ambito (diagrams use them for references and
+    # routing); they are reserved names that start data cannot override.
+    data = {**(data or {}), "codice_caso": code, "ambito_caso": ambito}
     case = Case.new(specset, code, data)
     try:
         report = case.start(actor.username) if message is None else case.start_with_message(*message)

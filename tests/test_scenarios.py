@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -206,3 +207,13 @@ def test_every_step_stores_only_live_tasks(db, settings: Settings, case) -> None
     assert live == instance.live_task_count
     assert instance.archived_task_count > 0
     assert live < 40
+
+
+def test_cases_know_their_code_and_ambito(db, settings) -> None:
+    add_ambiti(db)
+    deploy(db)
+    outcome = start_instance(
+        db, settings, "sample_case", "MILANO", OPERATOR, "MI-9", {"durata_sollecito": "PT1H", "codice_caso": "FALSO"}
+    )
+    data = json.loads(outcome.instance.case_data_json)
+    assert (data["codice_caso"], data["ambito_caso"]) == ("MI-9", "MILANO")

@@ -102,4 +102,4 @@ def test_values_set_by_a_pre_script_are_in_the_history_and_case_data(db, setting
     )
     assert json.loads(event.data_diff_json) == {"added": {"nota": "a", "proposta": "oggi"}}
     case_data = json.loads(get_instance(db, instance.case_code).case_data_json)
-    assert case_data == {"nota": "a", "proposta": "oggi"}
+    assert case_data == {"nota": "a", "proposta": "oggi", "codice_caso": instance.case_code, "ambito_caso": "MILANO"}
