@@ -220,10 +220,16 @@ def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
                 detail = str(info.get("message") or "") or None
         timeline.append(
             TimelineEntry(
-                seq=row.seq, at=row.occurred_at, kind=row.kind, label=TIMELINE_KINDS[row.kind],
-                title=row.task_title or row.task_name, actor=row.actor,
-                role=role_label(row.lane) if row.lane else None, version=versions.get(row.definition_id),
-                changed=changed, detail=detail,
+                seq=row.seq,
+                at=row.occurred_at,
+                kind=row.kind,
+                label=TIMELINE_KINDS[row.kind],
+                title=row.task_title or row.task_name,
+                actor=row.actor,
+                role=role_label(row.lane) if row.lane else None,
+                version=versions.get(row.definition_id),
+                changed=changed,
+                detail=detail,
             )
         )
     partners = _partner_names(session, data)
@@ -277,8 +283,12 @@ def search_cases(session: Session, actor: Actor, text: str, limit: int = 50) -> 
     code_like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     query = (
         select(
-            ProcessInstance.case_code, ProcessInstance.ambito_code, ProcessInstance.status,
-            ProcessInstance.started_at, CaseIndex.alias, CaseIndex.stage,
+            ProcessInstance.case_code,
+            ProcessInstance.ambito_code,
+            ProcessInstance.status,
+            ProcessInstance.started_at,
+            CaseIndex.alias,
+            CaseIndex.stage,
         )
         .outerjoin(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
         .where(
@@ -297,8 +307,12 @@ def search_cases(session: Session, actor: Actor, text: str, limit: int = 50) -> 
 def recent_cases(session: Session, actor: Actor, limit: int = 20) -> list[CaseHit]:
     """Most recently started cases of the actor's Ambiti."""
     query = select(
-        ProcessInstance.case_code, ProcessInstance.ambito_code, ProcessInstance.status,
-        ProcessInstance.started_at, CaseIndex.alias, CaseIndex.stage,
+        ProcessInstance.case_code,
+        ProcessInstance.ambito_code,
+        ProcessInstance.status,
+        ProcessInstance.started_at,
+        CaseIndex.alias,
+        CaseIndex.stage,
     ).outerjoin(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
     if not (actor.system or actor.regional):
         query = query.where(ProcessInstance.ambito_code.in_(sorted(actor.ambiti)))
@@ -329,8 +343,12 @@ def startable_processes(session: Session, ambito: str | None) -> list[Startable]
     rows = list(
         session.execute(
             select(
-                ProcessDefinition.id, ProcessDefinition.process_key, ProcessDefinition.name,
-                ProcessDefinition.version, ProcessDefinition.ambito_code, ProcessDefinition.calls_json,
+                ProcessDefinition.id,
+                ProcessDefinition.process_key,
+                ProcessDefinition.name,
+                ProcessDefinition.version,
+                ProcessDefinition.ambito_code,
+                ProcessDefinition.calls_json,
             ).where(or_(ProcessDefinition.ambito_code.is_(None), ProcessDefinition.ambito_code == ambito))
         ).all()
     )

@@ -119,13 +119,15 @@ def seed_users(platform: Platform, codes: Sequence[str]) -> int:
                 name = username(role.code, code)
                 if name in existing:
                     continue
-                create_user(session, name, f"{role_label(role.code)} · {names[code]}", DEMO_PASSWORD,
-                            roles=[(role.code, code)])
+                create_user(
+                    session, name, f"{role_label(role.code)} · {names[code]}", DEMO_PASSWORD, roles=[(role.code, code)]
+                )
                 added += 1
         for name, full_name, roles, is_admin, is_auditor in REGIONAL_USERS:
             if name not in existing:
-                create_user(session, name, full_name, DEMO_PASSWORD, roles=roles, is_admin=is_admin,
-                            is_auditor=is_auditor)
+                create_user(
+                    session, name, full_name, DEMO_PASSWORD, roles=roles, is_admin=is_admin, is_auditor=is_auditor
+                )
                 added += 1
     return added
 
@@ -138,8 +140,9 @@ def seed_partners(platform: Platform, codes: Sequence[str]) -> int:
         names = dict(AMBITI)
         wanted: list[tuple[str, str, str, str | None]] = [(c, n, k, None) for c, n, k in REGIONAL_PARTNERS]
         for code in codes:
-            wanted.extend((f"{code}-{suffix}", f"{name} {names[code]}", kind, code)
-                          for suffix, name, kind in PARTNERS_PER_AMBITO)
+            wanted.extend(
+                (f"{code}-{suffix}", f"{name} {names[code]}", kind, code) for suffix, name, kind in PARTNERS_PER_AMBITO
+            )
         for partner_code, name, kind, ambito in wanted:
             if partner_code not in existing:
                 add_partner(session, partner_code, name, kind, ambito)
@@ -168,16 +171,26 @@ class Walk:
         return Actor(username(role, self.ambito), frozenset({role}), frozenset({self.ambito}))
 
     def start(self, case_code: str, avvio: dict[str, Any] | None = None) -> Walk:
-        outcome = start_instance(self.session, self.settings, MAIN_PROCESS, self.ambito,
-                                 self.actor("operatore_contatto"), case_code, {"avvio": avvio or {}})
+        outcome = start_instance(
+            self.session,
+            self.settings,
+            MAIN_PROCESS,
+            self.ambito,
+            self.actor("operatore_contatto"),
+            case_code,
+            {"avvio": avvio or {}},
+        )
         self.case_code = outcome.instance.case_code
         return self
 
     def open(self, name: str) -> list[HumanTask]:
-        return list(self.session.scalars(
-            select(HumanTask).where(HumanTask.case_code == self.case_code, HumanTask.task_name == name)
-            .order_by(HumanTask.created_at, HumanTask.task_id)
-        ))
+        return list(
+            self.session.scalars(
+                select(HumanTask)
+                .where(HumanTask.case_code == self.case_code, HumanTask.task_name == name)
+                .order_by(HumanTask.created_at, HumanTask.task_id)
+            )
+        )
 
     def do(self, name: str, data: dict[str, Any], index: int = 0) -> Walk:
         """Complete an open task as a person of its lane, with data validated by its form."""
@@ -200,8 +213,7 @@ class Walk:
         return [i for i in items if isinstance(i, dict)]
 
     def answer_referral(self, intervention_id: str, payload: dict[str, Any]) -> Walk:
-        message = send_message(self.session, "risposta_partner", payload, intervention_id, self.ambito,
-                               source="demo")
+        message = send_message(self.session, "risposta_partner", payload, intervention_id, self.ambito, source="demo")
         deliver(self.session, self.settings, message.id)
         if message.status != "delivered":
             raise DemoError(f"{self.case_code}: risposta del partner non consegnata ({message.error})")
@@ -224,15 +236,43 @@ class Person:
 
 
 PEOPLE: tuple[Person, ...] = (
-    Person("A. R.", "uomo", "25_34", "BD", "bn", "snodo_delivery", "logistica", "lavoro_nero",
-           ["orari_eccessivi", "retribuzione_difforme"]),
-    Person("K.", "donna", "35_44", "NG", "en", "luogo_di_culto", "servizi_persona", "lavoro_grigio",
-           ["senza_contratto"]),
-    Person("M. S.", "uomo", "18_24", "PK", "ur", "mercato", "agricoltura", "grave_sfruttamento",
-           ["intermediazione_illecita", "documenti_trattenuti", "minacce_violenza"]),
+    Person(
+        "A. R.",
+        "uomo",
+        "25_34",
+        "BD",
+        "bn",
+        "snodo_delivery",
+        "logistica",
+        "lavoro_nero",
+        ["orari_eccessivi", "retribuzione_difforme"],
+    ),
+    Person(
+        "K.", "donna", "35_44", "NG", "en", "luogo_di_culto", "servizi_persona", "lavoro_grigio", ["senza_contratto"]
+    ),
+    Person(
+        "M. S.",
+        "uomo",
+        "18_24",
+        "PK",
+        "ur",
+        "mercato",
+        "agricoltura",
+        "grave_sfruttamento",
+        ["intermediazione_illecita", "documenti_trattenuti", "minacce_violenza"],
+    ),
     Person("F.", "donna", "45_54", "UA", "uk", "cpi", "alberghiero_ristorazione", "disoccupato_a_rischio", []),
-    Person("O. B.", "uomo", "25_34", "MA", "ar", "stazione", "edilizia", "lavoro_nero",
-           ["sicurezza_violata", "orari_eccessivi"]),
+    Person(
+        "O. B.",
+        "uomo",
+        "25_34",
+        "MA",
+        "ar",
+        "stazione",
+        "edilizia",
+        "lavoro_nero",
+        ["sicurezza_violata", "orari_eccessivi"],
+    ),
     Person("L.", "donna", "25_34", "AL", "sq", "sai", "pulizie", "lavoro_grigio", []),
     Person("T. E.", "uomo", "35_44", "EG", "ar", "negozio_etnico", "edilizia", "lavoro_nero", ["debito"]),
     Person("R.", "altro", "non_nota", "non_nota", "non_nota", "quartiere", "nessuno", "nessuna_condizione", []),
@@ -240,47 +280,86 @@ PEOPLE: tuple[Person, ...] = (
 
 
 def _contact(walk: Walk, person: Person, prossimo_passo: str = "valutazione") -> None:
-    walk.do("registra_contatto", {
-        "contesto": person.contesto, "alias": person.alias, "genere": person.genere,
-        "fascia_eta": person.fascia_eta, "nazionalita": person.nazionalita, "lingua": person.lingua,
-        "consenso_ricontatto": True, "informazioni_fornite": ["diritti_lavoro", "servizi_pua"],
-        "prossimo_passo": prossimo_passo,
-    })
+    walk.do(
+        "registra_contatto",
+        {
+            "contesto": person.contesto,
+            "alias": person.alias,
+            "genere": person.genere,
+            "fascia_eta": person.fascia_eta,
+            "nazionalita": person.nazionalita,
+            "lingua": person.lingua,
+            "consenso_ricontatto": True,
+            "informazioni_fornite": ["diritti_lavoro", "servizi_pua"],
+            "prossimo_passo": prossimo_passo,
+        },
+    )
 
 
 def _assess(walk: Walk, person: Person) -> None:
-    walk.do("colloquio_valutazione", {
-        "genere": person.genere, "fascia_eta": person.fascia_eta, "nazionalita": person.nazionalita,
-        "titolo_soggiorno": "richiedente_asilo", "settore": person.settore, "grado": person.grado,
-        "indicatori_sfruttamento": person.indicatori, "bisogni": ["lavoro", "documenti", "lingua"],
-        "documenti_posseduti": ["documento_identita", "codice_fiscale"], "adesione_percorso": True,
-        "modalita_colloquio": "sede_pua",
-    })
+    walk.do(
+        "colloquio_valutazione",
+        {
+            "genere": person.genere,
+            "fascia_eta": person.fascia_eta,
+            "nazionalita": person.nazionalita,
+            "titolo_soggiorno": "richiedente_asilo",
+            "settore": person.settore,
+            "grado": person.grado,
+            "indicatori_sfruttamento": person.indicatori,
+            "bisogni": ["lavoro", "documenti", "lingua"],
+            "documenti_posseduti": ["documento_identita", "codice_fiscale"],
+            "adesione_percorso": True,
+            "modalita_colloquio": "sede_pua",
+        },
+    )
     if walk.open("parere_legale"):
-        walk.do("parere_legale", {"parere_legale": "Indici di sfruttamento lavorativo: valutare la denuncia.",
-                                  "percorsi_tutela": ["denuncia", "permesso_art18ter"], "urgenza_protezione": True})
+        walk.do(
+            "parere_legale",
+            {
+                "parere_legale": "Indici di sfruttamento lavorativo: valutare la denuncia.",
+                "percorsi_tutela": ["denuncia", "permesso_art18ter"],
+                "urgenza_protezione": True,
+            },
+        )
 
 
 def _take_in_charge(walk: Walk) -> None:
-    walk.do("decidi_presa_in_carico", {"presa_in_carico": True,
-                                       "motivazione_decisione": "Condizione di lavoro irregolare emersa al colloquio"})
+    walk.do(
+        "decidi_presa_in_carico",
+        {"presa_in_carico": True, "motivazione_decisione": "Condizione di lavoro irregolare emersa al colloquio"},
+    )
 
 
 def _plan(walk: Walk, approve: bool = True) -> None:
     code = walk.ambito
-    walk.do("redigi_pip", {
-        "obiettivi_pip": "Regolarizzare i documenti, imparare l'italiano, trovare un lavoro con contratto.",
-        "condiviso_con_persona": True,
-        "interventi_nuovi": [
-            {"tipo": "consulenza_legale", "modalita": "interna", "data_inizio": "2026-12-01"},
-            {"tipo": "politica_attiva_cpi", "modalita": "invio", "partner": f"{code}-CPI",
-             "data_inizio": "2026-12-01", "descrizione": "iscrizione e DID"},
-            {"tipo": "corso_italiano", "modalita": "invio", "partner": f"{code}-CPIA", "data_inizio": "2027-01-10"},
-        ],
-    })
-    walk.do("piano_reinserimento", {"obiettivo_professionale": "Magazziniere o addetto alla logistica",
-                                    "misure_lavoro": ["orientamento", "tirocinio"], "disponibilita_lavoro": "immediata",
-                                    "settori_interesse": ["logistica"]})
+    walk.do(
+        "redigi_pip",
+        {
+            "obiettivi_pip": "Regolarizzare i documenti, imparare l'italiano, trovare un lavoro con contratto.",
+            "condiviso_con_persona": True,
+            "interventi_nuovi": [
+                {"tipo": "consulenza_legale", "modalita": "interna", "data_inizio": "2026-12-01"},
+                {
+                    "tipo": "politica_attiva_cpi",
+                    "modalita": "invio",
+                    "partner": f"{code}-CPI",
+                    "data_inizio": "2026-12-01",
+                    "descrizione": "iscrizione e DID",
+                },
+                {"tipo": "corso_italiano", "modalita": "invio", "partner": f"{code}-CPIA", "data_inizio": "2027-01-10"},
+            ],
+        },
+    )
+    walk.do(
+        "piano_reinserimento",
+        {
+            "obiettivo_professionale": "Magazziniere o addetto alla logistica",
+            "misure_lavoro": ["orientamento", "tirocinio"],
+            "disponibilita_lavoro": "immediata",
+            "settori_interesse": ["logistica"],
+        },
+    )
     if approve:
         walk.do("approva_pip", {"esito_approvazione_pip": "approvato"})
 
@@ -308,9 +387,16 @@ def _decide_closure(walk: Walk) -> None:
 
 def _close(walk: Walk, follow_up: bool) -> None:
     _decide_closure(walk)
-    walk.do("chiudi_percorso", {"esiti_chiusura": ["inserimento_lavorativo", "documenti_regolarizzati"],
-                                "tipo_contratto": "tempo_determinato", "settore_inserimento": "logistica",
-                                "emersione": "si", "follow_up": follow_up})
+    walk.do(
+        "chiudi_percorso",
+        {
+            "esiti_chiusura": ["inserimento_lavorativo", "documenti_regolarizzati"],
+            "tipo_contratto": "tempo_determinato",
+            "settore_inserimento": "logistica",
+            "emersione": "si",
+            "follow_up": follow_up,
+        },
+    )
 
 
 def stage_new_contact(walk: Walk, person: Person) -> None:
@@ -337,8 +423,10 @@ def stage_decision(walk: Walk, person: Person) -> None:
 def stage_not_taken(walk: Walk, person: Person) -> None:
     _contact(walk, person)
     _assess(walk, PEOPLE[-1])
-    walk.do("decidi_presa_in_carico", {"presa_in_carico": False,
-                                       "motivazione_decisione": "Nessuna condizione di sfruttamento rilevata"})
+    walk.do(
+        "decidi_presa_in_carico",
+        {"presa_in_carico": False, "motivazione_decisione": "Nessuna condizione di sfruttamento rilevata"},
+    )
     walk.do("orienta", {"esito_orientamento": "invio_servizio", "partner_orientamento": f"{walk.ambito}-SOCIALI"})
 
 
@@ -415,8 +503,10 @@ def seed_cases(platform: Platform, codes: Sequence[str]) -> tuple[int, list[str]
     problems: list[str] = []
     with transaction(platform.sessions) as session:
         if not _deployed(session, MAIN_PROCESS):
-            return 0, [f"Il processo «{MAIN_PROCESS}» non è pubblicato: nessun caso dimostrativo "
-                       "(pubblicare prima con `inlav processes deploy processes forms/schemas`)."]
+            return 0, [
+                f"Il processo «{MAIN_PROCESS}» non è pubblicato: nessun caso dimostrativo "
+                "(pubblicare prima con `inlav processes deploy processes forms/schemas`)."
+            ]
     order = [c for c, _ in AMBITI]
     for code in codes:
         index = order.index(code)
@@ -445,16 +535,24 @@ def _seed_referral(platform: Platform, code: str, person: Person) -> int:
     """A person referred by the Ambito's Centro per l'impiego: the case opens by message."""
     with transaction(platform.sessions) as session:
         already = session.scalar(
-            select(Message.id).where(Message.name == "segnalazione_pua", Message.ambito_code == code,
-                                     Message.source == "demo")
+            select(Message.id).where(
+                Message.name == "segnalazione_pua", Message.ambito_code == code, Message.source == "demo"
+            )
         )
         if already is not None:
             return 0
-        payload = {"partner": f"{code}-CPI", "ente": f"Centro per l'impiego di {dict(AMBITI)[code]}",
-                   "motivo": "Riferisce turni di dodici ore pagati a giornata, senza contratto.",
-                   "alias": person.alias, "genere": person.genere, "fascia_eta": person.fascia_eta,
-                   "nazionalita": person.nazionalita, "lingua": person.lingua, "contesto": "cpi",
-                   "consenso_ricontatto": True}
+        payload = {
+            "partner": f"{code}-CPI",
+            "ente": f"Centro per l'impiego di {dict(AMBITI)[code]}",
+            "motivo": "Riferisce turni di dodici ore pagati a giornata, senza contratto.",
+            "alias": person.alias,
+            "genere": person.genere,
+            "fascia_eta": person.fascia_eta,
+            "nazionalita": person.nazionalita,
+            "lingua": person.lingua,
+            "contesto": "cpi",
+            "consenso_ricontatto": True,
+        }
         message = send_message(session, "segnalazione_pua", payload, ambito=code, source="demo")
         outcome = deliver(session, platform.settings, message.id)
         if outcome is None or outcome.error is not None:
@@ -470,18 +568,36 @@ def _seed_report(platform: Platform, code: str) -> int:
             return 0
         if not _deployed(session, REPORT_PROCESS):
             return 0
-        cases = session.scalar(
-            select(func.count()).select_from(ProcessInstance)
-            .where(ProcessInstance.ambito_code == code, ProcessInstance.process_key == MAIN_PROCESS)
-        ) or 0
-        taken = session.scalar(
-            select(func.count()).select_from(ProcessInstance)
-            .where(ProcessInstance.ambito_code == code, ProcessInstance.process_key == MAIN_PROCESS,
-                   ProcessInstance.case_data_json.contains('"ts_presa_in_carico"'))
-        ) or 0
+        cases = (
+            session.scalar(
+                select(func.count())
+                .select_from(ProcessInstance)
+                .where(ProcessInstance.ambito_code == code, ProcessInstance.process_key == MAIN_PROCESS)
+            )
+            or 0
+        )
+        taken = (
+            session.scalar(
+                select(func.count())
+                .select_from(ProcessInstance)
+                .where(
+                    ProcessInstance.ambito_code == code,
+                    ProcessInstance.process_key == MAIN_PROCESS,
+                    ProcessInstance.case_data_json.contains('"ts_presa_in_carico"'),
+                )
+            )
+            or 0
+        )
         director = Actor(username("direttore_pua", code), frozenset({"direttore_pua"}), frozenset({code}))
-        start_instance(session, platform.settings, REPORT_PROCESS, code, director, case_code,
-                       {"avvio": {"dati_trimestre": {"persone_intercettate": cases, "prese_in_carico": taken}}})
+        start_instance(
+            session,
+            platform.settings,
+            REPORT_PROCESS,
+            code,
+            director,
+            case_code,
+            {"avvio": {"dati_trimestre": {"persone_intercettate": cases, "prese_in_carico": taken}}},
+        )
     return 1
 
 
@@ -494,8 +610,10 @@ def seed(platform: Platform, ambiti: Sequence[str] | None = None) -> list[str]:
     added = seed_ambiti(platform, codes)
     lines = [f"Ambiti: {added} aggiunti ({len(codes)} nel seme dimostrativo)."]
     users = seed_users(platform, codes)
-    lines.append(f"Utenti: {users} aggiunti (password dimostrativa «{DEMO_PASSWORD}», es. op.milano, "
-                 "ss.milano, dir.milano; coordinamento, revisore, admin).")
+    lines.append(
+        f"Utenti: {users} aggiunti (password dimostrativa «{DEMO_PASSWORD}», es. op.milano, "
+        "ss.milano, dir.milano; coordinamento, revisore, admin)."
+    )
     lines.append(f"Partner: {seed_partners(platform, codes)} aggiunti.")
     started, problems = seed_cases(platform, codes)
     lines.append(f"Casi dimostrativi: {started} avviati.")

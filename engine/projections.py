@@ -225,8 +225,13 @@ def sync_case_index(session: Session, instance: ProcessInstance, data: Mapping[s
     alias = alias_of(data)
     row = session.get(CaseIndex, instance.id)
     if row is None:
-        row = CaseIndex(instance_id=instance.id, case_code=instance.case_code, ambito_code=instance.ambito_code,
-                        status=instance.status, updated_at=utcnow())
+        row = CaseIndex(
+            instance_id=instance.id,
+            case_code=instance.case_code,
+            ambito_code=instance.ambito_code,
+            status=instance.status,
+            updated_at=utcnow(),
+        )
         session.add(row)
     row.case_code = instance.case_code
     row.ambito_code = instance.ambito_code

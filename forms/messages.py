@@ -55,8 +55,13 @@ def italian_message(err: ValidationError) -> str:
     if v == "pattern":
         return "formato non valido"
     if v == "format":
-        formats = {"date": "una data (AAAA-MM-GG)", "date-time": "data e ora", "email": "un indirizzo e-mail",
-                   "time": "un orario", "uri": "un indirizzo web"}
+        formats = {
+            "date": "una data (AAAA-MM-GG)",
+            "date-time": "data e ora",
+            "email": "un indirizzo e-mail",
+            "time": "un orario",
+            "uri": "un indirizzo web",
+        }
         return f"deve essere {formats.get(arg, 'nel formato ' + str(arg))}"
     if v == "minItems":
         return f"scegliere o inserire almeno {arg} {_plural(arg, 'elemento', 'elementi')}"

@@ -41,7 +41,7 @@ def data_options(prop: Mapping[str, Any], data: Mapping[str, Any]) -> list[tuple
     source = prop.get(OPTIONS_KEY)
     if not isinstance(source, str) or not source.startswith(DATA_PREFIX):
         return None
-    items = data.get(source[len(DATA_PREFIX):])
+    items = data.get(source[len(DATA_PREFIX) :])
     value_key = str(prop.get("x-inlav-option-value") or "value")
     label_key = str(prop.get("x-inlav-option-label") or "label")
     out: list[tuple[str, str]] = []

@@ -148,8 +148,15 @@ def _value(
         return True, (text or "").strip().lower() in TRUE
     if text is None or text.strip() == "":
         # An optional free-text field emptied on purpose becomes "", so it overwrites the old text.
-        blank_ok = kind == "string" and text is not None and not required and not _choice(prop) \
-            and prop.get("format") is None and not prop.get("minLength") and not prop.get("pattern")
+        blank_ok = (
+            kind == "string"
+            and text is not None
+            and not required
+            and not _choice(prop)
+            and prop.get("format") is None
+            and not prop.get("minLength")
+            and not prop.get("pattern")
+        )
         return (True, "") if blank_ok else (False, None)
     ok, value = _scalar(prop, text)
     if not ok:
@@ -160,7 +167,12 @@ def _value(
 
 
 def _rows(
-    items: Mapping[str, Any], ui: Mapping[str, Any], fields: _Fields, path: str, out: Parsed, required: bool,
+    items: Mapping[str, Any],
+    ui: Mapping[str, Any],
+    fields: _Fields,
+    path: str,
+    out: Parsed,
+    required: bool,
     marker: bool,
 ) -> tuple[bool, Any]:
     """Rows of a repeatable group, renumbered 0..n-1 in submitted order; blank rows are dropped."""
@@ -168,14 +180,19 @@ def _rows(
     kept = []
     for index in fields.row_indexes(path):
         prefix = f"{path}[{index}]."
-        if any(v.strip() for name, vals in fields.values.items() if name.startswith(prefix)
-               and not name.endswith(PRESENT) for v in vals):
+        if any(
+            v.strip()
+            for name, vals in fields.values.items()
+            if name.startswith(prefix) and not name.endswith(PRESENT)
+            for v in vals
+        ):
             kept.append(index)
     rows = []
     for position, index in enumerate(kept):
         old, new = f"{path}[{index}].", f"{path}[{position}]."
-        renamed = _Fields((new + name[len(old):], v) for name, vals in fields.values.items()
-                          if name.startswith(old) for v in vals)
+        renamed = _Fields(
+            (new + name[len(old) :], v) for name, vals in fields.values.items() if name.startswith(old) for v in vals
+        )
         rows.append(_object(items, item_ui, renamed, new, out))
     if not rows and (required or not marker):
         return False, None
@@ -197,8 +214,12 @@ def _scalar(prop: Mapping[str, Any], text: str) -> tuple[bool, Any]:
     stripped = text.strip()
     if kind in ("integer", "number"):
         if not _NUMBER_RE.match(stripped):
-            return False, "inserire un numero intero (solo cifre)" if kind == "integer" else \
-                "inserire un numero (es. 12 oppure 12,5)"
+            return (
+                False,
+                "inserire un numero intero (solo cifre)"
+                if kind == "integer"
+                else "inserire un numero (es. 12 oppure 12,5)",
+            )
         number = float(stripped.replace(",", "."))
         if kind == "integer":
             if not number.is_integer():

@@ -80,8 +80,10 @@ class Field:
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.errors) or any(c.has_errors for c in self.children) or any(
-            f.has_errors for row in self.rows for f in row
+        return (
+            bool(self.errors)
+            or any(c.has_errors for c in self.children)
+            or any(f.has_errors for row in self.rows for f in row)
         )
 
 
@@ -136,10 +138,7 @@ def build_form(
     _collect(fields, summary)
     used = builder.used
     form_errors = [
-        (f"{path}: {m}" if path else m)
-        for path, messages in errors.items()
-        if path not in used
-        for m in messages
+        (f"{path}: {m}" if path else m) for path, messages in errors.items() if path not in used for m in messages
     ]
     return FormModel(
         title=str(ui.get("ui:title") or schema.get("title") or ""),
@@ -333,8 +332,9 @@ class _Builder:
             current = self.raw.get(path, _html_value(value))
             few = len(choices) <= 3 and prop.get("x-inlav-options") is None
             f.widget = "radio" if widget == "radio" or (widget is None and few) else "select"
-            f.options = [Option(_html_value(c), labels.get(str(c), _html_value(c)), _html_value(c) == current)
-                         for c in choices]
+            f.options = [
+                Option(_html_value(c), labels.get(str(c), _html_value(c)), _html_value(c) == current) for c in choices
+            ]
             f.value = current
             return f
         if kind == "boolean":
@@ -375,9 +375,7 @@ class _Builder:
             f.attrs["maxlength"] = str(prop["maxLength"])
         return f
 
-    def _array(
-        self, f: Field, path: str, prop: Mapping[str, Any], ui: Mapping[str, Any], value: Any
-    ) -> Field:
+    def _array(self, f: Field, path: str, prop: Mapping[str, Any], ui: Mapping[str, Any], value: Any) -> Field:
         items = _sub(prop, "items")
         current = value if isinstance(value, list) else []
         choices = _choices(items)
@@ -386,8 +384,7 @@ class _Builder:
             selected = {_html_value(v) for v in current}
             f.widget = "multiselect" if ui.get("ui:widget") == "select" else "checkboxes"
             f.options = [
-                Option(_html_value(c), labels.get(str(c), _html_value(c)), _html_value(c) in selected)
-                for c in choices
+                Option(_html_value(c), labels.get(str(c), _html_value(c)), _html_value(c) in selected) for c in choices
             ]
             f.values = sorted(selected)
             return f
@@ -395,8 +392,9 @@ class _Builder:
             f.widget = "repeat"
             item_ui = _sub(ui, "items")
             for index, row in enumerate(current):
-                f.rows.append(self.object_fields(items, item_ui, row if isinstance(row, dict) else {},
-                                                 prefix=f"{path}[{index}]."))
+                f.rows.append(
+                    self.object_fields(items, item_ui, row if isinstance(row, dict) else {}, prefix=f"{path}[{index}].")
+                )
             if not f.rows and f.required:
                 f.rows.append(self.object_fields(items, item_ui, {}, prefix=f"{path}[0]."))
             f.template = self.object_fields(items, item_ui, {}, prefix=f"{path}[{ROW}].")
@@ -437,7 +435,7 @@ def _ordered(keys: list[str], order: Any) -> list[str]:
     if "*" in order:
         star = order.index("*")
         before = [k for k in order[:star] if k in keys]
-        after = [k for k in order[star + 1:] if k in keys]
+        after = [k for k in order[star + 1 :] if k in keys]
         middle = [k for k in keys if k not in before and k not in after]
         return before + middle + after
     return head + [k for k in keys if k not in head]

@@ -103,7 +103,6 @@ def test_normal_priority_path_reaches_services_and_closure(db, settings: Setting
 
 
 def instance_data(db, instance: ProcessInstance) -> dict:
-    import json
 
     return json.loads(instance.workflow_json)["data"]
 

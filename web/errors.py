@@ -78,8 +78,9 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def error_response(request: Request, status: int, message: str, code: str, extra: dict[str, Any] | None = None
-                   ) -> Response:
+def error_response(
+    request: Request, status: int, message: str, code: str, extra: dict[str, Any] | None = None
+) -> Response:
     """An error as JSON (API), as an alert fragment (htmx) or as a page."""
     if _is_api(request):
         body: dict[str, Any] = {"detail": message, "code": code}
@@ -87,8 +88,14 @@ def error_response(request: Request, status: int, message: str, code: str, extra
         return JSONResponse(body, status_code=status)
     context = {"title": TITLES.get(status, "Errore"), "message": message, "status": status}
     if is_htmx(request):
-        return render(request, "error.html", context, partial="partials/alert_error.html", status_code=status,
-                      headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+        return render(
+            request,
+            "error.html",
+            context,
+            partial="partials/alert_error.html",
+            status_code=status,
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+        )
     return render(request, "error.html", context, status_code=status)
 
 
@@ -111,16 +118,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CsrfRejected)
     def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
         return error_response(
-            request, 403,
+            request,
+            403,
             "Richiesta rifiutata: il modulo è scaduto o non proviene da questa applicazione. "
-            "Ricaricare la pagina e riprovare.", "csrf",
+            "Ricaricare la pagina e riprovare.",
+            "csrf",
         )
 
     @app.exception_handler(TokenRejected)
     def token_rejected(request: Request, exc: TokenRejected) -> Response:
         return JSONResponse(
             {"detail": "Token API mancante, scaduto o revocato.", "code": "unauthorized"},
-            status_code=401, headers={"WWW-Authenticate": "Bearer"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
         )
 
     @app.exception_handler(FormTooLarge)
@@ -133,8 +143,9 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
             errors.setdefault(where, []).append(_pydantic_message(err))
-        return error_response(request, 422, "La richiesta contiene dati non validi.", "request_invalid",
-                              {"errors": errors})
+        return error_response(
+            request, 422, "La richiesta contiene dati non validi.", "request_invalid", {"errors": errors}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -145,8 +156,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("errore imprevisto su %s %s", request.method, request.url.path)
-        return error_response(request, 500, "Si è verificato un errore imprevisto: l'operazione non è stata "
-                              "registrata. Riprovare; se il problema persiste avvisare l'assistenza.", "internal")
+        return error_response(
+            request,
+            500,
+            "Si è verificato un errore imprevisto: l'operazione non è stata "
+            "registrata. Riprovare; se il problema persiste avvisare l'assistenza.",
+            "internal",
+        )
 
 
 def _pydantic_message(err: Any) -> str:

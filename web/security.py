@@ -119,8 +119,12 @@ def load_viewer(request: Request) -> Viewer | None:
         row, user = found
         touch = needs_touch(row)
         viewer = Viewer(
-            user_id=user.id, username=user.username, full_name=user.full_name, actor=actor_for(session, user),
-            csrf=row.csrf_token, lang=pick_language(request.cookies.get(LANG_COOKIE), user.locale),
+            user_id=user.id,
+            username=user.username,
+            full_name=user.full_name,
+            actor=actor_for(session, user),
+            csrf=row.csrf_token,
+            lang=pick_language(request.cookies.get(LANG_COOKIE), user.locale),
             is_admin=user.is_admin,
         )
     if touch:
@@ -212,8 +216,14 @@ def api_viewer(
         if user is None:
             raise TokenRejected()
         viewer = Viewer(
-            user_id=user.id, username=user.username, full_name=user.full_name, actor=actor_for(session, user),
-            csrf="", lang="it", is_admin=user.is_admin, token_auth=True,
+            user_id=user.id,
+            username=user.username,
+            full_name=user.full_name,
+            actor=actor_for(session, user),
+            csrf="",
+            lang="it",
+            is_admin=user.is_admin,
+            token_auth=True,
         )
     request.state.viewer = viewer
     return viewer

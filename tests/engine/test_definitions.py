@@ -135,7 +135,7 @@ def test_event_subprocesses_are_refused_with_an_alternative(db) -> None:
         + builders.flow("f2", "prima", "fine")
         + '<bpmn:subProcess id="su_evento" triggeredByEvent="true"><bpmn:startEvent id="s2">'
         '<bpmn:timerEventDefinition id="t">'
-        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">\'P1D\'</bpmn:timeDuration>'
+        "<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">'P1D'</bpmn:timeDuration>"
         '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:endEvent id="e2"/>'
         '<bpmn:sequenceFlow id="g1" sourceRef="s2" targetRef="e2"/></bpmn:subProcess>'
     )

@@ -47,17 +47,35 @@ SCC = person("scc", "scc.milano")
 BY_ROLE = {next(iter(a.roles)): a for a in (OPERATORE, SOCIALE, LAVORO, LEGALE, MEDIATORE, NETWORK, DIRETTORE, SCC)}
 
 # Short timers so the tests wait for real (a second) instead of mocking time.
-SHORT = {"attesa_ricontatto": "PT1S", "intervallo_monitoraggio": "PT0S", "attesa_risposta_partner": "PT1S",
-         "attesa_follow_up": "PT1S"}
+SHORT = {
+    "attesa_ricontatto": "PT1S",
+    "intervallo_monitoraggio": "PT0S",
+    "attesa_risposta_partner": "PT1S",
+    "attesa_follow_up": "PT1S",
+}
 
-CONTATTO = {"contesto": "mercato", "genere": "uomo", "fascia_eta": "25_34", "consenso_ricontatto": True,
-            "prossimo_passo": "valutazione"}
-VALUTAZIONE = {"titolo_soggiorno": "richiedente_asilo", "settore": "agricoltura", "grado": "lavoro_nero",
-               "indicatori_sfruttamento": ["orari_eccessivi", "retribuzione_difforme"],
-               "bisogni": ["lavoro", "documenti"], "documenti_posseduti": ["documento_identita"],
-               "adesione_percorso": True, "nazionalita": "PK"}
-PIANO_LAVORO = {"obiettivo_professionale": "Magazziniere con contratto regolare", "misure_lavoro": ["tirocinio"],
-                "disponibilita_lavoro": "immediata"}
+CONTATTO = {
+    "contesto": "mercato",
+    "genere": "uomo",
+    "fascia_eta": "25_34",
+    "consenso_ricontatto": True,
+    "prossimo_passo": "valutazione",
+}
+VALUTAZIONE = {
+    "titolo_soggiorno": "richiedente_asilo",
+    "settore": "agricoltura",
+    "grado": "lavoro_nero",
+    "indicatori_sfruttamento": ["orari_eccessivi", "retribuzione_difforme"],
+    "bisogni": ["lavoro", "documenti"],
+    "documenti_posseduti": ["documento_identita"],
+    "adesione_percorso": True,
+    "nazionalita": "PK",
+}
+PIANO_LAVORO = {
+    "obiettivo_professionale": "Magazziniere con contratto regolare",
+    "misure_lavoro": ["tirocinio"],
+    "disponibilita_lavoro": "immediata",
+}
 
 
 def intervento(tipo: str, modalita: str = "interna", **extra: Any) -> dict[str, Any]:
@@ -92,9 +110,11 @@ class CaseDriver:
         return instance
 
     def open_tasks(self) -> list[HumanTask]:
-        return list(self.db.scalars(
-            select(HumanTask).where(HumanTask.case_code == self.case_code).order_by(HumanTask.task_name)
-        ))
+        return list(
+            self.db.scalars(
+                select(HumanTask).where(HumanTask.case_code == self.case_code).order_by(HumanTask.task_name)
+            )
+        )
 
     def names(self) -> list[str]:
         return sorted(t.task_name for t in self.open_tasks())
@@ -152,8 +172,11 @@ class CaseDriver:
         return list(self.db.scalars(query.order_by(HistoryEvent.seq)))
 
     def outbound(self, name: str) -> list[Message]:
-        return [m for m in self.db.scalars(select(Message).where(Message.name == name).order_by(Message.id))
-                if m.source == f"caso {self.case_code}"]
+        return [
+            m
+            for m in self.db.scalars(select(Message).where(Message.name == name).order_by(Message.id))
+            if m.source == f"caso {self.case_code}"
+        ]
 
     def answer_referral(self, key: str, payload: dict[str, Any]) -> Message:
         """A partner answers a referral: a message keyed by the intervention's code."""
@@ -173,13 +196,21 @@ class CaseDriver:
         return self
 
     def decide(self, presa: bool = True, **data: Any) -> CaseDriver:
-        self.complete("decidi_presa_in_carico", {"presa_in_carico": presa, "motivazione_decisione":
-                                                 "Valutazione dell'équipe", **data})
+        self.complete(
+            "decidi_presa_in_carico",
+            {"presa_in_carico": presa, "motivazione_decisione": "Valutazione dell'équipe", **data},
+        )
         return self
 
     def plan(self, interventi: list[dict[str, Any]], approve: bool = True) -> CaseDriver:
-        self.complete("redigi_pip", {"obiettivi_pip": "Lavoro regolare e documenti in ordine",
-                                     "interventi_nuovi": interventi, "condiviso_con_persona": True})
+        self.complete(
+            "redigi_pip",
+            {
+                "obiettivi_pip": "Lavoro regolare e documenti in ordine",
+                "interventi_nuovi": interventi,
+                "condiviso_con_persona": True,
+            },
+        )
         self.complete("piano_reinserimento", PIANO_LAVORO)
         if approve:
             self.complete("approva_pip", {"esito_approvazione_pip": "approvato"})

@@ -35,8 +35,11 @@ def at_closure(start_case):
 def test_every_outcome_can_close_the_path(at_closure, esito: str) -> None:
     case = at_closure()
     assert "Ricerca attiva del lavoro" in task_data(case, "chiudi_percorso")["riepilogo_interventi"]
-    data = {"esiti_chiusura": [esito], "emersione": "si" if esito == "inserimento_lavorativo" else "no",
-            "follow_up": False}
+    data = {
+        "esiti_chiusura": [esito],
+        "emersione": "si" if esito == "inserimento_lavorativo" else "no",
+        "follow_up": False,
+    }
     if esito == "inserimento_lavorativo":
         data.update(tipo_contratto="tempo_determinato", settore_inserimento="logistica")
     case.complete("chiudi_percorso", data)
@@ -55,22 +58,44 @@ def test_job_placement_needs_the_contract_type(at_closure) -> None:
     case = at_closure()
     task = case.task("chiudi_percorso")
     with pytest.raises(FormInvalid) as err:
-        complete_task(case.db, case.settings, task.task_id,
-                      {"esiti_chiusura": ["inserimento_lavorativo", "documenti_regolarizzati"], "emersione": "si",
-                       "follow_up": False}, SOCIALE)
+        complete_task(
+            case.db,
+            case.settings,
+            task.task_id,
+            {
+                "esiti_chiusura": ["inserimento_lavorativo", "documenti_regolarizzati"],
+                "emersione": "si",
+                "follow_up": False,
+            },
+            SOCIALE,
+        )
     assert err.value.errors == {"tipo_contratto": ["campo obbligatorio"], "settore_inserimento": ["campo obbligatorio"]}
     with pytest.raises(FormInvalid) as err:
-        complete_task(case.db, case.settings, task.task_id,
-                      {"esiti_chiusura": [], "emersione": "forse", "follow_up": False}, SOCIALE)
-    assert err.value.errors == {"esiti_chiusura": ["scegliere o inserire almeno 1 elemento"],
-                                "emersione": ["scegliere uno dei valori proposti"]}
+        complete_task(
+            case.db,
+            case.settings,
+            task.task_id,
+            {"esiti_chiusura": [], "emersione": "forse", "follow_up": False},
+            SOCIALE,
+        )
+    assert err.value.errors == {
+        "esiti_chiusura": ["scegliere o inserire almeno 1 elemento"],
+        "emersione": ["scegliere uno dei valori proposti"],
+    }
 
 
 def test_follow_up_months_later_is_done_by_the_labour_tutor(at_closure) -> None:
     case = at_closure()
-    case.complete("chiudi_percorso", {"esiti_chiusura": ["inserimento_lavorativo", "vertenza"],
-                                      "tipo_contratto": "apprendistato", "settore_inserimento": "manifattura",
-                                      "emersione": "si", "follow_up": True})
+    case.complete(
+        "chiudi_percorso",
+        {
+            "esiti_chiusura": ["inserimento_lavorativo", "vertenza"],
+            "tipo_contratto": "apprendistato",
+            "settore_inserimento": "manifattura",
+            "emersione": "si",
+            "follow_up": True,
+        },
+    )
     # Closed for the reports, still open for the follow-up (one second here, six months by default).
     assert case.instance.status == "running" and case.names() == []
     facts = case.facts()
@@ -85,8 +110,10 @@ def test_follow_up_months_later_is_done_by_the_labour_tutor(at_closure) -> None:
 
 def test_the_follow_up_delay_chosen_at_closure_wins_over_the_default(at_closure) -> None:
     case = at_closure()
-    case.complete("chiudi_percorso", {"esiti_chiusura": ["protezione_permesso"], "emersione": "parziale",
-                                      "follow_up": True, "follow_up_tra": "P3M"})
+    case.complete(
+        "chiudi_percorso",
+        {"esiti_chiusura": ["protezione_permesso"], "emersione": "parziale", "follow_up": True, "follow_up_tra": "P3M"},
+    )
     assert case.facts()["attesa_follow_up"] == "P3M"
     [timer] = case.db.scalars(select(Timer).where(Timer.instance_id == case.instance.id)).all()
     assert timer.task_name == "attendi_follow_up"

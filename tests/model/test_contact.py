@@ -17,22 +17,38 @@ def test_anonymous_street_contact_without_follow_up_is_closed(start_case) -> Non
     assert case.task("registra_contatto").lane == "operatore_contatto"
     assert case.task("registra_contatto").due_at is not None
     # Only the one-tap fields: no name, no phone, no nationality.
-    case.contact(contesto="snodo_delivery", genere="uomo", fascia_eta="18_24", consenso_ricontatto=False,
-                 prossimo_passo="nessun_seguito", informazioni_fornite=["diritti_lavoro", "sfruttamento_tutele"])
+    case.contact(
+        contesto="snodo_delivery",
+        genere="uomo",
+        fascia_eta="18_24",
+        consenso_ricontatto=False,
+        prossimo_passo="nessun_seguito",
+        informazioni_fornite=["diritti_lavoro", "sfruttamento_tutele"],
+    )
     assert case.instance.status == "completed"
     data = case.final_data()
     assert data["esito_percorso"] == "solo_contatto" and data["fase"] == "chiuso"
     assert data["canale"] == "informale" and data["contesto"] == "snodo_delivery"
-    assert (data["genere"], data["fascia_eta"], data["nazionalita"], data["lingua"]) == ("uomo", "18_24",
-                                                                                           "non_nota", "non_nota")
+    assert (data["genere"], data["fascia_eta"], data["nazionalita"], data["lingua"]) == (
+        "uomo",
+        "18_24",
+        "non_nota",
+        "non_nota",
+    )
     assert data["alias"] == "" and data["n_contatti"] == 1
     assert data["ts_contatto"] <= data["ts_chiusura"]
     assert case.facts()["esito_percorso"] == "solo_contatto"
 
 
-@pytest.mark.parametrize(("contesto", "canale"), [("cpi", "istituzionale"), ("sai", "istituzionale"),
-                                                  ("luogo_di_culto", "informale"),
-                                                  ("sportello_pua", "accesso_diretto")])
+@pytest.mark.parametrize(
+    ("contesto", "canale"),
+    [
+        ("cpi", "istituzionale"),
+        ("sai", "istituzionale"),
+        ("luogo_di_culto", "informale"),
+        ("sportello_pua", "accesso_diretto"),
+    ],
+)
 def test_channel_follows_the_context_of_the_contact(start_case, contesto: str, canale: str) -> None:
     case = start_case().contact(contesto=contesto, prossimo_passo="nessun_seguito")
     assert case.final_data()["canale"] == canale
@@ -48,13 +64,26 @@ def test_contact_form_is_checked_on_the_server_in_italian(start_case) -> None:
     assert errors["genere"] == ["scegliere uno dei valori proposti"]
     assert errors["prossimo_passo"] == ["campo obbligatorio"]
     with pytest.raises(FormInvalid) as err:
-        complete_task(case.db, case.settings, task.task_id,
-                      {"contesto": "mercato", "genere": "uomo", "fascia_eta": "25_34", "consenso_ricontatto": True,
-                       "prossimo_passo": "valutazione", "data_contatto": "ieri", "codice_fiscale": "X"}, OPERATORE)
-    assert err.value.errors == {"data_contatto": ["deve essere una data (AAAA-MM-GG)"],
-                                "codice_fiscale": ["campo non previsto dal modulo"]}
+        complete_task(
+            case.db,
+            case.settings,
+            task.task_id,
+            {
+                "contesto": "mercato",
+                "genere": "uomo",
+                "fascia_eta": "25_34",
+                "consenso_ricontatto": True,
+                "prossimo_passo": "valutazione",
+                "data_contatto": "ieri",
+                "codice_fiscale": "X",
+            },
+            OPERATORE,
+        )
+    assert err.value.errors == {
+        "data_contatto": ["deve essere una data (AAAA-MM-GG)"],
+        "codice_fiscale": ["campo non previsto dal modulo"],
+    }
     assert case.names() == ["registra_contatto"], "niente è cambiato"
-
 
 
 def test_only_the_ambitos_contact_operators_work_the_first_record(start_case) -> None:
@@ -93,10 +122,19 @@ def test_recontact_can_repeat_and_end_without_follow_up(start_case) -> None:
     assert data["esito_percorso"] == "solo_contatto" and data["n_contatti"] == 3
 
 
-REFERRAL = {"partner": "MI-CPI", "ente": "Centro per l'impiego di Milano", "referente": "sportello 3",
-            "motivo": "Turni di 12 ore nei campi, paga a giornata", "alias": "K.", "genere": "donna",
-            "fascia_eta": "35_44", "nazionalita": "NG", "lingua": "en", "contesto": "cpi",
-            "consenso_ricontatto": True}
+REFERRAL = {
+    "partner": "MI-CPI",
+    "ente": "Centro per l'impiego di Milano",
+    "referente": "sportello 3",
+    "motivo": "Turni di 12 ore nei campi, paga a giornata",
+    "alias": "K.",
+    "genere": "donna",
+    "fascia_eta": "35_44",
+    "nazionalita": "NG",
+    "lingua": "en",
+    "contesto": "cpi",
+    "consenso_ricontatto": True,
+}
 
 
 def referral(db, settings, payload: dict) -> CaseDriver:
@@ -128,12 +166,25 @@ def test_a_referral_with_values_the_form_refuses_is_fixed_by_the_operator(db, se
     case = referral(db, settings, {"partner": "MI-CPI", "genere": "F", "nazionalita": "Nigeria", "eta": 40})
     task = case.task("registra_contatto")
     with pytest.raises(FormInvalid) as err:
-        complete_task(db, settings, task.task_id, {"fascia_eta": "35_44", "consenso_ricontatto": True,
-                                                   "prossimo_passo": "valutazione"}, OPERATORE)
+        complete_task(
+            db,
+            settings,
+            task.task_id,
+            {"fascia_eta": "35_44", "consenso_ricontatto": True, "prossimo_passo": "valutazione"},
+            OPERATORE,
+        )
     assert err.value.errors["genere"] == ["scegliere uno dei valori proposti"]
     assert err.value.errors["nazionalita"] == ["scegliere uno dei valori proposti"]
-    case.complete("registra_contatto", {"genere": "donna", "nazionalita": "NG", "fascia_eta": "35_44",
-                                        "consenso_ricontatto": True, "prossimo_passo": "valutazione"})
+    case.complete(
+        "registra_contatto",
+        {
+            "genere": "donna",
+            "nazionalita": "NG",
+            "fascia_eta": "35_44",
+            "consenso_ricontatto": True,
+            "prossimo_passo": "valutazione",
+        },
+    )
     facts = case.facts()
     assert facts["contesto"] == "altro_servizio" and facts["genere"] == "donna" and "eta" not in facts
 

@@ -23,10 +23,15 @@ def ids(case) -> dict[str, str]:
 
 
 def test_in_house_interventions_run_in_parallel_in_the_responsible_roles_inbox(start_case) -> None:
-    case = start_case().to_pip([
-        intervento("consulenza_legale"), intervento("orientamento_lavoro"), intervento("mediazione"),
-        intervento("supporto_documenti"), intervento("abitare"),
-    ])
+    case = start_case().to_pip(
+        [
+            intervento("consulenza_legale"),
+            intervento("orientamento_lavoro"),
+            intervento("mediazione"),
+            intervento("supporto_documenti"),
+            intervento("abitare"),
+        ]
+    )
     tasks = case.open_tasks()
     assert sorted((t.task_name, t.lane) for t in tasks) == [
         ("eroga_lavoro", "esperto_politiche_lavoro"),
@@ -39,19 +44,31 @@ def test_in_house_interventions_run_in_parallel_in_the_responsible_roles_inbox(s
     # Each inbox row names its intervention, although the task lives in a subprocess run
     # once per intervention: the label comes from the multi-instance item.
     assert sorted(t.title.split(" — ", 1)[1] for t in tasks) == [
-        "Consulenza legale", "Mediazione linguistico-culturale", "Orientamento al lavoro e alla formazione",
-        "Supporto all'abitare", "Supporto burocratico e documentale",
+        "Consulenza legale",
+        "Mediazione linguistico-culturale",
+        "Orientamento al lavoro e alla formazione",
+        "Supporto all'abitare",
+        "Supporto burocratico e documentale",
     ]
     outcomes = {"eroga_legale": "concluso", "eroga_lavoro": "in_corso", "eroga_mediazione": "non_attivato"}
     for task in tasks:
-        case.complete_task(task, {"stato_erogazione": outcomes.get(task.task_name, "in_corso"),
-                                  "data_erogazione": "2026-12-02", "note_erogazione": "primo incontro"})
+        case.complete_task(
+            task,
+            {
+                "stato_erogazione": outcomes.get(task.task_name, "in_corso"),
+                "data_erogazione": "2026-12-02",
+                "note_erogazione": "primo incontro",
+            },
+        )
     # The period is PT0S: once every intervention has started, the periodic review opens.
     assert case.names() == ["verifica_pip"]
     by_type = {i["tipo"]: i for i in case.facts()["interventi"]}
     assert {t: i["stato"] for t, i in by_type.items()} == {
-        "consulenza_legale": "concluso", "orientamento_lavoro": "in_corso", "mediazione": "non_attivato",
-        "supporto_documenti": "in_corso", "abitare": "in_corso",
+        "consulenza_legale": "concluso",
+        "orientamento_lavoro": "in_corso",
+        "mediazione": "non_attivato",
+        "supporto_documenti": "in_corso",
+        "abitare": "in_corso",
     }
     assert by_type["consulenza_legale"]["erogato_da"] == "consulente_legale"
     assert by_type["abitare"]["data_stato"] == "2026-12-02" and by_type["abitare"]["ultima_nota"] == "primo incontro"
@@ -67,19 +84,29 @@ def test_each_delivery_form_shows_which_intervention_it_is(start_case) -> None:
 
 def test_referrals_go_out_and_partner_answers_come_back_per_intervention(start_case) -> None:
     case = start_case(avvio={"attesa_risposta_partner": "P7D"})
-    case.to_pip([intervento("politica_attiva_cpi", "invio", partner="MI-CPI"),
-                 intervento("percorso_antitratta", "invio", partner="MI-ANTITRATTA")])
+    case.to_pip(
+        [
+            intervento("politica_attiva_cpi", "invio", partner="MI-CPI"),
+            intervento("percorso_antitratta", "invio", partner="MI-ANTITRATTA"),
+        ]
+    )
     tasks = case.open_tasks()
     assert [(t.task_name, t.lane) for t in tasks] == [("invia_al_partner", "network_manager")] * 2
     with pytest.raises(FormInvalid) as err:
-        complete_task(case.db, case.settings, tasks[0].task_id, {"partner_invio": "MI-CPI",
-                                                                 "consenso_condivisione": False}, NETWORK)
+        complete_task(
+            case.db,
+            case.settings,
+            tasks[0].task_id,
+            {"partner_invio": "MI-CPI", "consenso_condivisione": False},
+            NETWORK,
+        )
     assert err.value.errors == {"consenso_condivisione": ["valore non ammesso"]}
     for task in tasks:
         case.complete_task(task, {"consenso_condivisione": True, "messaggio_partner": "Persona segnalata dal PUA"})
     codes = ids(case)
-    assert subscriptions(case) == sorted([("risposta_partner", codes["politica_attiva_cpi"]),
-                                          ("risposta_partner", codes["percorso_antitratta"])])
+    assert subscriptions(case) == sorted(
+        [("risposta_partner", codes["politica_attiva_cpi"]), ("risposta_partner", codes["percorso_antitratta"])]
+    )
     sent = {m.correlation_key: json.loads(m.payload_json) for m in case.outbound("invio_partner")}
     assert sent[codes["politica_attiva_cpi"]]["partner"] == "MI-CPI"
     assert sent[codes["percorso_antitratta"]]["partner"] == "MI-ANTITRATTA"
@@ -93,8 +120,9 @@ def test_referrals_go_out_and_partner_answers_come_back_per_intervention(start_c
     deliver(case.db, case.settings, stray.id)
     assert stray.status == UNMATCHED
 
-    case.answer_referral(codes["politica_attiva_cpi"], {"esito": "accettato", "data_avvio": "2026-12-10",
-                                                        "note": "Colloquio fissato"})
+    case.answer_referral(
+        codes["politica_attiva_cpi"], {"esito": "accettato", "data_avvio": "2026-12-10", "note": "Colloquio fissato"}
+    )
     assert case.names() == [], "l'altro invio attende ancora la risposta"
     case.answer_referral(codes["percorso_antitratta"], {"esito": "rifiutato", "note": "Nessun posto disponibile"})
     assert case.names() == ["verifica_pip"]
@@ -105,8 +133,10 @@ def test_referrals_go_out_and_partner_answers_come_back_per_intervention(start_c
     assert by_type["percorso_antitratta"]["stato"] == "non_attivato"
     invii = {i["tipo"]: i for i in facts["invii"]}
     assert (invii["politica_attiva_cpi"]["partner"], invii["politica_attiva_cpi"]["esito"]) == ("MI-CPI", "accettato")
-    assert (invii["percorso_antitratta"]["partner"], invii["percorso_antitratta"]["esito"]) == ("MI-ANTITRATTA",
-                                                                                                "rifiutato")
+    assert (invii["percorso_antitratta"]["partner"], invii["percorso_antitratta"]["esito"]) == (
+        "MI-ANTITRATTA",
+        "rifiutato",
+    )
     assert invii["percorso_antitratta"]["note"] == "Nessun posto disponibile"
     assert subscriptions(case) == []
     assert case.db.scalar(select(Timer).where(Timer.instance_id == case.instance.id)) is None
@@ -173,5 +203,8 @@ def test_the_director_can_deliver_in_house_or_cancel_an_unanswered_referral(star
     if decisione == "annulla":
         assert item["stato"] == "non_attivato" and item["modalita"] == "invio"
     else:
-        assert (item["stato"], item["modalita"], item["erogato_da"]) == ("in_corso", "interna",
-                                                                        "esperto_politiche_lavoro")
+        assert (item["stato"], item["modalita"], item["erogato_da"]) == (
+            "in_corso",
+            "interna",
+            "esperto_politiche_lavoro",
+        )

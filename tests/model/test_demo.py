@@ -19,8 +19,14 @@ def counts(platform: Platform) -> dict[str, int]:
     with transaction(platform.sessions) as session:
         return {
             name: session.scalar(select(func.count()).select_from(model)) or 0
-            for name, model in [("users", AppUser), ("roles", UserRole), ("partners", Partner),
-                                ("cases", ProcessInstance), ("events", HistoryEvent), ("tasks", HumanTask)]
+            for name, model in [
+                ("users", AppUser),
+                ("roles", UserRole),
+                ("partners", Partner),
+                ("cases", ProcessInstance),
+                ("events", HistoryEvent),
+                ("tasks", HumanTask),
+            ]
         }
 
 
@@ -47,17 +53,31 @@ def test_demo_seed_builds_teams_partners_and_cases_at_every_stage(committed: Pla
         kinds = set(session.scalars(select(Partner.kind).where(Partner.ambito_code == "MILANO")))
         assert {"cpi", "sai", "cpia", "servizi_sociali", "sanitario"} <= kinds
 
-        milano = {p.case_code: p for p in session.scalars(
-            select(ProcessInstance).where(ProcessInstance.ambito_code == "MILANO"))}
+        milano = {
+            p.case_code: p
+            for p in session.scalars(select(ProcessInstance).where(ProcessInstance.ambito_code == "MILANO"))
+        }
         assert {f"DEMO-MILANO-{i + 1:02d}" for i in range(len(STAGES))} <= set(milano)
         open_tasks = set(session.scalars(select(HumanTask.task_name).where(HumanTask.ambito_code == "MILANO")))
-        assert {"registra_contatto", "colloquio_valutazione", "decidi_presa_in_carico", "redigi_pip", "approva_pip",
-                "eroga_legale", "invia_al_partner", "verifica_pip", "chiudi_percorso",
-                "redigi_relazione"} <= open_tasks
+        assert {
+            "registra_contatto",
+            "colloquio_valutazione",
+            "decidi_presa_in_carico",
+            "redigi_pip",
+            "approva_pip",
+            "eroga_legale",
+            "invia_al_partner",
+            "verifica_pip",
+            "chiudi_percorso",
+            "redigi_relazione",
+        } <= open_tasks
         statuses = {code: p.status for code, p in milano.items()}
         assert [statuses[f"DEMO-MILANO-{n:02d}"] for n in (3, 6, 13)] == ["completed"] * 3
-        waiting = set(session.scalars(select(Timer.task_name).join(ProcessInstance).where(
-            ProcessInstance.ambito_code == "MILANO")))
+        waiting = set(
+            session.scalars(
+                select(Timer.task_name).join(ProcessInstance).where(ProcessInstance.ambito_code == "MILANO")
+            )
+        )
         assert {"attendi_ricontatto", "attendi_follow_up", "attendi_verifica"} <= waiting
         referred = [p for p in milano.values() if not p.case_code.startswith("DEMO-")]
         assert len(referred) == 1 and referred[0].started_by == "sistema"
@@ -65,10 +85,18 @@ def test_demo_seed_builds_teams_partners_and_cases_at_every_stage(committed: Pla
             assert verify_chain(session, instance.id) == []
         actors = set(session.scalars(select(HistoryEvent.actor).where(HistoryEvent.kind == "task_completed")))
         assert {"op.milano", "ss.milano", "lav.milano", "dir.milano", "net.milano"} <= actors
-        assert session.scalar(select(func.count()).select_from(ProcessInstance)
-                              .where(ProcessInstance.ambito_code == "LECCO")) == 5 + 2
-        assert session.scalar(select(func.count()).select_from(ProcessInstance)
-                              .where(ProcessInstance.ambito_code == "BERGAMO")) == 0
+        assert (
+            session.scalar(
+                select(func.count()).select_from(ProcessInstance).where(ProcessInstance.ambito_code == "LECCO")
+            )
+            == 5 + 2
+        )
+        assert (
+            session.scalar(
+                select(func.count()).select_from(ProcessInstance).where(ProcessInstance.ambito_code == "BERGAMO")
+            )
+            == 0
+        )
 
     again = seed(committed, ambiti=["MILANO", "LECCO"])
     assert counts(committed) == first, "la seconda esecuzione non aggiunge nulla"

@@ -75,9 +75,20 @@ def test_documented_values_are_the_forms_values() -> None:
 
 
 def test_a_whole_case_writes_every_documented_fact(db, settings, model) -> None:
-    message = send_message(db, "segnalazione_pua", {"partner": "MI-CPI", "contesto": "cpi", "genere": "donna",
-                                                    "fascia_eta": "25_34", "nazionalita": "BD", "lingua": "bn"},
-                           ambito=AMBITO, source="cpi")
+    message = send_message(
+        db,
+        "segnalazione_pua",
+        {
+            "partner": "MI-CPI",
+            "contesto": "cpi",
+            "genere": "donna",
+            "fascia_eta": "25_34",
+            "nazionalita": "BD",
+            "lingua": "bn",
+        },
+        ambito=AMBITO,
+        source="cpi",
+    )
     deliver(db, settings, message.id)
     case = CaseDriver(db, settings, db.get(ProcessInstance, message.instance_id))
     # A referred case runs on the default timers (days): they are fired here as if their time had come.
@@ -85,8 +96,10 @@ def test_a_whole_case_writes_every_documented_fact(db, settings, model) -> None:
     _fire_now(case)
     case.complete("ricontatta", {"esito_ricontatto": "incontrata", "prossimo_passo": "valutazione"})
     case.assess(grado="grave_sfruttamento", nazionalita="BD")
-    case.complete("parere_legale", {"parere_legale": "Sfruttamento lavorativo", "percorsi_tutela": ["vertenza"],
-                                    "urgenza_protezione": False})
+    case.complete(
+        "parere_legale",
+        {"parere_legale": "Sfruttamento lavorativo", "percorsi_tutela": ["vertenza"], "urgenza_protezione": False},
+    )
     case.decide(True)
     case.plan([intervento("consulenza_legale"), intervento("politica_attiva_cpi", "invio", partner="MI-CPI")])
     case.complete("eroga_legale", {"stato_erogazione": "concluso", "data_erogazione": "2026-12-03"})
@@ -102,9 +115,16 @@ def test_a_whole_case_writes_every_documented_fact(db, settings, model) -> None:
     case.answer_referral(code2, {"esito": "rifiutato"})
     _fire_now(case)
     case.review("chiudi", andamento="positivo")
-    case.complete("chiudi_percorso", {"esiti_chiusura": ["inserimento_lavorativo", "vertenza"],
-                                      "tipo_contratto": "tempo_indeterminato", "settore_inserimento": "agricoltura",
-                                      "emersione": "si", "follow_up": True})
+    case.complete(
+        "chiudi_percorso",
+        {
+            "esiti_chiusura": ["inserimento_lavorativo", "vertenza"],
+            "tipo_contratto": "tempo_indeterminato",
+            "settore_inserimento": "agricoltura",
+            "emersione": "si",
+            "follow_up": True,
+        },
+    )
     _fire_now(case)
     case.complete("follow_up", {"esito_follow_up": "stabile"})
 
@@ -142,7 +162,9 @@ def test_a_whole_case_writes_every_documented_fact(db, settings, model) -> None:
     assert "erogato_da" in final["interventi"][0] and "invio" in final["interventi"][1]
     referral_fields = fields_of("Ogni invio di `invii`")
     assert [(i["tipo"], i["esito"], i["partner"]) for i in final["invii"]] == [
-        ("politica_attiva_cpi", "accettato", "MI-CPI"), ("corso_italiano", "rifiutato", "MI-CPI")]
+        ("politica_attiva_cpi", "accettato", "MI-CPI"),
+        ("corso_italiano", "rifiutato", "MI-CPI"),
+    ]
     for item in final["invii"]:
         assert set(item) == referral_fields, set(item) ^ referral_fields
 

@@ -74,8 +74,13 @@ def test_the_bundle_passes_the_deploy_lint() -> None:
     assert check.problems == []
     assert check.parsed is not None
     assert set(check.parsed.processes) == {
-        "inlav_percorso", "inlav_valutazione", "inlav_pip", "inlav_monitoraggio", "inlav_intervento",
-        "inlav_chiusura", "inlav_relazione_trimestrale",
+        "inlav_percorso",
+        "inlav_valutazione",
+        "inlav_pip",
+        "inlav_monitoraggio",
+        "inlav_intervento",
+        "inlav_chiusura",
+        "inlav_relazione_trimestrale",
     }
     assert check.parsed.processes["inlav_percorso"].start_messages == ["segnalazione_pua"]
 
@@ -173,10 +178,25 @@ def test_intervention_catalogue_matches_the_forms() -> None:
     assert {v[1] for v in catalogue.values()} <= set(item["ruolo"]["enum"])
     assert set(item["ruolo"]["enum"]) <= ROLE_CODES
     # The seeds' services are all in the catalogue.
-    for service in ("accompagnamento_empowerment", "orientamento_lavoro", "consulenza_legale", "mediazione",
-                    "prima_necessita", "abitare", "accompagnamento_sanitario", "formazione", "protezione",
-                    "mobilita", "bilancio_competenze", "politica_attiva_cpi", "tirocinio", "percorso_antitratta",
-                    "servizi_sanitari", "assegno_inclusione", "borsa_lavoro"):
+    for service in (
+        "accompagnamento_empowerment",
+        "orientamento_lavoro",
+        "consulenza_legale",
+        "mediazione",
+        "prima_necessita",
+        "abitare",
+        "accompagnamento_sanitario",
+        "formazione",
+        "protezione",
+        "mobilita",
+        "bilancio_competenze",
+        "politica_attiva_cpi",
+        "tirocinio",
+        "percorso_antitratta",
+        "servizi_sanitari",
+        "assegno_inclusione",
+        "borsa_lavoro",
+    ):
         assert service in catalogue
 
 
@@ -187,8 +207,20 @@ def test_contact_contexts_and_channels_agree() -> None:
     assert set(informali) <= set(contesto["enum"])
     for code, label in labels.items():
         assert label.startswith("Luogo informale") == (code in informali), code
-    for seed_context in ("sai", "cas", "cpia", "cpi", "mercato", "negozio_etnico", "stazione", "snodo_delivery",
-                         "quartiere", "luogo_di_culto", "luogo_di_ritrovo", "festa_religiosa"):
+    for seed_context in (
+        "sai",
+        "cas",
+        "cpia",
+        "cpi",
+        "mercato",
+        "negozio_etnico",
+        "stazione",
+        "snodo_delivery",
+        "quartiere",
+        "luogo_di_culto",
+        "luogo_di_ritrovo",
+        "festa_religiosa",
+    ):
         assert seed_context in contesto["enum"]
 
 

@@ -10,15 +10,22 @@ from tests.model.conftest import SOCIALE, task_data
 
 def test_severe_exploitation_gets_a_legal_opinion_and_priority_intake(start_case) -> None:
     case = start_case().contact()
-    case.assess(grado="grave_sfruttamento", indicatori_sfruttamento=["documenti_trattenuti", "minacce_violenza",
-                                                                     "intermediazione_illecita"])
+    case.assess(
+        grado="grave_sfruttamento",
+        indicatori_sfruttamento=["documenti_trattenuti", "minacce_violenza", "intermediazione_illecita"],
+    )
     assert case.names() == ["parere_legale"]
     assert case.task("parere_legale").lane == "consulente_legale"
     shown = task_data(case, "parere_legale")
     assert shown["grado"] == "grave_sfruttamento" and shown["titolo_soggiorno"] == "richiedente_asilo"
-    case.complete("parere_legale", {"parere_legale": "Indici di sfruttamento ex art. 603-bis c.p.",
-                                    "percorsi_tutela": ["denuncia", "permesso_art18ter"],
-                                    "urgenza_protezione": True})
+    case.complete(
+        "parere_legale",
+        {
+            "parere_legale": "Indici di sfruttamento ex art. 603-bis c.p.",
+            "percorsi_tutela": ["denuncia", "permesso_art18ter"],
+            "urgenza_protezione": True,
+        },
+    )
     shown = task_data(case, "decidi_presa_in_carico")
     assert (shown["esito_suggerito"], shown["priorita"]) == ("ammissibile", "alta")
     assert "Il consulente legale" in shown["motivazione_suggerita"]
@@ -45,8 +52,13 @@ def test_not_eligible_person_is_oriented_or_referred_then_the_case_closes(start_
         complete_task(case.db, case.settings, task.task_id, {"esito_orientamento": "invio_servizio"}, SOCIALE)
     assert err.value.errors == {"partner_orientamento": ["campo obbligatorio"]}
     with pytest.raises(FormInvalid) as err:  # a partner of another Ambito is not offered
-        complete_task(case.db, case.settings, task.task_id,
-                      {"esito_orientamento": "invio_servizio", "partner_orientamento": "LC-CPI"}, SOCIALE)
+        complete_task(
+            case.db,
+            case.settings,
+            task.task_id,
+            {"esito_orientamento": "invio_servizio", "partner_orientamento": "LC-CPI"},
+            SOCIALE,
+        )
     assert err.value.errors == {"partner_orientamento": ["scegliere uno dei valori proposti"]}
     case.complete("orienta", {"esito_orientamento": "invio_servizio", "partner_orientamento": "MI-CPI"})
     data = case.final_data()
@@ -85,15 +97,19 @@ def test_the_decision_is_the_experts_not_the_tables(start_case) -> None:
         ({"grado": "disoccupato_a_rischio", "indicatori_sfruttamento": ["debito"]}, None, ("ammissibile", "ordinaria")),
         ({"grado": "disoccupato_a_rischio", "indicatori_sfruttamento": []}, None, ("da_valutare", "ordinaria")),
         ({"grado": "nessuna_condizione", "indicatori_sfruttamento": []}, None, ("non_ammissibile", "ordinaria")),
-        ({"grado": "disoccupato_a_rischio", "indicatori_sfruttamento": [], "parere_legale_richiesto": True}, True,
-         ("ammissibile", "alta")),
+        (
+            {"grado": "disoccupato_a_rischio", "indicatori_sfruttamento": [], "parere_legale_richiesto": True},
+            True,
+            ("ammissibile", "alta"),
+        ),
     ],
 )
 def test_eligibility_table(start_case, valutazione: dict, urgenza: bool | None, atteso: tuple[str, str]) -> None:
     case = start_case().contact().assess(**valutazione)
     if urgenza is not None:
-        case.complete("parere_legale", {"parere_legale": "Parere", "percorsi_tutela": [],
-                                        "urgenza_protezione": urgenza})
+        case.complete(
+            "parere_legale", {"parere_legale": "Parere", "percorsi_tutela": [], "urgenza_protezione": urgenza}
+        )
     shown = task_data(case, "decidi_presa_in_carico")
     assert (shown["esito_suggerito"], shown["priorita"]) == atteso
     assert shown["motivazione_suggerita"]
@@ -102,13 +118,26 @@ def test_eligibility_table(start_case, valutazione: dict, urgenza: bool | None, 
 def test_assessment_form_asks_for_the_permit_expiry_only_when_it_has_one(start_case) -> None:
     case = start_case().contact()
     task = case.task("colloquio_valutazione")
-    base = {"titolo_soggiorno": "lavoro", "settore": "edilizia", "grado": "lavoro_grigio", "adesione_percorso": True,
-            "genere": "uomo", "fascia_eta": "25_34", "nazionalita": "AL"}
+    base = {
+        "titolo_soggiorno": "lavoro",
+        "settore": "edilizia",
+        "grado": "lavoro_grigio",
+        "adesione_percorso": True,
+        "genere": "uomo",
+        "fascia_eta": "25_34",
+        "nazionalita": "AL",
+    }
     with pytest.raises(FormInvalid) as err:
         complete_task(case.db, case.settings, task.task_id, base, SOCIALE)
     assert err.value.errors == {"scadenza_permesso": ["campo obbligatorio"]}
-    case.complete("colloquio_valutazione", {**base, "scadenza_permesso": "2027-03-31",
-                                            "documenti_posseduti": ["codice_fiscale", "tessera_sanitaria", "spid"]})
+    case.complete(
+        "colloquio_valutazione",
+        {
+            **base,
+            "scadenza_permesso": "2027-03-31",
+            "documenti_posseduti": ["codice_fiscale", "tessera_sanitaria", "spid"],
+        },
+    )
     facts = case.facts()
     assert facts["scadenza_permesso"] == "2027-03-31" and facts["nazionalita"] == "AL"
     assert facts["documenti_posseduti"] == ["codice_fiscale", "tessera_sanitaria", "spid"]

@@ -68,8 +68,9 @@ def test_many_monitoring_cycles_keep_the_case_small(start_case) -> None:
     assert case.names() == ["verifica_pip"]
     # After years of reviews the case still closes normally.
     case.review("chiudi")
-    case.complete("chiudi_percorso", {"esiti_chiusura": ["formazione_completata"], "emersione": "parziale",
-                                      "follow_up": False})
+    case.complete(
+        "chiudi_percorso", {"esiti_chiusura": ["formazione_completata"], "emersione": "parziale", "follow_up": False}
+    )
     assert case.final_data()["esito_percorso"] == "concluso"
 
 
@@ -82,8 +83,10 @@ def test_progress_is_recorded_per_intervention(start_case) -> None:
     assert [row["intervento"] for row in shown["avanzamento"]] == ["Tirocinio", "Supporto all'abitare"]
     assert "Consulenza legale: concluso" in shown["riepilogo_interventi"]
     assert "decisione_verifica" not in shown and shown["nuovo_intervallo"] == "invariato"
-    rows = [dict(shown["avanzamento"][0], stato="concluso", nota="Assunto a tempo determinato"),
-            dict(shown["avanzamento"][1], stato="interrotto")]
+    rows = [
+        dict(shown["avanzamento"][0], stato="concluso", nota="Assunto a tempo determinato"),
+        dict(shown["avanzamento"][1], stato="interrotto"),
+    ]
     case.review("prosegui", avanzamento=rows, andamento="positivo")
     by_type = {i["tipo"]: i for i in case.facts()["interventi"]}
     assert by_type["tirocinio"]["stato"] == "concluso"
@@ -107,8 +110,11 @@ def test_review_form_requires_a_decision(start_case) -> None:
     task = case.task("verifica_pip")
     with pytest.raises(FormInvalid) as err:
         complete_task(case.db, case.settings, task.task_id, {"nuovo_intervallo": "P7D"}, SOCIALE)
-    assert err.value.errors == {"andamento": ["campo obbligatorio"], "decisione_verifica": ["campo obbligatorio"],
-                                "nuovo_intervallo": ["scegliere uno dei valori proposti"]}
+    assert err.value.errors == {
+        "andamento": ["campo obbligatorio"],
+        "decisione_verifica": ["campo obbligatorio"],
+        "nuovo_intervallo": ["scegliere uno dei valori proposti"],
+    }
 
 
 def test_replanning_revises_the_pip_and_only_new_interventions_start(start_case) -> None:
@@ -123,7 +129,9 @@ def test_replanning_revises_the_pip_and_only_new_interventions_start(start_case)
     assert case.names() == ["invia_al_partner"], "l'orientamento già in corso non riparte"
     facts = case.facts()
     rif = facts["rif_caso"]
-    assert [(i["id"], i["stato"]) for i in facts["interventi"]] == [(f"{rif}-I1", "in_corso"),
-                                                                   (f"{rif}-I2", "pianificato")]
+    assert [(i["id"], i["stato"]) for i in facts["interventi"]] == [
+        (f"{rif}-I1", "in_corso"),
+        (f"{rif}-I2", "pianificato"),
+    ]
     assert facts["n_revisioni_pip"] == 2 and "ts_ultima_revisione_pip" in facts
     assert facts["verifiche"][0]["decisione"] == "rivedi_pip"

@@ -10,16 +10,29 @@ import pytest
 from engine import FormInvalid, complete_task, start_instance
 from tests.model.conftest import AMBITO, DIRETTORE, CaseDriver, task_data
 
-DATI = {"persone_intercettate": 41, "prese_in_carico": 19, "interventi_attivati": 52, "invii_accettati": 11,
-        "tasso_di_successo": "37%"}
-TESTI = {"sintesi_attivita": "Più contatti nei mercati e negli snodi del delivery.",
-         "risorse": "Due operatori a tempo pieno, un mediatore a chiamata.",
-         "rete": "Il CPI risponde in media in 6 giorni."}
+DATI = {
+    "persone_intercettate": 41,
+    "prese_in_carico": 19,
+    "interventi_attivati": 52,
+    "invii_accettati": 11,
+    "tasso_di_successo": "37%",
+}
+TESTI = {
+    "sintesi_attivita": "Più contatti nei mercati e negli snodi del delivery.",
+    "risorse": "Due operatori a tempo pieno, un mediatore a chiamata.",
+    "rete": "Il CPI risponde in media in 6 giorni.",
+}
 
 
 def start_report(db, settings, avvio: dict | None = None) -> CaseDriver:
-    outcome = start_instance(db, settings, "inlav_relazione_trimestrale", AMBITO, DIRETTORE,
-                             data={"avvio": avvio} if avvio is not None else None)
+    outcome = start_instance(
+        db,
+        settings,
+        "inlav_relazione_trimestrale",
+        AMBITO,
+        DIRETTORE,
+        data={"avvio": avvio} if avvio is not None else None,
+    )
     assert outcome.error is None
     return CaseDriver(db, settings, outcome.instance)
 
@@ -40,11 +53,14 @@ def test_report_goes_through_director_and_scc_and_is_sent_to_the_ccc(db, setting
         complete_task(db, settings, task.task_id, {"esito_revisione_direttore": "da_rivedere"}, DIRETTORE)
     assert err.value.errors == {"note_revisione": ["almeno 5 caratteri"]}
     with pytest.raises(FormInvalid) as err:  # the draft is shown read-only
-        complete_task(db, settings, task.task_id, {"esito_revisione_direttore": "approvata", "rete": "altro"},
-                      DIRETTORE)
+        complete_task(
+            db, settings, task.task_id, {"esito_revisione_direttore": "approvata", "rete": "altro"}, DIRETTORE
+        )
     assert err.value.errors == {"rete": ["campo in sola lettura: non può essere modificato"]}
-    case.complete("rivedi_relazione", {"esito_revisione_direttore": "da_rivedere",
-                                       "note_revisione": "Aggiungere i tempi di risposta dei SAI"})
+    case.complete(
+        "rivedi_relazione",
+        {"esito_revisione_direttore": "da_rivedere", "note_revisione": "Aggiungere i tempi di risposta dei SAI"},
+    )
     assert task_data(case, "redigi_relazione")["note_revisione"] == "Aggiungere i tempi di risposta dei SAI"
     case.complete("redigi_relazione", {**TESTI, "rete": TESTI["rete"] + " I SAI in 10."})
     case.complete("rivedi_relazione", {"esito_revisione_direttore": "approvata"})

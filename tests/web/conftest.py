@@ -92,8 +92,11 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> TestCl
     """Log a TestClient in through the real login form."""
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token,
-                                           "next": "/attivita"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/attivita"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text
     return client
 
@@ -126,8 +129,9 @@ ANNA = Actor("anna", frozenset({"operatore_contatto", "esperto_servizi_sociali"}
 OLGA = Actor("olga", frozenset({"operatore_contatto", "esperto_servizi_sociali"}), frozenset({"LECCO"}))
 
 
-def start(platform: Platform, process: str = "prova_moduli", ambito: str = "MILANO", actor: Actor = ANNA
-          ) -> tuple[str, str]:
+def start(
+    platform: Platform, process: str = "prova_moduli", ambito: str = "MILANO", actor: Actor = ANNA
+) -> tuple[str, str]:
     """Open a case through the engine; returns (case code, id of its first open task)."""
     with transaction(platform.sessions) as session:
         outcome = start_case(session, platform.settings, actor, process, ambito)

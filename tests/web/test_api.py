@@ -54,8 +54,18 @@ def test_start_list_claim_complete_and_read_the_case(app, tokens) -> None:
     assert invalid.status_code == 422
     body = invalid.json()
     assert body["code"] == "form_invalid" and body["errors"]["eta"] == ["deve essere al massimo 99"]
-    done = client.post(f"/api/v1/tasks/{task['task_id']}/complete", json={"data": {
-        "alias": "Amir", "eta": 30, "canale": "informale", "bisogni": ["lingua"], "primo_colloquio": "2026-11-20"}})
+    done = client.post(
+        f"/api/v1/tasks/{task['task_id']}/complete",
+        json={
+            "data": {
+                "alias": "Amir",
+                "eta": 30,
+                "canale": "informale",
+                "bisogni": ["lingua"],
+                "primo_colloquio": "2026-11-20",
+            }
+        },
+    )
     assert done.status_code == 200, done.text
     assert [t["task_name"] for t in done.json()["open_tasks"]] == ["verifica"]
     again = client.post(f"/api/v1/tasks/{task['task_id']}/complete", json={"data": {}})
@@ -83,8 +93,10 @@ def test_permissions_both_ways(app, tokens, web_platform) -> None:
 def test_bad_requests_get_clear_errors(app, tokens) -> None:
     client = api(app, tokens["anna"])
     assert client.post("/api/v1/cases", json={"ambito": "MILANO"}).json() == {
-        "detail": "La richiesta contiene dati non validi.", "code": "request_invalid",
-        "errors": {"process_key": ["campo obbligatorio"]}}
+        "detail": "La richiesta contiene dati non validi.",
+        "code": "request_invalid",
+        "errors": {"process_key": ["campo obbligatorio"]},
+    }
     bad_json = client.post("/api/v1/cases", content=b"{not json", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 422
     assert client.get("/api/v1/tasks", params={"limit": 0}).status_code == 422
@@ -96,8 +108,13 @@ def test_bad_requests_get_clear_errors(app, tokens) -> None:
 def test_openapi_documents_the_api(app) -> None:
     schema = TestClient(app).get("/api/openapi.json").json()
     paths = set(schema["paths"])
-    assert {"/api/v1/cases", "/api/v1/tasks", "/api/v1/tasks/{task_id}/claim", "/api/v1/tasks/{task_id}/complete",
-            "/api/v1/cases/{case_code}"} <= paths
+    assert {
+        "/api/v1/cases",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}/claim",
+        "/api/v1/tasks/{task_id}/complete",
+        "/api/v1/cases/{case_code}",
+    } <= paths
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
     assert not any(p.startswith(("/attivita", "/login")) for p in paths), "pages stay out of the API docs"
 
@@ -105,8 +122,14 @@ def test_openapi_documents_the_api(app) -> None:
 def test_diagram_error_is_a_clear_422_and_nothing_moves(app, tokens, web_platform) -> None:
     _code, task_id = start(web_platform)
     client = api(app, tokens["anna"])
-    data = {"alias": "Amir", "eta": 30, "canale": "informale", "bisogni": ["lingua"], "primo_colloquio": "2026-11-20",
-            "forza_errore": True}
+    data = {
+        "alias": "Amir",
+        "eta": 30,
+        "canale": "informale",
+        "bisogni": ["lingua"],
+        "primo_colloquio": "2026-11-20",
+        "forza_errore": True,
+    }
     failed = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data})
     assert failed.status_code == 422 and failed.json()["code"] == "diagram_error"
     assert "ZeroDivisionError" in failed.json()["detail"] and "bozza" not in failed.json()["detail"]
@@ -124,12 +147,14 @@ def test_partner_systems_send_messages_and_read_the_outbox(app, tokens, web_plat
         deploy(session, files=builders.referral_bundle("accoglienza_api"))
         deploy(session, files=builders.throw_bundle())
     anna, olga = api(app, tokens["anna"]), api(app, tokens["olga"])
-    referral = anna.post("/api/v1/messages", json={"name": "segnalazione", "ambito": "MILANO",
-                                                   "payload": {"da": "CPI Milano"}})
+    referral = anna.post(
+        "/api/v1/messages", json={"name": "segnalazione", "ambito": "MILANO", "payload": {"da": "CPI Milano"}}
+    )
     assert referral.status_code == 202 and referral.json()["status"] == "delivered"
     assert referral.json()["case_code"].startswith("MILANO-")
-    early = anna.post("/api/v1/messages", json={"name": "risposta_partner", "ambito": "MILANO",
-                                                "correlation_key": "NESSUNO"})
+    early = anna.post(
+        "/api/v1/messages", json={"name": "risposta_partner", "ambito": "MILANO", "correlation_key": "NESSUNO"}
+    )
     assert early.json()["status"] == "unmatched" and early.json()["error"]
     assert olga.post("/api/v1/messages", json={"name": "segnalazione", "ambito": "MILANO"}).status_code == 403
     assert anna.post("/api/v1/messages", json={"name": "", "ambito": "MILANO"}).status_code == 422

@@ -50,14 +50,27 @@ TODAY = date.today().isoformat()
 # What the operator chooses at each step (by BPMN element id); the remaining required
 # fields get the first sensible value.
 CHOICES: dict[str, dict[str, Any]] = {
-    "registra_contatto": {"contesto": "mercato", "alias": "Amina", "genere": "donna", "fascia_eta": "25_34",
-                          "consenso_ricontatto": "false", "prossimo_passo": "valutazione",
-                          "data_contatto": TODAY},
-    "colloquio_valutazione": {"grado": "lavoro_nero", "adesione_percorso": "true",
-                              "parere_legale_richiesto": "false", "titolo_soggiorno": "lavoro",
-                              "data_valutazione": TODAY},
-    "decidi_presa_in_carico": {"presa_in_carico": "true", "priorita": "ordinaria",
-                               "motivazione_decisione": "Condizione di lavoro nero, adesione al percorso."},
+    "registra_contatto": {
+        "contesto": "mercato",
+        "alias": "Amina",
+        "genere": "donna",
+        "fascia_eta": "25_34",
+        "consenso_ricontatto": "false",
+        "prossimo_passo": "valutazione",
+        "data_contatto": TODAY,
+    },
+    "colloquio_valutazione": {
+        "grado": "lavoro_nero",
+        "adesione_percorso": "true",
+        "parere_legale_richiesto": "false",
+        "titolo_soggiorno": "lavoro",
+        "data_valutazione": TODAY,
+    },
+    "decidi_presa_in_carico": {
+        "presa_in_carico": "true",
+        "priorita": "ordinaria",
+        "motivazione_decisione": "Condizione di lavoro nero, adesione al percorso.",
+    },
 }
 
 
@@ -82,8 +95,13 @@ def server(committed: Platform) -> Iterator[tuple[str, str]]:
         add_partner(session, "CPI-MI", "Centro per l'impiego di Milano", "cpi", "MILANO")
         add_partner(session, "SAI-MI", "SAI Milano", "sai", "MILANO")
         source = _deploy_model(session)
-        create_user(session, "anna", "Anna Bianchi", PASSWORD,
-                    [("operatore_contatto", "MILANO"), ("esperto_servizi_sociali", "MILANO")])
+        create_user(
+            session,
+            "anna",
+            "Anna Bianchi",
+            PASSWORD,
+            [("operatore_contatto", "MILANO"), ("esperto_servizi_sociali", "MILANO")],
+        )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -110,9 +128,16 @@ def browser() -> Iterator[Any]:
         pytest.skip(message)
     with playwright_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run",
-                  "--disable-component-update", "--disable-sync"],
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield chromium
         chromium.close()
@@ -275,8 +300,9 @@ def test_operator_journey_phone_to_case_file(server, browser) -> None:
         if abs(page.evaluate("document.querySelector('.app-error-summary').getBoundingClientRect().top")) < 40:
             break
         page.wait_for_timeout(50)
-    assert page.evaluate("document.activeElement.classList.contains('app-error-summary')"), \
+    assert page.evaluate("document.activeElement.classList.contains('app-error-summary')"), (
         "the error summary takes the focus, so screen readers announce it"
+    )
     check_accessibility(page, "modulo con errori", axe)
     shot(page, "05-modulo-con-errori.png", full=False)
     complete_step(page, "colloquio_valutazione")

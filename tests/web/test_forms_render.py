@@ -20,7 +20,11 @@ def by_key(model: forms.FormModel) -> dict[str, forms.Field]:
 def test_widgets_follow_schema_and_ui_schema() -> None:
     fields = by_key(forms.build_form(SCHEMA, UI, CONTEXT, context=CONTEXT))
     assert [f.key for f in forms.build_form(SCHEMA, UI, {}, context=CONTEXT).fields][:4] == [
-        "codice_interno", "alias", "eta", "ore_settimanali"]
+        "codice_interno",
+        "alias",
+        "eta",
+        "ore_settimanali",
+    ]
     assert fields["codice_interno"].widget == "readonly" and fields["codice_interno"].display == "INT-7"
     assert fields["alias"].widget == "text" and fields["alias"].required and fields["alias"].help
     assert fields["eta"].widget == "number"
@@ -30,7 +34,9 @@ def test_widgets_follow_schema_and_ui_schema() -> None:
     assert fields["anonimo"].widget == "checkbox"
     assert fields["documenti"].widget == "radio" and [o.label for o in fields["documenti"].options] == ["Sì", "No"]
     assert fields["canale"].widget == "radio" and [o.label for o in fields["canale"].options] == [
-        "Istituzionale", "Informale"]
+        "Istituzionale",
+        "Informale",
+    ]
     assert fields["luogo"].widget == "select" and fields["luogo"].options[2].label == "Hub delle consegne"
     assert fields["bisogni"].widget == "checkboxes" and len(fields["bisogni"].options) == 5
     assert [(o.value, o.label) for o in fields["servizio"].options] == [("lingua", "Corso di italiano")]
@@ -53,33 +59,69 @@ def test_errors_go_beside_fields_and_into_the_summary() -> None:
     assert fields["alias"].errors == ["campo obbligatorio"]
     assert fields["eta"].errors == ["deve essere al massimo 99"]
     assert fields["familiari"].rows[0][0].errors == ["campo obbligatorio"]
-    assert {(e.anchor, e.message) for e in model.summary} >= {("f-alias", "campo obbligatorio"),
-                                                              ("f-familiari-0-nome", "campo obbligatorio")}
+    assert {(e.anchor, e.message) for e in model.summary} >= {
+        ("f-alias", "campo obbligatorio"),
+        ("f-familiari-0-nome", "campo obbligatorio"),
+    }
 
 
 def test_parse_types_every_kind_of_field() -> None:
     pairs = [
-        ("alias", "  Amir "), ("eta", "30"), ("ore_settimanali", "12,5"), ("primo_colloquio", "20/11/2026"),
-        ("anonimo.__present", "1"), ("anonimo", "true"), ("documenti", "false"), ("canale", "informale"),
-        ("luogo", "mercato"), ("luogo_altro", "da scartare"), ("bisogni.__present", "1"), ("bisogni", "lingua"),
-        ("bisogni", "casa"), ("familiari.__present", "1"), ("familiari[3].nome", "Ali"), ("familiari[3].eta", "4"),
-        ("familiari[7].nome", ""), ("familiari[9].nome", "Sara"), ("csrf_token", "x"), ("codice_interno", "HACK"),
+        ("alias", "  Amir "),
+        ("eta", "30"),
+        ("ore_settimanali", "12,5"),
+        ("primo_colloquio", "20/11/2026"),
+        ("anonimo.__present", "1"),
+        ("anonimo", "true"),
+        ("documenti", "false"),
+        ("canale", "informale"),
+        ("luogo", "mercato"),
+        ("luogo_altro", "da scartare"),
+        ("bisogni.__present", "1"),
+        ("bisogni", "lingua"),
+        ("bisogni", "casa"),
+        ("familiari.__present", "1"),
+        ("familiari[3].nome", "Ali"),
+        ("familiari[3].eta", "4"),
+        ("familiari[7].nome", ""),
+        ("familiari[9].nome", "Sara"),
+        ("csrf_token", "x"),
+        ("codice_interno", "HACK"),
     ]
     parsed = forms.parse_form(SCHEMA, pairs, UI, CONTEXT)
     assert parsed.errors == {}
     assert parsed.data == {
-        "alias": "Amir", "eta": 30, "ore_settimanali": 12.5, "primo_colloquio": "2026-11-20", "anonimo": True,
-        "documenti": False, "canale": "informale", "luogo": "mercato", "bisogni": ["lingua", "casa"],
+        "alias": "Amir",
+        "eta": 30,
+        "ore_settimanali": 12.5,
+        "primo_colloquio": "2026-11-20",
+        "anonimo": True,
+        "documenti": False,
+        "canale": "informale",
+        "luogo": "mercato",
+        "bisogni": ["lingua", "casa"],
         "familiari": [{"nome": "Ali", "eta": 4}, {"nome": "Sara"}],
     }
 
 
 def test_parse_keeps_what_could_not_be_converted() -> None:
-    parsed = forms.parse_form(SCHEMA, [("eta", "trenta"), ("ore_settimanali", "1.5.2"),
-                                       ("primo_colloquio", "31/02/2026"), ("familiari[0].eta", "x"),
-                                       ("familiari[0].nome", "Ali")], UI)
-    assert parsed.raw == {"eta": "trenta", "ore_settimanali": "1.5.2", "primo_colloquio": "31/02/2026",
-                          "familiari[0].eta": "x"}
+    parsed = forms.parse_form(
+        SCHEMA,
+        [
+            ("eta", "trenta"),
+            ("ore_settimanali", "1.5.2"),
+            ("primo_colloquio", "31/02/2026"),
+            ("familiari[0].eta", "x"),
+            ("familiari[0].nome", "Ali"),
+        ],
+        UI,
+    )
+    assert parsed.raw == {
+        "eta": "trenta",
+        "ore_settimanali": "1.5.2",
+        "primo_colloquio": "31/02/2026",
+        "familiari[0].eta": "x",
+    }
     assert parsed.errors["eta"] == ["inserire un numero intero (solo cifre)"]
     assert parsed.errors["primo_colloquio"] == ["data inesistente"]
     assert parsed.errors["familiari[0].eta"] == ["inserire un numero intero (solo cifre)"]
@@ -96,7 +138,8 @@ def test_emptied_optional_text_overwrites_and_unchecked_lists_are_empty() -> Non
 
 def test_instructions_are_rendered_safely() -> None:
     html, problem = forms.render_instructions(
-        "Ciao **{{ alias }}** <script>alert(1)</script> [x](javascript:alert(1))", {"alias": "<b>Amir</b>"},
+        "Ciao **{{ alias }}** <script>alert(1)</script> [x](javascript:alert(1))",
+        {"alias": "<b>Amir</b>"},
     )
     assert problem is None
     assert "<strong>&lt;b&gt;Amir&lt;/b&gt;</strong>" in html
@@ -108,8 +151,18 @@ def test_instructions_are_rendered_safely() -> None:
 
 
 def test_options_from_task_data_become_an_enum() -> None:
-    schema = {"type": "object", "properties": {"s": {"type": "string", "title": "S", "x-inlav-options": "data:opz",
-                                                     "x-inlav-option-value": "id", "x-inlav-option-label": "nome"}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "s": {
+                "type": "string",
+                "title": "S",
+                "x-inlav-options": "data:opz",
+                "x-inlav-option-value": "id",
+                "x-inlav-option-label": "nome",
+            }
+        },
+    }
     resolved = forms.resolve_data_options(schema, {"opz": [{"id": "a", "nome": "Alfa"}, "b", {"nome": "senza"}]})
     assert resolved["properties"]["s"]["enum"] == ["a", "b"]
     assert forms.validate_data(resolved, {"s": "z"}) == {"s": ["scegliere uno dei valori proposti"]}

@@ -56,7 +56,8 @@ def test_tasks_of_every_process_version_appear(clients, web_platform) -> None:
     with read_transaction(web_platform.sessions) as session:
         versions = {
             task_id: session.scalar(
-                select(ProcessDefinition.version).join(HumanTask, HumanTask.definition_id == ProcessDefinition.id)
+                select(ProcessDefinition.version)
+                .join(HumanTask, HumanTask.definition_id == ProcessDefinition.id)
                 .where(HumanTask.task_id == task_id)
             )
             for task_id in (old_task, new_task)

@@ -68,8 +68,12 @@ def test_claim_and_release(clients, web_platform, htmx: bool) -> None:
     anna = clients("anna")
     token = csrf_of(anna)
     headers = HX if htmx else {}
-    claimed = anna.post(f"/attivita/{task_id}/prendi", data={"csrf_token": token, "next": "/attivita"},
-                        headers=headers, follow_redirects=False)
+    claimed = anna.post(
+        f"/attivita/{task_id}/prendi",
+        data={"csrf_token": token, "next": "/attivita"},
+        headers=headers,
+        follow_redirects=False,
+    )
     if htmx:
         assert claimed.status_code == 200 and is_fragment(claimed.text) and "Attività presa in carico." in claimed.text
     else:
@@ -83,8 +87,12 @@ def test_claim_and_release(clients, web_platform, htmx: bool) -> None:
         assert taken.headers["HX-Retarget"] == "#flash" and is_fragment(taken.text)
     refused = bruno.post(f"/attivita/{task_id}/rilascia", data={"csrf_token": csrf_of(bruno)}, headers=headers)
     assert refused.status_code == 403
-    released = anna.post(f"/attivita/{task_id}/rilascia", data={"csrf_token": token, "next": f"/attivita/{task_id}"},
-                         headers=headers, follow_redirects=False)
+    released = anna.post(
+        f"/attivita/{task_id}/rilascia",
+        data={"csrf_token": token, "next": f"/attivita/{task_id}"},
+        headers=headers,
+        follow_redirects=False,
+    )
     assert released.status_code == (204 if htmx else 303)
     assert _assignee(web_platform, task_id) is None
 
@@ -100,9 +108,12 @@ def test_new_contact_opens_the_case_and_lands_on_its_first_form(clients, web_pla
     page = anna.get("/contatti/nuovo", headers=HX if htmx else {})
     assert page.status_code == 200 and is_fragment(page.text) == htmx
     assert "Prova dei moduli" in page.text and "Caso di esempio" in page.text
-    response = anna.post("/contatti", data={"csrf_token": csrf_of(anna), "ambito": "MILANO",
-                                            "processo": "prova_moduli"}, headers=HX if htmx else {},
-                         follow_redirects=False)
+    response = anna.post(
+        "/contatti",
+        data={"csrf_token": csrf_of(anna), "ambito": "MILANO", "processo": "prova_moduli"},
+        headers=HX if htmx else {},
+        follow_redirects=False,
+    )
     target = response.headers["HX-Redirect"] if htmx else response.headers["location"]
     assert response.status_code == (204 if htmx else 303)
     assert target.startswith("/attivita/")
@@ -139,8 +150,11 @@ def test_case_search_and_case_file(clients, web_platform, htmx: bool) -> None:
 def test_search_by_alias_after_completion(clients, web_platform) -> None:
     _code, task_id = start(web_platform)
     anna = clients("anna")
-    done = anna.post(f"/attivita/{task_id}", data={**VALID, "alias": "Zaccaria Éolo", "csrf_token": csrf_of(anna)},
-                     follow_redirects=False)
+    done = anna.post(
+        f"/attivita/{task_id}",
+        data={**VALID, "alias": "Zaccaria Éolo", "csrf_token": csrf_of(anna)},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     assert "Zaccaria" in anna.get("/casi?q=eolo").text, "accent-insensitive alias search"
     assert "Zaccaria" not in clients("olga").get("/casi?q=eolo").text, "other Ambito: not found"
@@ -180,8 +194,12 @@ def test_unknown_and_closed_tasks_and_cases(clients, web_platform) -> None:
     assert anna.get("/casi/NON-ESISTE").status_code == 404
     assert anna.get("/pagina-che-non-esiste").status_code == 404
     _code, task_id = start(web_platform)
-    assert anna.post(f"/attivita/{task_id}", data={**VALID, "csrf_token": csrf_of(anna)},
-                     follow_redirects=False).status_code == 303
+    assert (
+        anna.post(
+            f"/attivita/{task_id}", data={**VALID, "csrf_token": csrf_of(anna)}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     gone = anna.get(f"/attivita/{task_id}")
     assert gone.status_code == 409 and "non è più in attesa" in gone.text
 
@@ -189,9 +207,19 @@ def test_unknown_and_closed_tasks_and_cases(clients, web_platform) -> None:
 # --------------------------------------------------------------------------- the form: 422, drafts, completion
 
 VALID = {
-    "azione": "completa", "alias": "Amir", "eta": "30", "primo_colloquio": "2026-11-20", "canale": "informale",
-    "bisogni": ["lingua", "casa"], "bisogni.__present": "1", "servizio": "lingua", "cpi": "CPI-MI",
-    "familiari.__present": "1", "familiari[0].nome": "Ali", "familiari[0].eta": "4", "forza_errore": "false",
+    "azione": "completa",
+    "alias": "Amir",
+    "eta": "30",
+    "primo_colloquio": "2026-11-20",
+    "canale": "informale",
+    "bisogni": ["lingua", "casa"],
+    "bisogni.__present": "1",
+    "servizio": "lingua",
+    "cpi": "CPI-MI",
+    "familiari.__present": "1",
+    "familiari[0].nome": "Ali",
+    "familiari[0].eta": "4",
+    "forza_errore": "false",
 }
 
 
@@ -199,8 +227,16 @@ VALID = {
 def test_invalid_submission_is_422_and_keeps_everything_typed(clients, web_platform, htmx: bool) -> None:
     code, task_id = start(web_platform)
     anna = clients("anna")
-    bad = {**VALID, "csrf_token": csrf_of(anna), "alias": "", "eta": "trenta", "ore_settimanali": "7,5",
-           "luogo": "altro", "familiari[0].eta": "cento", "note": "scritto a mano"}
+    bad = {
+        **VALID,
+        "csrf_token": csrf_of(anna),
+        "alias": "",
+        "eta": "trenta",
+        "ore_settimanali": "7,5",
+        "luogo": "altro",
+        "familiari[0].eta": "cento",
+        "note": "scritto a mano",
+    }
     response = anna.post(f"/attivita/{task_id}", data=bad, headers=HX if htmx else {})
     assert response.status_code == 422
     assert is_fragment(response.text) == htmx
@@ -222,9 +258,17 @@ def test_invalid_submission_is_422_and_keeps_everything_typed(clients, web_platf
 def test_hostile_fields_are_refused_or_ignored(clients, web_platform) -> None:
     _code, task_id = start(web_platform)
     anna = clients("anna")
-    response = anna.post(f"/attivita/{task_id}", data={**VALID, "csrf_token": csrf_of(anna), "codice_interno": "X",
-                                                       "priorita": "alta", "familiari[99999].nome": "x",
-                                                       "canale": "<script>"})
+    response = anna.post(
+        f"/attivita/{task_id}",
+        data={
+            **VALID,
+            "csrf_token": csrf_of(anna),
+            "codice_interno": "X",
+            "priorita": "alta",
+            "familiari[99999].nome": "x",
+            "canale": "<script>",
+        },
+    )
     assert response.status_code == 422
     assert "scegliere uno dei valori proposti" in response.text
     assert "&lt;script&gt;" not in response.text or "<script>" not in response.text.split("<main")[1]
@@ -234,16 +278,19 @@ def test_draft_is_saved_resumed_and_discarded(clients, web_platform) -> None:
     _code, task_id = start(web_platform)
     anna = clients("anna")
     token = csrf_of(anna)
-    saved = anna.post(f"/attivita/{task_id}", data={"csrf_token": token, "azione": "bozza", "alias": "Bozza",
-                                                    "eta": "quaranta"})
+    saved = anna.post(
+        f"/attivita/{task_id}", data={"csrf_token": token, "azione": "bozza", "alias": "Bozza", "eta": "quaranta"}
+    )
     assert saved.status_code == 422 and "Bozza salvata" in saved.text and "non sono stati salvati" in saved.text
     resumed = anna.get(f"/attivita/{task_id}")
     assert "Hai ripreso la bozza" in resumed.text and fields_of(resumed.text)["alias"] == "Bozza"
     assert "bozza" in anna.get("/attivita").text
-    assert "Bozza" not in fields_of(clients("bruno").get(f"/attivita/{task_id}").text).get("alias", ""), \
+    assert "Bozza" not in fields_of(clients("bruno").get(f"/attivita/{task_id}").text).get("alias", ""), (
         "a draft is private"
-    discarded = anna.post(f"/attivita/{task_id}", data={"csrf_token": token, "azione": "scarta"},
-                          follow_redirects=False)
+    )
+    discarded = anna.post(
+        f"/attivita/{task_id}", data={"csrf_token": token, "azione": "scarta"}, follow_redirects=False
+    )
     assert discarded.status_code == 303
     assert fields_of(anna.get(f"/attivita/{task_id}").text)["alias"] == ""
 
@@ -252,14 +299,19 @@ def test_draft_is_saved_resumed_and_discarded(clients, web_platform) -> None:
 def test_completion_moves_the_case_on_to_my_next_task(clients, web_platform, htmx: bool) -> None:
     code, task_id = start(web_platform)
     anna = clients("anna")
-    response = anna.post(f"/attivita/{task_id}", data={**VALID, "csrf_token": csrf_of(anna)},
-                         headers=HX if htmx else {}, follow_redirects=False)
+    response = anna.post(
+        f"/attivita/{task_id}",
+        data={**VALID, "csrf_token": csrf_of(anna)},
+        headers=HX if htmx else {},
+        follow_redirects=False,
+    )
     target = response.headers["HX-Redirect"] if htmx else response.headers["location"]
     assert target.endswith("?esito=completata") and target.startswith("/attivita/")
     next_page = anna.get(target)
     assert "Verifica finale" in next_page.text and "Questa è la prossima attività del caso." in next_page.text
-    final = anna.post(target.split("?")[0], data={"csrf_token": csrf_of(anna), "azione": "completa"},
-                      follow_redirects=False)
+    final = anna.post(
+        target.split("?")[0], data={"csrf_token": csrf_of(anna), "azione": "completa"}, follow_redirects=False
+    )
     assert final.headers["location"] == f"/casi/{code}?esito=completata"
     file = anna.get(final.headers["location"]).text
     assert "Concluso" in file and "Attività completata: Compila la scheda" in file and "Amir" in file
@@ -268,8 +320,10 @@ def test_completion_moves_the_case_on_to_my_next_task(clients, web_platform, htm
 def test_diagram_error_keeps_the_typed_data_as_a_draft(clients, web_platform) -> None:
     code, task_id = start(web_platform)
     anna = clients("anna")
-    response = anna.post(f"/attivita/{task_id}", data={**VALID, "csrf_token": csrf_of(anna), "forza_errore": "true",
-                                                       "alias": "Conservato"})
+    response = anna.post(
+        f"/attivita/{task_id}",
+        data={**VALID, "csrf_token": csrf_of(anna), "forza_errore": "true", "alias": "Conservato"},
+    )
     assert response.status_code == 422
     assert "modello di processo ha un errore" in response.text and "ZeroDivisionError" in response.text
     assert fields_of(response.text)["alias"] == "Conservato"
@@ -284,8 +338,9 @@ def test_diagram_error_keeps_the_typed_data_as_a_draft(clients, web_platform) ->
 def test_token_page_creates_and_revokes(clients) -> None:
     tina = clients("tina")
     assert tina.get("/profilo/token", headers=HX).status_code == 200
-    created = tina.post("/profilo/token", data={"csrf_token": csrf_of(tina), "nome": "gestionale", "giorni": "30"},
-                        headers=HX)
+    created = tina.post(
+        "/profilo/token", data={"csrf_token": csrf_of(tina), "nome": "gestionale", "giorni": "30"}, headers=HX
+    )
     assert created.status_code == 201 and "ilf_" in created.text and is_fragment(created.text)
     bad = tina.post("/profilo/token", data={"csrf_token": csrf_of(tina), "nome": "", "giorni": "x"})
     assert bad.status_code == 422
@@ -294,5 +349,9 @@ def test_token_page_creates_and_revokes(clients) -> None:
     token_id = re.search(r"/profilo/token/(\d+)/revoca", created.text).group(1)  # type: ignore[union-attr]
     revoked = tina.post(f"/profilo/token/{token_id}/revoca", data={"csrf_token": csrf_of(tina)})
     assert revoked.status_code == 200 and "revocato" in revoked.text
-    assert clients("anna").post(f"/profilo/token/{token_id}/revoca",
-                                data={"csrf_token": csrf_of(clients("anna"))}).status_code == 403
+    assert (
+        clients("anna")
+        .post(f"/profilo/token/{token_id}/revoca", data={"csrf_token": csrf_of(clients("anna"))})
+        .status_code
+        == 403
+    )

@@ -25,8 +25,9 @@ def tokens(request: Request, viewer: CurrentViewer) -> Response:
     """My API tokens."""
     with read_transaction(platform_of(request).sessions) as session:
         rows = list_tokens(session, _user(session, viewer.user_id))
-        return render(request, "tokens.html", {"tokens": rows, "created": None, "error": None},
-                      partial="partials/token_list.html")
+        return render(
+            request, "tokens.html", {"tokens": rows, "created": None, "error": None}, partial="partials/token_list.html"
+        )
 
 
 @router.post("/profilo/token")
@@ -47,8 +48,13 @@ def new_token(request: Request, viewer: CsrfViewer, pairs: FormPairs) -> Respons
         except Conflict as exc:
             error = exc.message
         rows = list_tokens(session, user)
-        return render(request, "tokens.html", {"tokens": rows, "created": created, "error": error, "name": name},
-                      partial="partials/token_list.html", status_code=422 if error else 201)
+        return render(
+            request,
+            "tokens.html",
+            {"tokens": rows, "created": created, "error": error, "name": name},
+            partial="partials/token_list.html",
+            status_code=422 if error else 201,
+        )
 
 
 @router.post("/profilo/token/{token_id}/revoca")
@@ -58,5 +64,6 @@ def revoke(request: Request, token_id: int, viewer: CsrfViewer) -> Response:
         user = _user(session, viewer.user_id)
         revoke_token(session, user, token_id)
         rows = list_tokens(session, user)
-        return render(request, "tokens.html", {"tokens": rows, "created": None, "error": None},
-                      partial="partials/token_list.html")
+        return render(
+            request, "tokens.html", {"tokens": rows, "created": None, "error": None}, partial="partials/token_list.html"
+        )

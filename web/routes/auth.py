@@ -32,19 +32,33 @@ def _field(pairs: list[tuple[str, str]], name: str) -> str:
     return next((v for k, v in pairs if k == name), "")
 
 
-def _login_page(request: Request, next_url: str, status: int = 200, error: str | None = None,
-                username: str = "", expired: bool = False) -> Response:
+def _login_page(
+    request: Request,
+    next_url: str,
+    status: int = 200,
+    error: str | None = None,
+    username: str = "",
+    expired: bool = False,
+) -> Response:
     anonymous_csrf(request)
     request.state.lang = pick_language(request.cookies.get(LANG_COOKIE), None)
     response = render(
-        request, "login.html",
+        request,
+        "login.html",
         {"next": next_url, "error": error, "username": username, "expired": expired},
-        partial="partials/login_form.html", status_code=status,
+        partial="partials/login_form.html",
+        status_code=status,
     )
     if getattr(request.state, "set_pre_csrf", False):
         settings = web_settings(request)
-        response.set_cookie(PRE_CSRF_COOKIE, request.state.pre_csrf, httponly=True, samesite="strict",
-                            secure=bool(settings.cookie_secure), path="/")
+        response.set_cookie(
+            PRE_CSRF_COOKIE,
+            request.state.pre_csrf,
+            httponly=True,
+            samesite="strict",
+            secure=bool(settings.cookie_secure),
+            path="/",
+        )
     return response
 
 
@@ -70,21 +84,31 @@ def login(request: Request, pairs: FormPairs) -> Response:
     try:
         with transaction(platform.sessions) as session:
             user = authenticate(session, username, password)
-            opened = open_session(session, platform.settings.secret_key, user, settings.session_idle_minutes) \
-                if user is not None else None
+            opened = (
+                open_session(session, platform.settings.secret_key, user, settings.session_idle_minutes)
+                if user is not None
+                else None
+            )
             locale = user.locale if user is not None else None
     except LoginLocked as exc:
         return _login_page(request, next_url, 429, exc.message, username)
     if opened is None:
         return _login_page(request, next_url, 401, "Nome utente o password non corretti.", username)
     response = RedirectResponse(next_url, status_code=303)
-    response.set_cookie(SESSION_COOKIE, opened.token, httponly=True, samesite="lax",
-                        secure=bool(settings.cookie_secure), path="/",
-                        max_age=int(settings.session_max_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.token,
+        httponly=True,
+        samesite="lax",
+        secure=bool(settings.cookie_secure),
+        path="/",
+        max_age=int(settings.session_max_hours * 3600),
+    )
     response.delete_cookie(PRE_CSRF_COOKIE, path="/")
     if LANG_COOKIE not in request.cookies and locale in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, locale, samesite="lax", secure=bool(settings.cookie_secure), path="/",
-                            max_age=365 * 86400)
+        response.set_cookie(
+            LANG_COOKIE, locale, samesite="lax", secure=bool(settings.cookie_secure), path="/", max_age=365 * 86400
+        )
     return response
 
 
@@ -121,6 +145,7 @@ def choose_language(request: Request, pairs: FormPairs) -> Response:
     if request.headers.get("HX-Request") == "true":
         response = Response(status_code=204, headers={"HX-Redirect": target})
     settings = web_settings(request)
-    response.set_cookie(LANG_COOKIE, lang, samesite="lax", secure=bool(settings.cookie_secure), path="/",
-                        max_age=365 * 86400)
+    response.set_cookie(
+        LANG_COOKIE, lang, samesite="lax", secure=bool(settings.cookie_secure), path="/", max_age=365 * 86400
+    )
     return response

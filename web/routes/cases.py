@@ -28,5 +28,6 @@ def case_page(request: Request, case_code: str, viewer: CurrentViewer) -> Respon
     with read_transaction(platform_of(request).sessions) as session:
         file = case_file(session, case_code, viewer.actor)
         notice = {"completata": "Attività completata.", "avviato": "Caso aperto."}.get(
-            request.query_params.get("esito", ""))
+            request.query_params.get("esito", "")
+        )
         return render(request, "case.html", {"file": file, "notice": notice}, partial="partials/case_body.html")

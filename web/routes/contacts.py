@@ -44,8 +44,15 @@ def new_contact(request: Request, viewer: CurrentViewer) -> Response:
     return _page(request, ambiti, processes, ambito, None)
 
 
-def _page(request: Request, ambiti: list[tuple[str, str]], processes: dict[str, list[Startable]], ambito: str,
-          error: str | None, process: str | None = None, status: int = 200) -> Response:
+def _page(
+    request: Request,
+    ambiti: list[tuple[str, str]],
+    processes: dict[str, list[Startable]],
+    ambito: str,
+    error: str | None,
+    process: str | None = None,
+    status: int = 200,
+) -> Response:
     available = processes.get(ambito) or sorted(
         {p.process_key: p for ps in processes.values() for p in ps}.values(), key=lambda p: p.name.lower()
     )
@@ -55,9 +62,11 @@ def _page(request: Request, ambiti: list[tuple[str, str]], processes: dict[str, 
         # The regional contact path is deployed: a new contact is that, nothing to choose.
         available = [p for p in available if p.process_key == wanted]
     return render(
-        request, "contact.html",
+        request,
+        "contact.html",
         {"ambiti": ambiti, "ambito": ambito, "processes": available, "process": chosen, "error": error},
-        partial="partials/contact_form.html", status_code=status,
+        partial="partials/contact_form.html",
+        status_code=status,
     )
 
 

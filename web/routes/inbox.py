@@ -51,8 +51,12 @@ class InboxQuery:
 
     def filter(self) -> InboxFilter:
         return InboxFilter(
-            process_key=self.processo or None, task_name=self.attivita or None, case_code=self.caso or None,
-            mine_only=self.vista == "mie", unassigned_only=self.vista == "libere", overdue_only=self.scadute,
+            process_key=self.processo or None,
+            task_name=self.attivita or None,
+            case_code=self.caso or None,
+            mine_only=self.vista == "mie",
+            unassigned_only=self.vista == "libere",
+            overdue_only=self.scadute,
         )
 
     def url(self, **changes: object) -> str:
@@ -81,7 +85,8 @@ def _inbox(request: Request, viewer: Viewer, query: InboxQuery, notice: str | No
         drafts = drafted_task_ids(session, viewer.username, [t.task_id for t in page.tasks])
         pages = max(1, (page.total + size - 1) // size)
         return render(
-            request, "inbox.html",
+            request,
+            "inbox.html",
             {"page": page, "query": query, "pages": pages, "views": VIEWS, "drafts": drafts, "notice": notice},
             partial="partials/inbox_results.html",
         )
@@ -107,8 +112,9 @@ def release(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs
     return _after_action(request, pairs, task.task_id, "rilasciata", viewer)
 
 
-def _after_action(request: Request, pairs: list[tuple[str, str]], task_id: str, outcome: str, viewer: Viewer
-                  ) -> Response:
+def _after_action(
+    request: Request, pairs: list[tuple[str, str]], task_id: str, outcome: str, viewer: Viewer
+) -> Response:
     back = _back(pairs, f"/attivita/{task_id}")
     path, _, query = back.partition("?")
     if is_htmx(request) and path == "/attivita":

@@ -94,22 +94,34 @@ def load_page(session: Session, task_id: str, viewer: Viewer) -> TaskPage:
     )
 
 
-def _render(request: Request, page: TaskPage, values: dict[str, Any], errors: dict[str, list[str]] | None = None,
-            raw: dict[str, str] | None = None, status: int = 200, notice: str | None = None,
-            problem: str | None = None) -> Response:
+def _render(
+    request: Request,
+    page: TaskPage,
+    values: dict[str, Any],
+    errors: dict[str, list[str]] | None = None,
+    raw: dict[str, str] | None = None,
+    status: int = 200,
+    notice: str | None = None,
+    problem: str | None = None,
+) -> Response:
     model = forms.build_form(page.schema, page.ui, values, errors, raw, context=page.data)
     return render(
-        request, "task.html",
+        request,
+        "task.html",
         {"page": page, "form": model, "notice": notice, "problem": problem},
-        partial="partials/task_form.html", status_code=status,
+        partial="partials/task_form.html",
+        status_code=status,
     )
 
 
 @router.get("/attivita/{task_id}")
 def task_page(request: Request, task_id: str, viewer: CurrentViewer) -> Response:
     """An open task with its form (pre-filled from my draft, else from the case data)."""
-    notices = {"presa": "Attività presa in carico: ora è tua.", "rilasciata": "Attività rilasciata.",
-               "completata": "Attività completata. Questa è la prossima attività del caso."}
+    notices = {
+        "presa": "Attività presa in carico: ora è tua.",
+        "rilasciata": "Attività rilasciata.",
+        "completata": "Attività completata. Questa è la prossima attività del caso.",
+    }
     with read_transaction(platform_of(request).sessions) as session:
         page = load_page(session, task_id, viewer)
         notice = notices.get(request.query_params.get("esito", ""))
@@ -150,8 +162,9 @@ def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs)
             if parsed.errors:
                 note += " I campi segnalati non sono stati salvati perché non validi."
             values = {**page.data, **parsed.data}
-            return _render(request, page, values, parsed.errors, parsed.raw, 200 if not parsed.errors else 422,
-                           notice=note)
+            return _render(
+                request, page, values, parsed.errors, parsed.raw, 200 if not parsed.errors else 422, notice=note
+            )
         errors = _validate(page, parsed)
         if errors:
             return _render(request, page, {**page.data, **parsed.data}, errors, parsed.raw, 422)
@@ -176,8 +189,7 @@ def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs)
         with read_transaction(platform.sessions) as session:
             page = load_page(session, task_id, viewer)
             return _render(request, page, {**page.values, **parsed.data}, None, parsed.raw, 422, problem=problem)
-    target = f"/attivita/{next_task}?esito=completata" if next_task else \
-        f"/casi/{case_code}?esito=completata"
+    target = f"/attivita/{next_task}?esito=completata" if next_task else f"/casi/{case_code}?esito=completata"
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -199,8 +211,7 @@ def _validate(page: TaskPage, parsed: forms.Parsed) -> dict[str, list[str]]:
 def _next_task_for(session: Session, instance: ProcessInstance, actor: Actor) -> str | None:
     """The next open task of the same case the actor may do, to keep her on the case."""
     rows = session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.created_at,
-                                                                               HumanTask.task_id)
+        select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.created_at, HumanTask.task_id)
     )
     for row in rows:
         try:
