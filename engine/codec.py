@@ -23,8 +23,37 @@ class UnstorableValue(TypeError):
         self.path = path
 
 
+def _tag(value: Any) -> Any:
+    """`json.dumps` default: tag the few extra types we store, refuse everything else."""
+    if isinstance(value, _dt.datetime):
+        return {_TAG: "datetime", "v": value.isoformat()}
+    if isinstance(value, _dt.date):
+        return {_TAG: "date", "v": value.isoformat()}
+    if isinstance(value, _dt.time):
+        return {_TAG: "time", "v": value.isoformat()}
+    if isinstance(value, _dt.timedelta):
+        return {_TAG: "timedelta", "v": value.total_seconds()}
+    raise TypeError(type(value).__name__)
+
+
 def to_jsonable(value: Any, path: str = "") -> Any:
-    """Convert a data tree to plain JSON values, tagging dates and durations."""
+    """Convert a data tree to plain JSON values, tagging dates and durations.
+
+    Fast path: one C-level `json.dumps`/`json.loads` round trip (dictionary keys that
+    are numbers become text, as in any JSON). Anything it refuses (an unknown type, a
+    callable to drop, NaN) and any value with tagged or reserved keys takes the checking
+    walk, which drops callables and names the offending variable.
+    """
+    try:
+        text = json.dumps(value, default=_tag, allow_nan=False, check_circular=False)
+    except (TypeError, ValueError, RecursionError):
+        return _walk(value, path)
+    if _TAG in text:
+        return _walk(value, path)
+    return json.loads(text)
+
+
+def _walk(value: Any, path: str = "") -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -38,12 +67,12 @@ def to_jsonable(value: Any, path: str = "") -> Any:
                 raise UnstorableValue(f"{path}[{key!r}]", key)
             if callable(item) or type(item).__name__ == "module":
                 continue
-            out[key] = to_jsonable(item, f"{path}.{key}" if path else key)
+            out[key] = _walk(item, f"{path}.{key}" if path else key)
         if _TAG in out:
             raise UnstorableValue(f"{path}.{_TAG}", value)
         return out
     if isinstance(value, (list, tuple)):
-        return [to_jsonable(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [_walk(item, f"{path}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, _dt.datetime):
         return {_TAG: "datetime", "v": value.isoformat()}
     if isinstance(value, _dt.date):
@@ -55,24 +84,30 @@ def to_jsonable(value: Any, path: str = "") -> Any:
     raise UnstorableValue(path or "valore", value)
 
 
+def _untag(obj: dict[str, Any]) -> Any:
+    tag = obj.get(_TAG)
+    if tag is None or len(obj) != 2 or "v" not in obj:
+        return obj
+    raw = obj["v"]
+    if tag == "datetime":
+        return _dt.datetime.fromisoformat(raw)
+    if tag == "date":
+        return _dt.date.fromisoformat(raw)
+    if tag == "time":
+        return _dt.time.fromisoformat(raw)
+    if tag == "timedelta":
+        return _dt.timedelta(seconds=raw)
+    return obj
+
+
 def from_jsonable(value: Any) -> Any:
-    """Inverse of `to_jsonable`."""
-    if isinstance(value, dict):
-        tag = value.get(_TAG)
-        if tag is not None and len(value) == 2 and "v" in value:
-            raw = value["v"]
-            if tag == "datetime":
-                return _dt.datetime.fromisoformat(raw)
-            if tag == "date":
-                return _dt.date.fromisoformat(raw)
-            if tag == "time":
-                return _dt.time.fromisoformat(raw)
-            if tag == "timedelta":
-                return _dt.timedelta(seconds=raw)
-        return {k: from_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_jsonable(v) for v in value]
-    return value
+    """Inverse of `to_jsonable`: a fresh copy with tagged values restored (two C passes)."""
+    return loads(json.dumps(value, check_circular=False))
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text written by this module, restoring tagged values."""
+    return json.loads(text, object_hook=_untag if _TAG in text else None)
 
 
 def dumps(value: Any) -> str:

@@ -25,8 +25,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import codec, definitions, history, leases, projections, store
 from engine.clock import utcnow
 from engine.config import Settings
+from engine.datadiff import apply_diff, data_diff
 from engine.errors import Conflict, EngineStateError, NotFound, ScriptError
-from engine.history import NewEvent, data_diff
+from engine.history import NewEvent
 from engine.models import Ambito, Message, ProcessDefinition, ProcessInstance
 from engine.roles import Actor
 from engine.spiff import Case, SpecSet, StepReport, build_specset
@@ -300,7 +301,7 @@ def _persist(
     events = list(leading)
     completed_ids = set()
     for step in report.events:
-        diff = data_diff(step.before, step.after) if step.before is not None else None
+        diff = step.diff
         if step.kind == "task_completed":
             completed_ids.add(step.task_id)
         if step.kind in QUIET_KINDS and diff is None:
@@ -375,7 +376,7 @@ def _update_case_data(session: Session, instance: ProcessInstance, events: list[
     """Fold the step's data changes into the case data, then refresh the search row."""
     data = codec.from_jsonable_text(instance.case_data_json or "{}")
     for event in events:
-        history.apply_diff(data, event.data_diff)
+        apply_diff(data, event.data_diff)
     instance.case_data_json = codec.dumps(data)
     projections.sync_case_index(session, instance, data)
 

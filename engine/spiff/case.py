@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
@@ -38,6 +38,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import codec
+from engine.datadiff import data_diff
 from engine.errors import EngineStateError, ScriptError
 from engine.sandbox import SandboxFailure, get_pool
 from engine.spiff.parsing import SERIALIZER, load_spec_json
@@ -181,8 +182,7 @@ class StepEvent:
     title: str
     lane: str | None
     definition_id: int
-    before: Any
-    after: Any
+    diff: dict[str, Any] | None
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -635,8 +635,7 @@ class Case:
             title=spec.bpmn_name or spec.bpmn_id,
             lane=getattr(spec, "lane", None),
             definition_id=self.definition_of(task),
-            before=before,
-            after=codec.to_jsonable(task.data),
+            diff=_encoded_diff(before, task.data),
         )
 
 
@@ -719,7 +718,7 @@ def _encode_internal(internal: dict[str, Any]) -> Any:
 
 
 def _decode_internal(raw: Any) -> dict[str, Any]:
-    restored: dict[str, Any] = _unescape(_REGISTRY.restore(raw))
+    restored: dict[str, Any] = _unescape(_REGISTRY.restore(codec.from_jsonable(raw)))
     return restored
 
 
@@ -773,10 +772,23 @@ def _kind(spec: Any) -> str:
 
 def _inherited(task: Any) -> Any:
     """The data a task was handed (its parent's), so its history diff also shows what a
-    pre-script or a multi-instance item added when the task became ready."""
+    pre-script or a multi-instance item added when the task became ready.
+
+    A finished parent's data does not change any more, so it is used as it is; only a
+    multi-instance or loop parent keeps merging its children's data, so it is copied.
+    """
     parent = task.parent
-    source = parent.data if parent is not None else {}
-    return codec.to_jsonable(_REGISTRY.clean(source))
+    if parent is None:
+        return {}
+    if isinstance(parent.task_spec, LoopTask):
+        return codec.from_jsonable(codec.to_jsonable(_REGISTRY.clean(parent.data)))
+    return parent.data
+
+
+def _encoded_diff(before: Any, after: Any) -> dict[str, Any] | None:
+    """The data diff, compared on live values and encoded only where something changed."""
+    diff = data_diff(_REGISTRY.clean(before), _REGISTRY.clean(after))
+    return None if diff is None else codec.to_jsonable(diff)
 
 
 def _instance_label(task: Any) -> str | None:

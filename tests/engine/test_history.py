@@ -9,7 +9,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from engine import claim_task, release_task, start_instance, verify_chain
-from engine.history import GENESIS, data_diff
+from engine.datadiff import data_diff
+from engine.history import GENESIS
 from engine.models import HistoryEvent, HumanTask
 from tests.conftest import OPERATOR, add_ambiti, deploy
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine import FormInvalid, complete_task
 from engine.clock import as_utc, utcnow
 from engine.models import Timer
-from tests.model.conftest import ROOT, SOCIALE, intervento, task_data
+from tests.model.journey import ROOT, SOCIALE, intervento, task_data
 
 ESITI = json.loads((ROOT / "forms" / "schemas" / "chiusura.schema.json").read_text())["properties"]["esiti_chiusura"]
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine import Forbidden, FormInvalid, complete_task, deliver, send_message
 from engine.messages import DELIVERED
 from engine.models import MessageSubscription, ProcessInstance, Timer
-from tests.model.conftest import AMBITO, OPERATORE, CaseDriver, person, task_data
+from tests.model.journey import AMBITO, OPERATORE, CaseDriver, person, task_data
 
 
 def test_anonymous_street_contact_without_follow_up_is_closed(start_case) -> None:

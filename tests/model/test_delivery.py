@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine import FormInvalid, complete_task, deliver, send_message
 from engine.messages import DELIVERED, UNMATCHED, deliverable_ids
 from engine.models import MessageSubscription, Timer
-from tests.model.conftest import AMBITO, NETWORK, intervento, task_data
+from tests.model.journey import AMBITO, NETWORK, intervento, task_data
 
 
 def subscriptions(case) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from engine.demo import DEMO_PASSWORD, STAGES, seed
 from engine.models import AppUser, HistoryEvent, HumanTask, Partner, ProcessInstance, Timer, UserRole
 from engine.platform import Platform
 from engine.roles import ROLE_CODES
-from tests.model.conftest import BUNDLE
+from tests.model.journey import BUNDLE
 
 
 def counts(platform: Platform) -> dict[str, int]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine import deliver, send_message
 from engine.models import ProcessInstance
-from tests.model.conftest import AMBITO, ROOT, CaseDriver, intervento
+from tests.model.journey import AMBITO, ROOT, CaseDriver, intervento
 
 DOC = (ROOT / "docs" / "reporting-facts.md").read_text(encoding="utf-8")
 MOMENT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")

@@ -14,7 +14,7 @@ from lxml import etree
 import forms
 from engine.definitions import check_bundle, read_bundle_paths
 from engine.roles import ROLE_CODES, role_for_lane
-from tests.model.conftest import BUNDLE, ROOT
+from tests.model.journey import BUNDLE, ROOT
 
 SCHEMAS = sorted((ROOT / "forms" / "schemas").glob("*.schema.json"))
 UI_SCHEMAS = sorted((ROOT / "forms" / "schemas").glob("*.uischema.json"))

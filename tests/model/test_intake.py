@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import FormInvalid, complete_task
-from tests.model.conftest import SOCIALE, task_data
+from tests.model.journey import SOCIALE, task_data
 
 
 def test_severe_exploitation_gets_a_legal_opinion_and_priority_intake(start_case) -> None:

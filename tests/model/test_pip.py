@@ -7,7 +7,7 @@ from lxml import etree
 
 from engine import Forbidden, FormInvalid, complete_task, start_instance
 from engine.definitions import deploy_bundle
-from tests.model.conftest import (
+from tests.model.journey import (
     DIRETTORE,
     PIANO_LAVORO,
     ROOT,

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from engine import FormInvalid, complete_task, start_instance
-from tests.model.conftest import AMBITO, DIRETTORE, CaseDriver, task_data
+from tests.model.journey import AMBITO, DIRETTORE, CaseDriver, task_data
 
 DATI = {
     "persone_intercettate": 41,
