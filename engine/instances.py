@@ -233,11 +233,11 @@ def run_step(
         except EngineStateError as exc:
             raise ScriptError(f"Il caso non può proseguire: {exc}", kind="engine") from exc
         leading = extra_events(case) if extra_events else []
-        with session.begin_nested():
+        with session.begin_nested(), session.no_autoflush:
             events = _persist(session, instance, case, report, stored, actor, leading, settings)
-        instance.lock_owner = None
-        instance.lock_expires_at = None
-        session.flush()
+            # Released in the same UPDATE that saves the case (one write of the instance row).
+            instance.lock_owner = None
+            instance.lock_expires_at = None
         return Outcome(instance, None, events)
     except (ScriptError, codec.UnstorableValue) as exc:
         error = exc if isinstance(exc, ScriptError) else ScriptError(f"Dati del caso non salvabili: {exc}", kind="data")
@@ -294,7 +294,8 @@ def _persist(
     """Save the case, refresh projections, append history, queue outbound messages."""
     snapshot = case.snapshot()
     store.save(session, instance, snapshot, stored, report.archived)
-    removed = projections.sync_human_tasks(session, instance, case)
+    open_titles: list[str] = []
+    removed = projections.sync_human_tasks(session, instance, case, open_titles)
     projections.sync_timers(session, instance, case)
     projections.sync_subscriptions(session, instance, case)
 
@@ -368,17 +369,19 @@ def _persist(
     instance.error_message = None
     instance.error_task_id = None
     history.append(session, instance, events)
-    _update_case_data(session, instance, events)
+    _update_case_data(session, instance, events, open_titles)
     return events
 
 
-def _update_case_data(session: Session, instance: ProcessInstance, events: list[NewEvent]) -> None:
+def _update_case_data(
+    session: Session, instance: ProcessInstance, events: list[NewEvent], open_titles: list[str]
+) -> None:
     """Fold the step's data changes into the case data, then refresh the search row."""
     data = codec.from_jsonable_text(instance.case_data_json or "{}")
     for event in events:
         apply_diff(data, event.data_diff)
     instance.case_data_json = codec.dumps(data)
-    projections.sync_case_index(session, instance, data)
+    projections.sync_case_index(session, instance, data, open_titles)
 
 
 SYSTEM_ACTOR = Actor("sistema", system=True)

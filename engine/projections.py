@@ -34,8 +34,13 @@ class RemovedHumanTask:
     definition_id: int
 
 
-def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) -> list[RemovedHumanTask]:
-    """Make the inbox rows of a case match its READY human tasks; returns rows removed."""
+def sync_human_tasks(
+    session: Session, instance: ProcessInstance, case: Case, open_titles: list[str] | None = None
+) -> list[RemovedHumanTask]:
+    """Make the inbox rows of a case match its READY human tasks; returns rows removed.
+
+    If given, `open_titles` is filled with the titles of the tasks left open.
+    """
     now = utcnow()
     current = {view.task_id: view for view in case.human_tasks()}
     existing = {
@@ -54,6 +59,8 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, case: Case) ->
             session.expunge(existing[task_id])
     for task_id, view in current.items():
         title = (view.title if not view.instance_label else f"{view.title} — {view.instance_label}")[:300]
+        if open_titles is not None:
+            open_titles.append(title)
         stored = existing.get(task_id)
         if stored is not None:
             # After a migration the same task may point to a new definition, form or lane.
@@ -219,25 +226,31 @@ def stage_of(status: str, data: Mapping[str, Any], open_titles: list[str]) -> st
     return "In attesa di un evento esterno"
 
 
-def sync_case_index(session: Session, instance: ProcessInstance, data: Mapping[str, Any]) -> CaseIndex:
-    """Bring a case's search row (code, alias, stage) up to date from its data."""
-    titles = list(session.scalars(select(HumanTask.title).where(HumanTask.instance_id == instance.id)))
+def sync_case_index(
+    session: Session, instance: ProcessInstance, data: Mapping[str, Any], open_titles: list[str] | None = None
+) -> CaseIndex:
+    """Bring a case's search row (code, alias, stage) up to date from its data.
+
+    `open_titles` are the titles of its open tasks (read from the inbox if not given).
+    The row is written only when something a search shows has changed.
+    """
+    if open_titles is None:
+        open_titles = list(session.scalars(select(HumanTask.title).where(HumanTask.instance_id == instance.id)))
     alias = alias_of(data)
+    values = {
+        "case_code": instance.case_code,
+        "ambito_code": instance.ambito_code,
+        "alias": alias,
+        "alias_key": search_key(alias) if alias else None,
+        "stage": stage_of(instance.status, data, open_titles)[:200],
+        "status": instance.status,
+    }
     row = session.get(CaseIndex, instance.id)
     if row is None:
-        row = CaseIndex(
-            instance_id=instance.id,
-            case_code=instance.case_code,
-            ambito_code=instance.ambito_code,
-            status=instance.status,
-            updated_at=utcnow(),
-        )
+        row = CaseIndex(instance_id=instance.id, updated_at=utcnow(), **values)
         session.add(row)
-    row.case_code = instance.case_code
-    row.ambito_code = instance.ambito_code
-    row.alias = alias
-    row.alias_key = search_key(alias) if alias else None
-    row.stage = stage_of(instance.status, data, titles)[:200]
-    row.status = instance.status
-    row.updated_at = utcnow()
+    elif any(getattr(row, key) != value for key, value in values.items()):
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_at = utcnow()
     return row

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine import codec
@@ -33,6 +35,15 @@ def _upgrade(workflow: dict[str, Any]) -> dict[str, Any]:
     if version != STORAGE_FORMAT:
         raise UnknownStorageFormat(f"formato di memorizzazione {version} non supportato")
     return workflow
+
+
+def _insert_ignoring_duplicates(session: Session, model: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(model).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite_insert(model).on_conflict_do_nothing()
+    return insert(model).prefix_with("IGNORE")  # pragma: no cover - other databases are not supported
 
 
 @dataclass
@@ -142,18 +153,9 @@ def save(
             .execution_options(synchronize_session=False)
         )
     if blob_texts:
-        existing = set(
-            session.scalars(
-                select(TaskData.hash).where(TaskData.instance_id == instance.id, TaskData.hash.in_(blob_texts))
-            )
-        )
-        fresh = [
-            {"instance_id": instance.id, "hash": h, "data_json": text}
-            for h, text in blob_texts.items()
-            if h not in existing
-        ]
-        if fresh:
-            session.execute(insert(TaskData), fresh)
+        # Data blobs of a case are content-addressed: an identical one may already exist.
+        rows = [{"instance_id": instance.id, "hash": h, "data_json": text} for h, text in blob_texts.items()]
+        session.execute(_insert_ignoring_duplicates(session, TaskData), rows)
     if inserts:
         session.execute(insert(TaskState), inserts)
     orphans = known_blobs - set(new.data_hashes.values())
