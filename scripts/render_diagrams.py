@@ -19,8 +19,14 @@ VIEWER = ROOT / "node_modules" / "bpmn-js" / "dist" / "bpmn-viewer.production.mi
 ASSETS = ROOT / "node_modules" / "bpmn-js" / "dist" / "assets"
 OUT = ROOT / "docs" / "diagrams"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <style>{css}</style><style>html,body,#canvas{{margin:0;height:100%;background:#fff}}</style>

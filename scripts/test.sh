@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 export INLAV_ENVIRONMENT=test
-echo "» ruff";           .venv/bin/ruff check engine forms web tests bench alembic && .venv/bin/ruff format --check --quiet engine forms web tests bench
+echo "» ruff";           .venv/bin/ruff check engine forms web tests bench scripts alembic && .venv/bin/ruff format --check --quiet engine forms web tests bench scripts
 echo "» mypy";           .venv/bin/mypy
 echo "» import-linter";  .venv/bin/lint-imports
 echo "» pytest (SQLite)"
