@@ -281,31 +281,17 @@ def search_cases(session: Session, actor: Actor, text: str, limit: int = 50) -> 
     key = search_key(needle)
     escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     code_like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    query = (
-        select(
-            ProcessInstance.case_code,
-            ProcessInstance.ambito_code,
-            ProcessInstance.status,
-            ProcessInstance.started_at,
-            CaseIndex.alias,
-            CaseIndex.stage,
-        )
-        .outerjoin(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
-        .where(
-            or_(
-                ProcessInstance.case_code.ilike(f"{code_like}%", escape="\\"),
-                CaseIndex.alias_key.like(f"%{escaped}%", escape="\\"),
-            )
+    query = _hits_query(actor).where(
+        or_(
+            ProcessInstance.case_code.ilike(f"{code_like}%", escape="\\"),
+            CaseIndex.alias_key.like(f"%{escaped}%", escape="\\"),
         )
     )
-    if not (actor.system or actor.regional):
-        query = query.where(ProcessInstance.ambito_code.in_(sorted(actor.ambiti)))
-    rows = session.execute(query.order_by(ProcessInstance.started_at.desc()).limit(limit)).all()
-    return [CaseHit(r.case_code, r.ambito_code, r.alias, r.stage, r.status, r.started_at) for r in rows]
+    return _hits(session, query, limit)
 
 
-def recent_cases(session: Session, actor: Actor, limit: int = 20) -> list[CaseHit]:
-    """Most recently started cases of the actor's Ambiti."""
+def _hits_query(actor: Actor) -> Any:
+    """Cases of the actor's Ambiti with their search row (code, alias, stage)."""
     query = select(
         ProcessInstance.case_code,
         ProcessInstance.ambito_code,
@@ -316,8 +302,17 @@ def recent_cases(session: Session, actor: Actor, limit: int = 20) -> list[CaseHi
     ).outerjoin(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
     if not (actor.system or actor.regional):
         query = query.where(ProcessInstance.ambito_code.in_(sorted(actor.ambiti)))
+    return query
+
+
+def _hits(session: Session, query: Any, limit: int) -> list[CaseHit]:
     rows = session.execute(query.order_by(ProcessInstance.started_at.desc()).limit(limit)).all()
     return [CaseHit(r.case_code, r.ambito_code, r.alias, r.stage, r.status, r.started_at) for r in rows]
+
+
+def recent_cases(session: Session, actor: Actor, limit: int = 20) -> list[CaseHit]:
+    """Most recently started cases of the actor's Ambiti."""
+    return _hits(session, _hits_query(actor), limit)
 
 
 # --------------------------------------------------------------------------- starting cases from the web and the API

@@ -73,15 +73,10 @@ def _walk(value: Any, path: str = "") -> Any:
         return out
     if isinstance(value, (list, tuple)):
         return [_walk(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, _dt.datetime):
-        return {_TAG: "datetime", "v": value.isoformat()}
-    if isinstance(value, _dt.date):
-        return {_TAG: "date", "v": value.isoformat()}
-    if isinstance(value, _dt.time):
-        return {_TAG: "time", "v": value.isoformat()}
-    if isinstance(value, _dt.timedelta):
-        return {_TAG: "timedelta", "v": value.total_seconds()}
-    raise UnstorableValue(path or "valore", value)
+    try:
+        return _tag(value)
+    except TypeError:
+        raise UnstorableValue(path or "valore", value) from None
 
 
 def _untag(obj: dict[str, Any]) -> Any:

@@ -8,12 +8,13 @@ the regional ones, and `x-inlav-labels` with their names for display.
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+import forms
 from engine.clock import utcnow
 from engine.errors import Conflict, NotFound
 from engine.models import Ambito, Partner
@@ -73,26 +74,17 @@ def resolve_options(session: Session, schema: dict[str, Any], ambito: str | None
     """A copy of `schema` with registry-backed option lists filled in."""
     if not _mentions_options(schema):
         return schema
-    resolved = copy.deepcopy(schema)
-    cache: dict[tuple[str, ...], list[Partner]] = {}
+    cache: dict[tuple[str, ...], list[tuple[str, str]]] = {}
 
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get(OPTIONS_KEY) == "partners":
-                kinds = tuple(node.get("x-inlav-partner-kinds") or ())
-                if kinds not in cache:
-                    cache[kinds] = list_partners(session, ambito, list(kinds) or None)
-                partners = cache[kinds]
-                node["enum"] = [p.code for p in partners]
-                node["x-inlav-labels"] = {p.code: p.name for p in partners}
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
+    def partner_options(prop: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+        if prop.get(OPTIONS_KEY) != "partners":
+            return None
+        kinds = tuple(prop.get("x-inlav-partner-kinds") or ())
+        if kinds not in cache:
+            cache[kinds] = [(p.code, p.name) for p in list_partners(session, ambito, list(kinds) or None)]
+        return cache[kinds]
 
-    visit(resolved)
-    return resolved
+    return forms.fill_options(schema, partner_options)
 
 
 def _mentions_options(node: Any) -> bool:

@@ -5,7 +5,7 @@ Imports nothing of ours: the engine and the web layer both build on it.
 """
 
 from forms.instructions import render_instructions
-from forms.options import data_options, enum_labels, resolve_data_options
+from forms.options import data_options, enum_labels, fill_options, resolve_data_options
 from forms.parse import Parsed, parse_form
 from forms.render import (
     ROW,
@@ -43,6 +43,7 @@ __all__ = [
     "display_value",
     "enum_labels",
     "field_id",
+    "fill_options",
     "parse_form",
     "render_instructions",
     "resolve_data_options",

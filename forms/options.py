@@ -10,7 +10,7 @@ other choice field.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 OPTIONS_KEY = "x-inlav-options"
@@ -56,15 +56,19 @@ def data_options(prop: Mapping[str, Any], data: Mapping[str, Any]) -> list[tuple
     return out
 
 
-def resolve_data_options(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `schema` with `data:` option lists turned into `enum` + labels."""
-    if not _mentions(schema):
-        return dict(schema)
+def fill_options(
+    schema: Mapping[str, Any], options_for: Callable[[Mapping[str, Any]], list[tuple[str, str]] | None]
+) -> dict[str, Any]:
+    """A copy of `schema` where every property `options_for` knows gets `enum` + labels.
+
+    `options_for(prop)` returns (code, label) pairs for a property whose options come
+    from elsewhere (task data, a registry), or None to leave it alone.
+    """
     resolved: dict[str, Any] = copy.deepcopy(dict(schema))
 
     def visit(node: Any) -> None:
         if isinstance(node, dict):
-            options = data_options(node, data)
+            options = options_for(node)
             if options is not None:
                 node["enum"] = [code for code, _ in options]
                 node[LABELS_KEY] = dict(options)
@@ -76,6 +80,13 @@ def resolve_data_options(schema: Mapping[str, Any], data: Mapping[str, Any]) -> 
 
     visit(resolved)
     return resolved
+
+
+def resolve_data_options(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `schema` with `data:` option lists turned into `enum` + labels."""
+    if not _mentions(schema):
+        return dict(schema)
+    return fill_options(schema, lambda prop: data_options(prop, data))
 
 
 def _mentions(node: Any) -> bool:

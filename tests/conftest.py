@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -108,22 +109,34 @@ def db(platform: Platform) -> Iterator[Session]:
         connection.close()
 
 
+@contextmanager
+def own_database(template_url: str, work_dir: Path, prefix: str) -> Iterator[str]:
+    """A migrated database that commits for real, removed afterwards (a schema or a file)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    if is_postgres_url(template_url):
+        url = _reset_postgres(TEST_DB_URL, name)
+        upgrade_database(url)
+        try:
+            yield url
+        finally:
+            engine = create_engine(TEST_DB_URL)
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            engine.dispose()
+    else:
+        path = work_dir / f"{name}.db"
+        shutil.copyfile(work_dir / "template.db", path)
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            path.unlink(missing_ok=True)
+
+
 @pytest.fixture
 def fresh_url(template_url: str, work_dir: Path) -> Iterator[str]:
     """URL of a database of this test's own, already migrated, that commits for real."""
-    if is_postgres_url(template_url):
-        url = _reset_postgres(TEST_DB_URL, f"c_{uuid.uuid4().hex[:12]}")
-        upgrade_database(url)
+    with own_database(template_url, work_dir, "c") as url:
         yield url
-        engine = create_engine(TEST_DB_URL)
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{url.rsplit("%3D", 1)[1]}" CASCADE'))
-        engine.dispose()
-    else:
-        path = work_dir / f"c_{uuid.uuid4().hex[:12]}.db"
-        shutil.copyfile(work_dir / "template.db", path)
-        yield f"sqlite:///{path}"
-        path.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -8,29 +8,19 @@ committed database of their own instead of the rolled-back `db` session.
 from __future__ import annotations
 
 import re
-import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from engine import Actor, Platform, open_platform, start_case
 from engine.accounts import create_user
 from engine.db import transaction
 from engine.models import HumanTask
 from engine.partners import add_partner
-from engine.platform import upgrade_database
-from tests.conftest import (
-    TEST_DB_URL,
-    _reset_postgres,
-    add_ambiti,
-    deploy,
-    is_postgres_url,
-    make_settings,
-)
+from tests.conftest import add_ambiti, deploy, make_settings, own_database
 from web.app import create_app
 
 HERE = Path(__file__).parent
@@ -48,20 +38,8 @@ PEOPLE: dict[str, list[tuple[str, str | None]]] = {
 @pytest.fixture(scope="module")
 def web_url(template_url: str, work_dir: Path) -> Iterator[str]:
     """A migrated database of this module's own that commits for real."""
-    if is_postgres_url(template_url):
-        schema = f"w_{uuid.uuid4().hex[:12]}"
-        url = _reset_postgres(TEST_DB_URL, schema)
-        upgrade_database(url)
+    with own_database(template_url, work_dir, "w") as url:
         yield url
-        engine = create_engine(TEST_DB_URL)
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
-    else:
-        path = work_dir / f"w_{uuid.uuid4().hex[:12]}.db"
-        shutil.copyfile(work_dir / "template.db", path)
-        yield f"sqlite:///{path}"
-        path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
