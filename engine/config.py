@@ -27,7 +27,6 @@ class Settings(BaseSettings):
 
     # Engine safety nets.
     max_engine_tasks_per_step: int = 20_000
-    prune_every_tasks: int = 50
     lease_seconds: float = 30.0
     lock_wait_seconds: float = 5.0
 

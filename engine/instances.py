@@ -29,7 +29,7 @@ from engine.datadiff import apply_diff, data_diff
 from engine.errors import Conflict, EngineStateError, NotFound, ScriptError
 from engine.history import NewEvent
 from engine.models import Ambito, Message, ProcessDefinition, ProcessInstance
-from engine.roles import Actor
+from engine.roles import SYSTEM, Actor
 from engine.spiff import Case, SpecSet, StepReport, build_specset
 
 RUNNING, COMPLETED, ERROR = "running", "completed", "error"
@@ -94,7 +94,7 @@ def start_by_message(
 ) -> Outcome:
     """Start a case whose start event catches message `name`, handing it the payload."""
     manifest = definitions.manifest_for(session, definition, ambito)
-    return _start(session, settings, definition, manifest, ambito, SYSTEM_ACTOR, None, None, (name, payload))
+    return _start(session, settings, definition, manifest, ambito, SYSTEM, None, None, (name, payload))
 
 
 def _start(
@@ -142,6 +142,7 @@ def _start(
     # routing); they are reserved names that start data cannot override.
     data = {**(data or {}), "codice_caso": code, "ambito_caso": ambito}
     case = Case.new(specset, code, data)
+    case.max_engine_tasks = settings.max_engine_tasks_per_step
     try:
         report = case.start(actor.username) if message is None else case.start_with_message(*message)
     except EngineStateError as exc:
@@ -228,6 +229,7 @@ def run_step(
     try:
         snapshot, stored = store.load(session, instance)
         case = Case.restore(specset_for(session, instance), snapshot, instance.case_code)
+        case.max_engine_tasks = settings.max_engine_tasks_per_step
         try:
             report = action(case)
         except EngineStateError as exc:
@@ -382,6 +384,3 @@ def _update_case_data(
         apply_diff(data, event.data_diff)
     instance.case_data_json = codec.dumps(data)
     projections.sync_case_index(session, instance, data, open_titles)
-
-
-SYSTEM_ACTOR = Actor("sistema", system=True)

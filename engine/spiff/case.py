@@ -228,6 +228,7 @@ class Case:
         self.workflow = workflow
         self.specset = specset
         self.case_code = case_code
+        self.max_engine_tasks = 20_000  # automatic tasks one step may run (runaway-loop guard)
         workflow.script_engine = SCRIPT_ENGINE
 
     # ---- construction
@@ -527,7 +528,7 @@ class Case:
         """Evaluate an expression of the diagram in the sandbox."""
         return get_pool().evaluate(expression, data)
 
-    def run_engine(self, report: StepReport | None = None, max_tasks: int = 20_000) -> StepReport:
+    def run_engine(self, report: StepReport | None = None) -> StepReport:
         """Run automatic tasks until only people, timers or messages can move the case.
 
         Prunes finished history as it goes, so loops of any length keep the tree far
@@ -535,6 +536,7 @@ class Case:
         """
         report = report or StepReport()
         wf = self.workflow
+        max_tasks = self.max_engine_tasks
         pending_throws: list[tuple[str, str | None]] = []
         befores: dict[UUID, Any] = {}
 
