@@ -98,7 +98,7 @@ def _json_arg(value: str | None) -> Any:
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Apply database migrations."""
+    """Applica le migrazioni del database."""
     platform = _platform()
     upgrade_database(platform.settings.database_url, revision)
     typer.echo(f"Database aggiornato ({revision}).")
@@ -106,7 +106,7 @@ def db_upgrade(revision: str = "head") -> None:
 
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
-    """Revert database migrations down to REVISION (e.g. base)."""
+    """Riporta il database alla revisione REVISION (es. base)."""
     platform = _platform()
     downgrade_database(platform.settings.database_url, revision)
     typer.echo(f"Database riportato a {revision}.")
@@ -117,7 +117,7 @@ def db_downgrade(revision: str) -> None:
 
 @ambiti_app.command("add")
 def ambiti_add(code: str, name: str) -> None:
-    """Register an Ambito."""
+    """Registra un Ambito."""
     platform = _platform()
     with transaction(platform.sessions) as session:
         if session.get(Ambito, code) is not None:
@@ -128,7 +128,7 @@ def ambiti_add(code: str, name: str) -> None:
 
 @ambiti_app.command("list")
 def ambiti_list() -> None:
-    """List Ambiti."""
+    """Elenca gli Ambiti."""
     platform = _platform()
     with read_transaction(platform.sessions) as session:
         for row in session.scalars(select(Ambito).order_by(Ambito.code)):
@@ -148,7 +148,7 @@ def processes_validate(
     paths: Annotated[list[Path], typer.Argument(help="File o cartelle del pacchetto.")],
     ambito: Annotated[str | None, typer.Option(help="Ambito per cui si valida (default: Regione).")] = None,
 ) -> None:
-    """Parse and lint a bundle without deploying it."""
+    """Controlla un pacchetto (diagrammi, decisioni, moduli) senza pubblicarlo."""
     platform = _platform()
     try:
         files = read_bundle_paths(paths, platform.settings.max_bundle_files, platform.settings.max_file_bytes)
@@ -172,7 +172,7 @@ def processes_deploy(
     user: UserOpt = "cli",
     note: Annotated[str | None, typer.Option(help="Nota di pubblicazione.")] = None,
 ) -> None:
-    """Validate and deploy a bundle as a new immutable version."""
+    """Controlla e pubblica un pacchetto come nuova versione immutabile."""
     platform = _platform()
     try:
         files = read_bundle_paths(paths, platform.settings.max_bundle_files, platform.settings.max_file_bytes)
@@ -192,7 +192,7 @@ def processes_deploy(
 
 @processes_app.command("list")
 def processes_list() -> None:
-    """List deployed process definitions."""
+    """Elenca le versioni dei processi pubblicate."""
     platform = _platform()
     with read_transaction(platform.sessions) as session:
         for d in list_definitions(session):
@@ -211,7 +211,7 @@ def instances_start(
     user: UserOpt = "cli",
     role: RoleOpt = None,
 ) -> None:
-    """Start a case of PROCESS in an Ambito."""
+    """Avvia un caso del processo PROCESS in un Ambito."""
     platform = _platform()
     actor = _actor(user, role, [ambito])
     try:
@@ -225,7 +225,7 @@ def instances_start(
 
 @instances_app.command("show")
 def instances_show(case_code: str) -> None:
-    """Show a case: status, open tasks, recent history."""
+    """Mostra un caso: stato, errori, attività aperte."""
     platform = _platform()
     try:
         with read_transaction(platform.sessions) as session:
@@ -249,7 +249,7 @@ def instances_show(case_code: str) -> None:
 def instances_history(
     case_code: str, verify: Annotated[bool, typer.Option(help="Verifica la catena di hash.")] = False
 ) -> None:
-    """Print a case's history (who did what, when, on which version)."""
+    """Stampa la cronologia di un caso (chi ha fatto cosa, quando, su quale versione)."""
     platform = _platform()
     try:
         with read_transaction(platform.sessions) as session:
@@ -275,7 +275,7 @@ def instances_migrate(
     apply: Annotated[bool, typer.Option("--apply", help="Esegue la migrazione (senza: solo prova).")] = False,
     user: UserOpt = "cli",
 ) -> None:
-    """Move a case onto the latest version of its process (dry run unless --apply)."""
+    """Porta un caso all'ultima versione del suo processo (solo prova senza --apply)."""
     from engine.migration import migrate_case
 
     platform = _platform()
@@ -294,7 +294,7 @@ def instances_migrate(
 
 @instances_app.command("retry")
 def instances_retry(case_code: str, user: UserOpt = "cli") -> None:
-    """Re-run a case's automatic steps and re-arm its timers after an incident."""
+    """Riesegue i passi automatici di un caso e riarma i timer dopo un errore."""
     from engine.migration import retry_case
 
     platform = _platform()
@@ -322,7 +322,7 @@ def tasks_list(
     overdue: bool = False,
     limit: int = 50,
 ) -> None:
-    """List human tasks waiting for a role (or all, as system)."""
+    """Elenca le attività in attesa per un ruolo (o tutte, come sistema)."""
     platform = _platform()
     actor = _actor(user, role, ambito)
     flt = InboxFilter(case_code=case_code, mine_only=mine, unassigned_only=unassigned, overdue_only=overdue)
@@ -352,13 +352,13 @@ def _task_command(action: str, task_id: str, user: str, role: list[str] | None, 
 
 @tasks_app.command("claim")
 def tasks_claim(task_id: str, user: UserOpt = "cli", role: RoleOpt = None, ambito: AmbitoOpt = None) -> None:
-    """Take a task."""
+    """Prende in carico un'attività."""
     _task_command("claim", task_id, user, role, ambito)
 
 
 @tasks_app.command("release")
 def tasks_release(task_id: str, user: UserOpt = "cli", role: RoleOpt = None, ambito: AmbitoOpt = None) -> None:
-    """Give a task back."""
+    """Rilascia un'attività."""
     _task_command("release", task_id, user, role, ambito)
 
 
@@ -370,7 +370,7 @@ def tasks_complete(
     role: RoleOpt = None,
     ambito: AmbitoOpt = None,
 ) -> None:
-    """Complete a task with form data (validated against its JSON Schema)."""
+    """Completa un'attività con i dati del modulo (validati sul suo JSON Schema)."""
     platform = _platform()
     actor = _actor(user, role, ambito)
     payload = _json_arg(data)
@@ -401,7 +401,7 @@ def messages_send(
     ambito: Annotated[str | None, typer.Option(help="Ambito destinatario.")] = None,
     now: Annotated[bool, typer.Option(help="Consegna subito invece di lasciarlo al worker.")] = True,
 ) -> None:
-    """Send a message to waiting cases (by name and correlation key)."""
+    """Invia un messaggio ai casi in attesa (per nome e chiave di correlazione)."""
     platform = _platform()
     try:
         with transaction(platform.sessions) as session:
@@ -416,7 +416,7 @@ def messages_send(
 
 @messages_app.command("list")
 def messages_list(status: str | None = None, limit: int = 50) -> None:
-    """List recent messages with their delivery status."""
+    """Elenca i messaggi recenti con il loro stato di consegna."""
     platform = _platform()
     with read_transaction(platform.sessions) as session:
         for m in list_messages(session, status, limit):
@@ -431,7 +431,7 @@ def worker(
     once: Annotated[bool, typer.Option(help="Una sola passata, poi esce.")] = False,
     worker_id: Annotated[str | None, typer.Option("--id", help="Identificativo del worker.")] = None,
 ) -> None:
-    """Fire due timers and deliver messages (run several on PostgreSQL to scale out)."""
+    """Fa scattare i timer scaduti e consegna i messaggi (su PostgreSQL se ne avviano più d'uno)."""
     platform = _platform()
     wid = worker_id or f"{socket.gethostname()}:{os.getpid()}"
     if once:
@@ -456,7 +456,7 @@ def serve(
     port: int = 8000,
     with_worker: Annotated[bool, typer.Option("--with-worker/--no-worker", help="Avvia anche il worker.")] = True,
 ) -> None:
-    """Run the web application."""
+    """Avvia l'applicazione web."""
     import threading
 
     import uvicorn
@@ -478,7 +478,7 @@ def serve(
 
 @demo_app.command("seed")
 def demo_seed() -> None:
-    """Create the twelve Ambiti and demo cases by running the engine."""
+    """Crea gli Ambiti, gli utenti, i partner e i casi dimostrativi (attraverso il motore)."""
     from engine.demo import seed
 
     platform = _platform()
