@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import StartEventSplit
@@ -323,13 +323,6 @@ class Case:
         """Workflow-level data (the end state's data once completed)."""
         return dict(self.workflow.data)
 
-    def latest_data(self) -> dict[str, Any]:
-        """Data of the most recently completed task of the top workflow (the case so far)."""
-        last = self.workflow.last_task
-        if self.completed or last is None:
-            return dict(self.workflow.data)
-        return dict(last.data)
-
     def definition_of(self, task: Any) -> int:
         """Definition that owns the spec a task belongs to (forms live in its bundle)."""
         return self.specset.owners.get(task.workflow.spec.name, self.specset.owners[self.specset.main])
@@ -407,15 +400,6 @@ class Case:
                         )
                     )
         return waits
-
-    def error_tasks(self) -> list[str]:
-        """Ids of tasks left in ERROR state."""
-        return [
-            str(task.id)
-            for _id, workflow in self._workflows()
-            for task in workflow.tasks.values()
-            if task.state == TaskState.ERROR
-        ]
 
     # ---- actions
 
@@ -639,11 +623,6 @@ class Case:
             definition_id=self.definition_of(task),
             diff=_encoded_diff(before, task.data),
         )
-
-
-def new_task_id() -> str:
-    """A fresh task id (used by tests and migrations)."""
-    return str(uuid4())
 
 
 # --------------------------------------------------------------------------- internals
