@@ -4,7 +4,24 @@ Callers import from here; submodules are implementation detail. Functions take t
 Session first and never commit: the caller owns the transaction.
 """
 
-from engine.apitokens import create_token, list_tokens, revoke_token, user_for_token
+from engine.access import (
+    ROLES,
+    SYSTEM,
+    Action,
+    Actor,
+    OpenedSession,
+    close_session,
+    create_token,
+    find_session,
+    list_tokens,
+    needs_touch,
+    open_session,
+    revoke_token,
+    role_for_lane,
+    role_label,
+    touch_session,
+    user_for_token,
+)
 from engine.casefile import (
     CaseFile,
     CaseHit,
@@ -48,7 +65,6 @@ from engine.instances import Outcome, get_instance, start_instance
 from engine.messages import deliver, send_message
 from engine.platform import Platform, open_platform, upgrade_database
 from engine.projections import alias_of
-from engine.roles import ROLES, SYSTEM, Actor, role_for_lane, role_label
 from engine.tasks import (
     InboxFilter,
     check_access,
@@ -61,12 +77,12 @@ from engine.tasks import (
     ui_form_for,
 )
 from engine.taskview import TaskContext, task_context, task_data
-from engine.websessions import OpenedSession, close_session, find_session, needs_touch, open_session, touch_session
 
 __all__ = [
     "ROLES",
     "SORTS",
     "SYSTEM",
+    "Action",
     "Actor",
     "BundleCheck",
     "CaseBusy",

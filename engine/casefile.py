@@ -20,12 +20,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine import codec
+from engine.access.matrix import Action, ambiti_for, require, require_in
+from engine.access.roles import Actor, role_label
 from engine.config import Settings
-from engine.errors import Forbidden, NotFound
+from engine.errors import NotFound
 from engine.instances import Outcome, start_instance
 from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
 from engine.projections import alias_of, first_present, search_key, stage_of, sync_case_index
-from engine.roles import Actor, role_label
 
 PIP_KEYS = ("pip", "piano", "PIP")
 INTERVENTION_KEYS = ("interventi", "interventions", "servizi")
@@ -96,10 +97,9 @@ class CaseFile:
 def get_case(session: Session, case_code: str, actor: Actor) -> ProcessInstance:
     """The case with this code, if the actor may see its Ambito."""
     instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_code == case_code))
-    if instance is None:
-        raise NotFound(f"Caso «{case_code}» non trovato.")
-    if not actor.may_work_in(instance.ambito_code):
-        raise Forbidden("Il caso appartiene a un altro Ambito.")
+    missing = f"Caso «{case_code}» non trovato."
+    require_in(actor, Action.CASE_READ, instance.ambito_code if instance is not None else None, missing)
+    assert instance is not None  # require_in raised otherwise
     return instance
 
 
@@ -300,8 +300,10 @@ def _hits_query(actor: Actor) -> Any:
         CaseIndex.alias,
         CaseIndex.stage,
     ).outerjoin(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
-    if not (actor.system or actor.regional):
-        query = query.where(ProcessInstance.ambito_code.in_(sorted(actor.ambiti)))
+    require(actor, Action.CASE_READ)
+    ambiti = ambiti_for(actor, Action.CASE_READ)
+    if ambiti is not None:
+        query = query.where(ProcessInstance.ambito_code.in_(sorted(ambiti)))
     return query
 
 
@@ -404,10 +406,8 @@ def start_case(
     case_code: str | None = None,
 ) -> Outcome:
     """Start a case for a person who works in the Ambito (the engine indexes it for search)."""
-    if not actor.may_work_in(ambito):
-        raise Forbidden("Non puoi aprire casi in questo Ambito.")
-    if session.get(Ambito, ambito) is None:
-        raise NotFound(f"Ambito sconosciuto: {ambito}")
+    known = session.get(Ambito, ambito) is not None
+    require_in(actor, Action.CASE_START, ambito if known else None, f"Ambito «{ambito}» non trovato.")
     if process_key not in {s.process_key for s in startable_processes(session, ambito)}:
         raise NotFound(f"Processo «{process_key}» non disponibile per l'Ambito {ambito}.")
     return start_instance(session, settings, process_key, ambito, actor, case_code, data)

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 import forms
 from engine import codec
+from engine.access.roles import role_for_lane
 from engine.clock import utcnow
 from engine.errors import DefinitionError, NotFound, Problem
 from engine.models import Ambito, Bundle, BundleFile, DefinitionFile, ProcessDefinition
-from engine.roles import role_for_lane
 from engine.safexml import UnsafeXml, parse_xml
 from engine.sandbox import check_code
 from engine.spiff import ParsedBundle, check_timer_value, parse_bundle

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.accounts import create_user
+from engine.access.accounts import create_user
+from engine.access.roles import ROLES, Actor, role_label
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import transaction
@@ -27,7 +28,6 @@ from engine.messages import deliver, send_message
 from engine.models import Ambito, AppUser, HumanTask, Message, Partner, ProcessInstance
 from engine.partners import add_partner
 from engine.platform import Platform
-from engine.roles import ROLES, Actor, role_label
 from engine.tasks import complete_task
 
 AMBITI: tuple[tuple[str, str], ...] = (
@@ -56,11 +56,12 @@ ROLE_PREFIX = {
     "direttore_pua": "dir",
     "scc": "scc",
 }
-REGIONAL_USERS: tuple[tuple[str, str, list[tuple[str, str | None]], bool, bool], ...] = (
-    # username, full name, roles (role, Ambito or None for every Ambito), admin, auditor
-    ("coordinamento", "Coordinamento regionale InLav", [("direttore_pua", None), ("scc", None)], False, False),
-    ("revisore", "Revisione e monitoraggio regionale", [], False, True),
-    ("admin", "Amministrazione della piattaforma", [], True, False),
+REGIONAL_USERS: tuple[tuple[str, str, str], ...] = (
+    # username, full name, regional role
+    ("coordinamento", "Coordinamento regionale InLav", "coordinamento_regionale"),
+    ("revisore", "Revisione e controllo interno", "revisore"),
+    ("monitoraggio", "Monitoraggio regionale (Regione, ANCI, università)", "monitoraggio_regionale"),
+    ("admin", "Amministrazione della piattaforma", "amministratore"),
 )
 PARTNERS_PER_AMBITO: tuple[tuple[str, str, str], ...] = (
     # code suffix, name (the Ambito's name is appended), kind
@@ -109,13 +110,15 @@ def seed_ambiti(platform: Platform, codes: Sequence[str] | None = None) -> int:
 
 
 def seed_users(platform: Platform, codes: Sequence[str]) -> int:
-    """One account per role in each Ambito, plus the regional coordinator, auditor and admin."""
+    """One account per Ambito role in each Ambito, plus the regional coordinator, auditor, monitor and admin."""
     added = 0
     with transaction(platform.sessions) as session:
         existing = set(session.scalars(select(AppUser.username)))
         names = dict(AMBITI)
         for code in codes:
             for role in ROLES:
+                if role.regional:
+                    continue
                 name = username(role.code, code)
                 if name in existing:
                     continue
@@ -123,11 +126,9 @@ def seed_users(platform: Platform, codes: Sequence[str]) -> int:
                     session, name, f"{role_label(role.code)} · {names[code]}", DEMO_PASSWORD, roles=[(role.code, code)]
                 )
                 added += 1
-        for name, full_name, roles, is_admin, is_auditor in REGIONAL_USERS:
+        for name, full_name, role_code in REGIONAL_USERS:
             if name not in existing:
-                create_user(
-                    session, name, full_name, DEMO_PASSWORD, roles=roles, is_admin=is_admin, is_auditor=is_auditor
-                )
+                create_user(session, name, full_name, DEMO_PASSWORD, roles=[(role_code, None)])
                 added += 1
     return added
 

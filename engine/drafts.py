@@ -14,10 +14,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import codec
+from engine.access.roles import Actor
 from engine.clock import utcnow
 from engine.errors import Conflict
 from engine.models import HumanTask, TaskDraft
-from engine.roles import Actor
 from engine.tasks import check_access, get_task
 
 MAX_DRAFT_BYTES = 256_000
@@ -27,7 +27,7 @@ def save_draft(
     session: Session, task_id: str, actor: Actor, data: dict[str, Any], note: str | None = None
 ) -> TaskDraft:
     """Store (or replace) the actor's draft of an open task she may work on."""
-    task = get_task(session, task_id)
+    task = get_task(session, task_id, actor)
     check_access(actor, task)
     try:
         text = codec.dumps(codec.to_jsonable(data))

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from engine.access.roles import Actor
 from engine.clock import utcnow
 from engine.models import HumanTask, ProcessDefinition
-from engine.roles import Actor
 from engine.tasks import InboxFilter, inbox_query
 
 SORTS = ("scadenza", "-scadenza", "creazione", "-creazione")

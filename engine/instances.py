@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import codec, definitions, history, leases, projections, store
+from engine.access.roles import SYSTEM, Actor
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.datadiff import apply_diff, data_diff
 from engine.errors import Conflict, EngineStateError, NotFound, ScriptError
 from engine.history import NewEvent
 from engine.models import Ambito, Message, ProcessDefinition, ProcessInstance
-from engine.roles import SYSTEM, Actor
 from engine.spiff import Case, SpecSet, StepReport, build_specset
 
 RUNNING, COMPLETED, ERROR = "running", "completed", "error"
@@ -111,7 +111,9 @@ def _start(
     if case_code is not None:
         _check_case_code(case_code)
         if session.scalar(select(ProcessInstance.id).where(ProcessInstance.case_code == case_code)) is not None:
-            raise Conflict(f"Esiste già un caso con codice «{case_code}».")
+            # Codes are unique across the region: the same answer whoever holds the code,
+            # so it does not tell which Ambito has such a case.
+            raise Conflict("Codice del caso non disponibile: sceglierne un altro o lasciarlo generare.")
     now = utcnow()
     code = case_code or _next_case_code(session, ambito, now)
     instance = ProcessInstance(

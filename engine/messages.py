@@ -17,13 +17,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from engine import codec, definitions
+from engine.access.matrix import Action, ambiti_for, require, require_in
+from engine.access.roles import SYSTEM, Actor
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import is_postgres
-from engine.errors import Forbidden, NotFound
+from engine.errors import NotFound
 from engine.instances import Outcome, run_step, start_by_message
-from engine.models import Message, MessageSubscription, ProcessInstance
-from engine.roles import SYSTEM, Actor
+from engine.models import Ambito, Message, MessageSubscription, ProcessInstance
 from engine.spiff import Case, StepReport
 
 PENDING, DELIVERED, UNMATCHED, FAILED = "pending", "delivered", "unmatched", "failed"
@@ -59,6 +60,23 @@ def send_message(
     )
     session.add(message)
     session.flush()
+    return message
+
+
+def accept_message(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    name: str,
+    payload: Any,
+    correlation_key: str | None,
+    ambito: str,
+) -> Message:
+    """A message from a partner system, sent by someone who may send to that Ambito, delivered now."""
+    known = session.get(Ambito, ambito) is not None
+    require_in(actor, Action.MESSAGE_SEND, ambito if known else None, f"Ambito «{ambito}» non trovato.")
+    message = send_message(session, name, payload, correlation_key, ambito, source=f"api:{actor.username}")
+    deliver(session, settings, message.id)
     return message
 
 
@@ -153,18 +171,20 @@ def outbox(session: Session, actor: Actor, name: str | None = None, limit: int =
     query = select(Message).where(Message.status == OUTBOX).order_by(Message.id).limit(limit)
     if name:
         query = query.where(Message.name == name)
-    if not (actor.system or actor.regional):
-        query = query.where(Message.ambito_code.in_(sorted(actor.ambiti)))
+    require(actor, Action.MESSAGE_OUTBOX)
+    ambiti = ambiti_for(actor, Action.MESSAGE_OUTBOX)
+    if ambiti is not None:
+        query = query.where(Message.ambito_code.in_(sorted(ambiti)))
     return list(session.scalars(query))
 
 
 def acknowledge(session: Session, message_id: int, actor: Actor) -> Message:
     """A partner system took an outbox message: mark it sent."""
     message = session.get(Message, message_id)
-    if message is None or message.status not in (OUTBOX, SENT):
-        raise NotFound("Messaggio non trovato nella posta in uscita.")
-    if not actor.may_work_in(message.ambito_code or ""):
-        raise Forbidden("Il messaggio appartiene a un altro Ambito.")
+    found = message is not None and message.status in (OUTBOX, SENT)
+    ambito = message.ambito_code if found and message is not None else None
+    require_in(actor, Action.MESSAGE_ACK, ambito, "Messaggio non trovato nella posta in uscita.")
+    assert message is not None
     if message.status == OUTBOX:
         message.status = SENT
         message.delivered_at = utcnow()

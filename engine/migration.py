@@ -12,13 +12,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import codec, definitions, store
+from engine.access.roles import Actor
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.errors import Conflict
 from engine.history import NewEvent
 from engine.instances import Outcome, get_instance, manifest_ids, run_step, specset_for, specset_for_manifest
 from engine.models import Timer
-from engine.roles import Actor
 from engine.spiff import Case, StepReport
 
 

@@ -302,8 +302,6 @@ class AppUser(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean)
-    is_admin: Mapped[bool] = mapped_column(Boolean)
-    is_auditor: Mapped[bool] = mapped_column(Boolean)
     locale: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(TS)
     last_login_at: Mapped[datetime | None] = mapped_column(TS)

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from engine.access.roles import role_for_lane
 from engine.clock import as_utc, utcnow
 from engine.errors import ScriptError
 from engine.models import CaseIndex, HumanTask, MessageSubscription, ProcessInstance, Timer
-from engine.roles import role_for_lane
 from engine.sandbox import SandboxFailure
 from engine.spiff import Case, add_iso_duration
 

@@ -6,18 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 import forms
 from engine import definitions, history, partners
+from engine.access.matrix import Action, ambiti_for, permits, require, require_in
+from engine.access.roles import LANE_ROLES, Actor
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, FormInvalid, NotFound, TaskNotReady
 from engine.history import NewEvent
 from engine.instances import Outcome, run_step
 from engine.models import HistoryEvent, HumanTask, ProcessInstance, TaskDraft
-from engine.roles import Actor
 from engine.spiff import Case, StepReport
 
 
@@ -36,15 +37,19 @@ class InboxFilter:
 
 
 def inbox_query(actor: Actor, flt: InboxFilter | None = None, now: datetime | None = None) -> Select[HumanTask]:
-    """Tasks an actor may work on: for her roles in her Ambiti, or assigned to her."""
+    """Tasks an actor may work on: in the Ambiti where she works tasks, those of her lanes
+    there, those without a lane, and those assigned to her."""
     flt = flt or InboxFilter()
     query = select(HumanTask)
     if not actor.system:
-        visible = HumanTask.assignee == actor.username
-        allowed = or_(HumanTask.lane.in_(sorted(actor.roles)), HumanTask.lane.is_(None))
-        if not actor.regional:
-            allowed = allowed & HumanTask.ambito_code.in_(sorted(actor.ambiti))
-        query = query.where(or_(visible, allowed))
+        ambiti = ambiti_for(actor, Action.TASK_WORK)
+        in_scope = true() if ambiti is None else HumanTask.ambito_code.in_(sorted(ambiti))
+        lanes: list[ColumnElement[bool]] = [HumanTask.assignee == actor.username, HumanTask.lane.is_(None)]
+        for role, ambito in sorted(actor.grants, key=str):
+            if role in LANE_ROLES:
+                held = HumanTask.lane == role
+                lanes.append(held if ambito is None else and_(held, HumanTask.ambito_code == ambito))
+        query = query.where(in_scope, or_(*lanes))
     if flt.process_key:
         query = query.where(HumanTask.process_key == flt.process_key)
     if flt.task_name:
@@ -78,34 +83,61 @@ def list_inbox(
     return list(rows), total
 
 
-def get_task(session: Session, task_id: str) -> HumanTask:
-    """An open human task, or a precise error if it is closed or unknown."""
+TASK_NOT_FOUND = "Attività non trovata."
+
+
+def get_task(
+    session: Session, task_id: str, actor: Actor | None = None, action: Action = Action.TASK_WORK
+) -> HumanTask:
+    """An open human task, or a precise error if it is closed or unknown.
+
+    With an actor, a task outside the Ambiti where she may perform `action` is answered
+    exactly like an unknown one (and a role without the action at all is Forbidden).
+    """
+    if actor is not None:
+        require(actor, action)
     row = session.get(HumanTask, task_id, populate_existing=True)
     if row is not None:
+        if actor is not None:
+            require_in(actor, action, row.ambito_code, TASK_NOT_FOUND)
         return row
-    seen = session.scalar(select(HistoryEvent.id).where(HistoryEvent.task_id == task_id).limit(1))
-    if seen is not None:
+    seen = session.execute(
+        select(ProcessInstance.ambito_code)
+        .join(HistoryEvent, HistoryEvent.instance_id == ProcessInstance.id)
+        .where(HistoryEvent.task_id == task_id)
+        .limit(1)
+    ).first()
+    if seen is not None and (actor is None or permits(actor, action, seen.ambito_code)):
         raise TaskNotReady("L'attività non è più in attesa: è già stata completata o annullata.")
-    raise NotFound("Attività non trovata.")
+    raise NotFound(TASK_NOT_FOUND)
 
 
 def check_access(actor: Actor, task: HumanTask, claiming: bool = False) -> None:
-    """Raise Forbidden unless the actor may act on the task."""
+    """Raise unless the actor may act on the task: NotFound outside her Ambiti, Forbidden
+    for another role's task or a colleague's claimed one."""
     if actor.system:
         return
+    require_in(actor, Action.TASK_WORK, task.ambito_code, TASK_NOT_FOUND)
     if task.assignee == actor.username:
         return
-    if not actor.may_work_in(task.ambito_code):
-        raise Forbidden("L'attività appartiene a un altro Ambito.")
-    if not actor.holds(task.lane):
+    if not actor.holds(task.lane, task.ambito_code):
         raise Forbidden("L'attività è riservata a un altro ruolo.")
     if task.assignee is not None and not claiming:
         raise Forbidden(f"L'attività è stata presa in carico da {task.assignee}.")
 
 
+def can_work_on(actor: Actor, task: HumanTask) -> bool:
+    """Whether someone who may read the task's case may also act on it (False: she only looks)."""
+    try:
+        check_access(actor, task)
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
 def claim_task(session: Session, task_id: str, actor: Actor) -> HumanTask:
     """Take a task: it becomes mine; someone else's claim is a conflict."""
-    task = get_task(session, task_id)
+    task = get_task(session, task_id, actor)
     check_access(actor, task, claiming=True)
     now = utcnow()
     result = session.execute(
@@ -125,7 +157,7 @@ def claim_task(session: Session, task_id: str, actor: Actor) -> HumanTask:
 
 def release_task(session: Session, task_id: str, actor: Actor) -> HumanTask:
     """Give a task back to the team (only its assignee, or the system)."""
-    task = get_task(session, task_id)
+    task = get_task(session, task_id, actor)
     if task.assignee is None:
         return task
     if task.assignee != actor.username and not actor.system:
@@ -200,7 +232,7 @@ def validate_submission(
 
 def complete_task(session: Session, settings: Settings, task_id: str, data: dict[str, Any], actor: Actor) -> Outcome:
     """Complete a human task with data validated against its form, then move the case on."""
-    task = get_task(session, task_id)
+    task = get_task(session, task_id, actor)
     check_access(actor, task)
     schema = form_for(session, task)
     if not isinstance(data, dict):

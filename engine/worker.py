@@ -17,6 +17,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import messages
+from engine.access.roles import SYSTEM
+from engine.access.sessions import purge_expired_sessions
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import is_postgres, transaction
@@ -24,9 +26,7 @@ from engine.drafts import purge_orphan_drafts
 from engine.errors import Conflict, EngineError
 from engine.instances import run_step
 from engine.models import Timer
-from engine.roles import SYSTEM
 from engine.spiff import Case, StepReport
-from engine.websessions import purge_expired_sessions
 
 log = logging.getLogger("inlav.worker")
 BACKOFF_SECONDS = (30, 120, 600, 3600)

@@ -25,11 +25,11 @@ from engine import (
     start_instance,
     verify_chain,
 )
+from engine.access.roles import SYSTEM
 from engine.config import Settings
 from engine.instances import run_step
 from engine.messages import DELIVERED, UNMATCHED, deliverable_ids
 from engine.models import HistoryEvent, HumanTask, MessageSubscription, ProcessInstance, TaskState, Timer
-from engine.roles import SYSTEM
 from tests.conftest import DIRECTOR, OPERATOR, OTHER_AMBITO, TUTOR, add_ambiti, deploy
 
 CONTACT = {"alias": "Amir", "eta": 30, "grado": "lavoro_nero", "tipi_intervento": ["orientamento", "legale"]}
@@ -160,8 +160,10 @@ def test_permissions_role_ambito_and_assignee(db, settings: Settings, case) -> N
     assert inbox(db, OTHER_AMBITO, case_code=case.case_code) == []
     with pytest.raises(Forbidden):
         complete_task(db, settings, task.task_id, CONTACT, DIRECTOR)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="Attività non trovata"):  # as if it did not exist
         claim_task(db, task.task_id, OTHER_AMBITO)
+    with pytest.raises(NotFound, match="Attività non trovata"):
+        release_task(db, task.task_id, OTHER_AMBITO)
     colleague = OPERATOR.__class__("bruno", OPERATOR.roles, OPERATOR.ambiti)
     claim_task(db, task.task_id, OPERATOR)
     with pytest.raises(Conflict):

@@ -13,6 +13,7 @@ from engine import Platform, open_platform
 from web import errors
 from web.config import WebSettings, load_web_settings
 from web.routes import account, api, auth, cases, contacts, inbox, tasks
+from web.security import PUBLIC, landing_page, load_viewer
 from web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -56,7 +57,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    @app.get("/health", tags=["sistema"])
+    @app.get("/health", tags=["sistema"], dependencies=PUBLIC)
     def health() -> JSONResponse:
         """Liveness and database reachability."""
         try:
@@ -66,12 +67,13 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
         status = 200 if ok else 503
         return JSONResponse({"status": "ok" if ok else "degraded", "database": ok}, status_code=status)
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=PUBLIC)
     def favicon() -> Response:
         return Response(status_code=204)
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/attivita", status_code=303)
+    @app.get("/", include_in_schema=False, dependencies=PUBLIC)
+    def home(request: Request) -> RedirectResponse:
+        viewer = load_viewer(request)
+        return RedirectResponse(landing_page(viewer) if viewer else "/login", status_code=303)
 
     return app

@@ -24,7 +24,6 @@ from engine import (
     complete_task,
     deliver,
     deploy_bundle,
-    get_instance,
     list_inbox,
     open_platform,
     read_bundle_paths,
@@ -34,11 +33,13 @@ from engine import (
     upgrade_database,
     verify_chain,
 )
+from engine.access import Action, actor_for, ambiti_for, require, require_in
+from engine.casefile import get_case, start_case
 from engine.clock import utcnow
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
-from engine.messages import list_messages
-from engine.models import Ambito, HistoryEvent, HumanTask
+from engine.messages import accept_message, list_messages
+from engine.models import Ambito, AppUser, HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
 from engine.worker import run_forever, tick
 
@@ -61,20 +62,47 @@ for sub, name in [
 ]:
     app.add_typer(sub, name=name)
 
-UserOpt = Annotated[str, typer.Option("--user", "-u", help="Chi agisce (nome utente).")]
-RoleOpt = Annotated[list[str] | None, typer.Option("--role", "-r", help="Ruolo dell'utente (ripetibile).")]
-AmbitoOpt = Annotated[list[str] | None, typer.Option("--ambito", "-a", help="Ambito dell'utente (ripetibile).")]
+UserOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        "-u",
+        help="Agisce come questo utente, con i suoi ruoli e Ambiti (senza: la console, come sistema).",
+    ),
+]
+CONSOLE = Actor("console", system=True)
 
 
 def _platform() -> Platform:
     return open_platform()
 
 
-def _actor(user: str, roles: list[str] | None, ambiti: list[str] | None) -> Actor:
-    """Without roles the CLI acts as the system (an administrator at the console)."""
-    if not roles:
-        return Actor(user, system=True)
-    return Actor(user, frozenset(roles), frozenset(ambiti or []), regional=not ambiti)
+def _acting(platform: Platform, user: str | None, action: Action) -> Actor:
+    """Who a command acts as, checked against the permission matrix.
+
+    Without --user the command runs as the console: whoever holds the server's database
+    credentials already has every power, so the console acts as the system. With --user
+    it acts with that account's roles and Ambiti, exactly as the web app would.
+    """
+    if user is None:
+        return CONSOLE
+    with read_transaction(platform.sessions) as session:
+        account = session.scalar(select(AppUser).where(AppUser.username == user.strip().lower()))
+        if account is None or not account.is_active:
+            _fail(f"Utente «{user}» inesistente o disattivato.")
+        assert account is not None
+        actor = actor_for(session, account)
+    try:
+        require(actor, action)
+    except EngineError as exc:
+        _fail(f"{exc.message} ({action.value})")
+    return actor
+
+
+def _in_scope(session: Any, actor: Actor, action: Action, case_code: str) -> None:
+    """Refuse a case outside the Ambiti where the actor may perform the action (as if unknown)."""
+    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_code == case_code))
+    require_in(actor, action, instance.ambito_code if instance else None, f"Caso «{case_code}» non trovato.")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -116,9 +144,10 @@ def db_downgrade(revision: str) -> None:
 
 
 @ambiti_app.command("add")
-def ambiti_add(code: str, name: str) -> None:
+def ambiti_add(code: str, name: str, user: UserOpt = None) -> None:
     """Registra un Ambito."""
     platform = _platform()
+    _acting(platform, user, Action.ADMIN_AMBITI)
     with transaction(platform.sessions) as session:
         if session.get(Ambito, code) is not None:
             _fail(f"L'Ambito {code} esiste già.")
@@ -169,15 +198,19 @@ def processes_validate(
 def processes_deploy(
     paths: Annotated[list[Path], typer.Argument(help="File o cartelle del pacchetto.")],
     ambito: Annotated[str | None, typer.Option(help="Pubblica per questo Ambito (default: Regione).")] = None,
-    user: UserOpt = "cli",
+    user: UserOpt = None,
     note: Annotated[str | None, typer.Option(help="Nota di pubblicazione.")] = None,
 ) -> None:
     """Controlla e pubblica un pacchetto come nuova versione immutabile."""
     platform = _platform()
+    actor = _acting(platform, user, Action.PROCESS_DEPLOY)
+    reach = ambiti_for(actor, Action.PROCESS_DEPLOY)  # None: the whole region
+    if reach is not None and (ambito is None or ambito not in reach):
+        _fail("Il tuo ruolo non consente di pubblicare per la Regione o per questo Ambito.")
     try:
         files = read_bundle_paths(paths, platform.settings.max_bundle_files, platform.settings.max_file_bytes)
         with transaction(platform.sessions) as session:
-            result = deploy_bundle(session, files, ambito, user, note, platform.settings.max_file_bytes)
+            result = deploy_bundle(session, files, ambito, actor.username, note, platform.settings.max_file_bytes)
     except DefinitionError as exc:
         typer.secho(exc.message.splitlines()[0], fg=typer.colors.RED, err=True)
         _print_problems(exc.problems)
@@ -208,15 +241,17 @@ def instances_start(
     ambito: Annotated[str, typer.Option(help="Ambito del caso.")],
     case_code: Annotated[str | None, typer.Option("--case-code", help="Codice del caso (default: generato).")] = None,
     data: Annotated[str | None, typer.Option(help="Dati iniziali JSON (o @file).")] = None,
-    user: UserOpt = "cli",
-    role: RoleOpt = None,
+    user: UserOpt = None,
 ) -> None:
     """Avvia un caso del processo PROCESS in un Ambito."""
     platform = _platform()
-    actor = _actor(user, role, [ambito])
+    actor = _acting(platform, user, Action.CASE_START)
     try:
         with transaction(platform.sessions) as session:
-            outcome = start_instance(session, platform.settings, process, ambito, actor, case_code, _json_arg(data))
+            if actor.system:
+                outcome = start_instance(session, platform.settings, process, ambito, actor, case_code, _json_arg(data))
+            else:
+                outcome = start_case(session, platform.settings, actor, process, ambito, _json_arg(data), case_code)
             code = outcome.instance.case_code
     except EngineError as exc:
         _fail(str(exc))
@@ -224,12 +259,13 @@ def instances_start(
 
 
 @instances_app.command("show")
-def instances_show(case_code: str) -> None:
+def instances_show(case_code: str, user: UserOpt = None) -> None:
     """Mostra un caso: stato, errori, attività aperte."""
     platform = _platform()
+    actor = _acting(platform, user, Action.CASE_READ)
     try:
         with read_transaction(platform.sessions) as session:
-            instance = get_instance(session, case_code)
+            instance = get_case(session, case_code, actor)
             typer.echo(f"Caso {instance.case_code} — {instance.process_key} — Ambito {instance.ambito_code}")
             typer.echo(
                 f"Stato: {instance.status}  avviato da {instance.started_by} il {instance.started_at:%Y-%m-%d %H:%M}"
@@ -247,13 +283,16 @@ def instances_show(case_code: str) -> None:
 
 @instances_app.command("history")
 def instances_history(
-    case_code: str, verify: Annotated[bool, typer.Option(help="Verifica la catena di hash.")] = False
+    case_code: str,
+    verify: Annotated[bool, typer.Option(help="Verifica la catena di hash.")] = False,
+    user: UserOpt = None,
 ) -> None:
     """Stampa la cronologia di un caso (chi ha fatto cosa, quando, su quale versione)."""
     platform = _platform()
+    actor = _acting(platform, user, Action.HISTORY_VERIFY if verify else Action.CASE_READ)
     try:
         with read_transaction(platform.sessions) as session:
-            instance = get_instance(session, case_code)
+            instance = get_case(session, case_code, actor)
             rows = session.scalars(
                 select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)
             )
@@ -273,15 +312,17 @@ def instances_history(
 def instances_migrate(
     case_code: str,
     apply: Annotated[bool, typer.Option("--apply", help="Esegue la migrazione (senza: solo prova).")] = False,
-    user: UserOpt = "cli",
+    user: UserOpt = None,
 ) -> None:
     """Porta un caso all'ultima versione del suo processo (solo prova senza --apply)."""
     from engine.migration import migrate_case
 
     platform = _platform()
+    actor = _acting(platform, user, Action.CASE_MIGRATE)
     try:
         with transaction(platform.sessions) as session:
-            result = migrate_case(session, platform.settings, case_code, Actor(user, system=True), dry_run=not apply)
+            _in_scope(session, actor, Action.CASE_MIGRATE, case_code)
+            result = migrate_case(session, platform.settings, case_code, actor, dry_run=not apply)
     except EngineError as exc:
         _fail(str(exc))
     typer.echo(f"Caso {case_code}: versione {result.from_version} → {result.to_version}.")
@@ -293,14 +334,16 @@ def instances_migrate(
 
 
 @instances_app.command("retry")
-def instances_retry(case_code: str, user: UserOpt = "cli") -> None:
+def instances_retry(case_code: str, user: UserOpt = None) -> None:
     """Riesegue i passi automatici di un caso e riarma i timer dopo un errore."""
     from engine.migration import retry_case
 
     platform = _platform()
+    actor = _acting(platform, user, Action.CASE_MIGRATE)
     try:
         with transaction(platform.sessions) as session:
-            outcome = retry_case(session, platform.settings, case_code, Actor(user, system=True))
+            _in_scope(session, actor, Action.CASE_MIGRATE, case_code)
+            outcome = retry_case(session, platform.settings, case_code, actor)
     except EngineError as exc:
         _fail(str(exc))
     if outcome.error is not None:
@@ -313,18 +356,16 @@ def instances_retry(case_code: str, user: UserOpt = "cli") -> None:
 
 @tasks_app.command("list")
 def tasks_list(
-    user: UserOpt = "cli",
-    role: RoleOpt = None,
-    ambito: AmbitoOpt = None,
+    user: UserOpt = None,
     case_code: Annotated[str | None, typer.Option("--case-code")] = None,
     mine: bool = False,
     unassigned: bool = False,
     overdue: bool = False,
     limit: int = 50,
 ) -> None:
-    """Elenca le attività in attesa per un ruolo (o tutte, come sistema)."""
+    """Elenca le attività in attesa di un utente (o tutte, dalla console)."""
     platform = _platform()
-    actor = _actor(user, role, ambito)
+    actor = _acting(platform, user, Action.TASK_WORK)
     flt = InboxFilter(case_code=case_code, mine_only=mine, unassigned_only=unassigned, overdue_only=overdue)
     with read_transaction(platform.sessions) as session:
         rows, total = list_inbox(session, actor, flt, limit=limit)
@@ -336,9 +377,9 @@ def tasks_list(
         typer.echo(f"{total} attività.")
 
 
-def _task_command(action: str, task_id: str, user: str, role: list[str] | None, ambito: list[str] | None) -> None:
+def _task_command(action: str, task_id: str, user: str | None) -> None:
     platform = _platform()
-    actor = _actor(user, role, ambito)
+    actor = _acting(platform, user, Action.TASK_WORK)
     try:
         with transaction(platform.sessions) as session:
             if action == "claim":
@@ -351,28 +392,26 @@ def _task_command(action: str, task_id: str, user: str, role: list[str] | None, 
 
 
 @tasks_app.command("claim")
-def tasks_claim(task_id: str, user: UserOpt = "cli", role: RoleOpt = None, ambito: AmbitoOpt = None) -> None:
+def tasks_claim(task_id: str, user: UserOpt = None) -> None:
     """Prende in carico un'attività."""
-    _task_command("claim", task_id, user, role, ambito)
+    _task_command("claim", task_id, user)
 
 
 @tasks_app.command("release")
-def tasks_release(task_id: str, user: UserOpt = "cli", role: RoleOpt = None, ambito: AmbitoOpt = None) -> None:
+def tasks_release(task_id: str, user: UserOpt = None) -> None:
     """Rilascia un'attività."""
-    _task_command("release", task_id, user, role, ambito)
+    _task_command("release", task_id, user)
 
 
 @tasks_app.command("complete")
 def tasks_complete(
     task_id: str,
     data: Annotated[str | None, typer.Option(help="Dati del modulo in JSON (o @file).")] = None,
-    user: UserOpt = "cli",
-    role: RoleOpt = None,
-    ambito: AmbitoOpt = None,
+    user: UserOpt = None,
 ) -> None:
     """Completa un'attività con i dati del modulo (validati sul suo JSON Schema)."""
     platform = _platform()
-    actor = _actor(user, role, ambito)
+    actor = _acting(platform, user, Action.TASK_WORK)
     payload = _json_arg(data)
     try:
         with transaction(platform.sessions) as session:
@@ -400,14 +439,19 @@ def messages_send(
     payload: Annotated[str | None, typer.Option(help="Contenuto JSON (o @file).")] = None,
     ambito: Annotated[str | None, typer.Option(help="Ambito destinatario.")] = None,
     now: Annotated[bool, typer.Option(help="Consegna subito invece di lasciarlo al worker.")] = True,
+    user: UserOpt = None,
 ) -> None:
     """Invia un messaggio ai casi in attesa (per nome e chiave di correlazione)."""
     platform = _platform()
+    actor = _acting(platform, user, Action.MESSAGE_SEND)
     try:
         with transaction(platform.sessions) as session:
-            message = send_message(session, name, _json_arg(payload), key, ambito, source="cli")
-            if now:
-                deliver(session, platform.settings, message.id)
+            if not actor.system:
+                message = accept_message(session, platform.settings, actor, name, _json_arg(payload), key, ambito or "")
+            else:
+                message = send_message(session, name, _json_arg(payload), key, ambito, source="cli")
+                if now:
+                    deliver(session, platform.settings, message.id)
             status, mid = message.status, message.id
     except EngineError as exc:
         _fail(str(exc))
@@ -416,7 +460,7 @@ def messages_send(
 
 @messages_app.command("list")
 def messages_list(status: str | None = None, limit: int = 50) -> None:
-    """Elenca i messaggi recenti con il loro stato di consegna."""
+    """Elenca i messaggi recenti con il loro stato di consegna (console)."""
     platform = _platform()
     with read_transaction(platform.sessions) as session:
         for m in list_messages(session, status, limit):

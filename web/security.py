@@ -5,21 +5,24 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from engine import (
+from engine import Platform
+from engine.access import (
+    Action,
     Actor,
-    Platform,
+    actor_for,
     find_session,
     needs_touch,
+    permits,
+    require,
     touch_session,
     user_for_token,
 )
-from engine.accounts import actor_for
 from engine.db import read_transaction, transaction
 from web.config import WebSettings
 from web.i18n import pick_language
@@ -42,12 +45,15 @@ class Viewer:
     actor: Actor
     csrf: str
     lang: str
-    is_admin: bool = False
     token_auth: bool = False
 
     @property
     def ambiti(self) -> list[str]:
         return sorted(self.actor.ambiti)
+
+    def can(self, action: str) -> bool:
+        """Whether the matrix lets her perform an action somewhere (menus and buttons ask this)."""
+        return permits(self.actor, Action(action))
 
 
 class LoginRequired(Exception):
@@ -125,7 +131,6 @@ def load_viewer(request: Request) -> Viewer | None:
             actor=actor_for(session, user),
             csrf=row.csrf_token,
             lang=pick_language(request.cookies.get(LANG_COOKIE), user.locale),
-            is_admin=user.is_admin,
         )
     if touch:
         with transaction(platform.sessions) as session:
@@ -135,6 +140,9 @@ def load_viewer(request: Request) -> Viewer | None:
 
 def require_viewer(request: Request) -> Viewer:
     """Dependency: the logged-in viewer, or a redirect to the login page."""
+    known: Viewer | None = getattr(request.state, "viewer", None)
+    if known is not None and not known.token_auth:
+        return known
     viewer = load_viewer(request)
     if viewer is None:
         raise LoginRequired(expired=SESSION_COOKIE in request.cookies, next_url=_next_url(request))
@@ -222,7 +230,6 @@ def api_viewer(
             actor=actor_for(session, user),
             csrf="",
             lang="it",
-            is_admin=user.is_admin,
             token_auth=True,
         )
     request.state.viewer = viewer
@@ -230,3 +237,63 @@ def api_viewer(
 
 
 ApiViewer = Annotated[Viewer, Depends(api_viewer)]
+
+
+# --------------------------------------------------------------------------- the matrix at the door
+
+
+@dataclass(frozen=True)
+class Permit:
+    """Route dependency of a page: logged in, and the matrix gives her roles this action somewhere.
+
+    The Ambito of what the page touches is checked by the engine (another Ambito: 404).
+    """
+
+    action: Action
+
+    def __call__(self, viewer: CurrentViewer) -> None:
+        require(viewer.actor, self.action)
+
+
+@dataclass(frozen=True)
+class ApiPermit:
+    """Route dependency of an API call: a valid token whose user's roles include the action."""
+
+    action: Action
+
+    def __call__(self, viewer: ApiViewer) -> None:
+        require(viewer.actor, self.action)
+
+
+def public_route() -> None:
+    """Marks a route that anyone may call (login, health, language)."""
+
+
+def allow(action: Action) -> list[Any]:
+    """`dependencies=` of a page that performs `action`."""
+    return [Depends(Permit(action))]
+
+
+def allow_api(action: Action) -> list[Any]:
+    """`dependencies=` of an API call that performs `action`."""
+    return [Depends(ApiPermit(action))]
+
+
+PUBLIC: list[Any] = [Depends(public_route)]
+"""`dependencies=` of a route open to everyone."""
+
+
+def landing_page(viewer: Viewer) -> str:
+    """Where a person lands after login: the first page her roles open."""
+    for action, path in LANDINGS:
+        if permits(viewer.actor, action):
+            return path
+    return "/profilo"
+
+
+LANDINGS: list[tuple[Action, str]] = [
+    (Action.TASK_WORK, "/attivita"),
+    (Action.CASE_READ, "/casi"),
+    (Action.ADMIN_USERS, "/admin/utenti"),
+    (Action.REPORT_AGGREGATE, "/monitoraggio"),
+]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.accounts import FREE_ATTEMPTS, actor_for, authenticate, create_user
+from engine.access.accounts import FREE_ATTEMPTS, actor_for, authenticate, create_user
 from engine.clock import utcnow
 from engine.errors import Conflict, LoginLocked
 from tests.conftest import add_ambiti
@@ -16,11 +16,17 @@ PASSWORD = "una-password-lunga"
 
 def test_password_is_hashed_and_roles_make_the_actor(db) -> None:
     add_ambiti(db)
-    user = create_user(db, "Anna", "Anna B.", PASSWORD, [("operatore_contatto", "MILANO"), ("mediatore", None)])
+    grants = [("operatore_contatto", "MILANO"), ("mediatore", "LECCO"), ("revisore", None)]
+    user = create_user(db, "Anna", "Anna B.", PASSWORD, grants)
     assert user.username == "anna" and user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
     actor = actor_for(db, user)
-    assert actor.roles == {"operatore_contatto", "mediatore"} and actor.ambiti == {"MILANO"} and actor.regional
+    assert actor.grants == set(grants) and actor.ambiti == {"MILANO", "LECCO"} and actor.regional
+    assert actor.holds("mediatore", "LECCO") and not actor.holds("mediatore", "MILANO")
+    with pytest.raises(Conflict, match="si assegna in un Ambito"):
+        create_user(db, "carla", "Carla", PASSWORD, [("mediatore", None)])
+    with pytest.raises(Conflict, match="regionale"):
+        create_user(db, "carla", "Carla", PASSWORD, [("revisore", "MILANO")])
     with pytest.raises(Conflict, match="esiste già"):
         create_user(db, "anna", "Altra", PASSWORD)
     with pytest.raises(Conflict, match="almeno"):

@@ -27,7 +27,7 @@ def inlav(fresh_url: str, monkeypatch: pytest.MonkeyPatch):
     return run
 
 
-def test_operator_journey_through_the_cli(inlav) -> None:
+def test_operator_journey_through_the_cli(inlav, fresh_url: str) -> None:
     inlav("db", "upgrade")
     inlav("ambiti", "add", "MILANO", "Milano")
     assert "Pacchetto valido" in inlav("processes", "validate", str(BUNDLES / "sample"))
@@ -48,12 +48,13 @@ def test_operator_journey_through_the_cli(inlav) -> None:
         json.dumps({"durata_sollecito": "PT1H"}),
     )
     assert "Caso MI-1 avviato" in out
-    listing = inlav("tasks", "list", "--user", "anna", "--role", "operatore_contatto", "--ambito", "MILANO")
+    _accounts(fresh_url)
+    listing = inlav("tasks", "list", "--user", "anna")
     task_id = re.search(r"^([0-9a-f-]{36})\s+MI-1", listing, re.M).group(1)
     assert "1 attività." in listing
-    assert "0 attività." in inlav("tasks", "list", "--user", "x", "--role", "direttore_pua", "--ambito", "MILANO")
+    assert "0 attività." in inlav("tasks", "list", "--user", "dario")
 
-    who = ("--user", "anna", "--role", "operatore_contatto", "--ambito", "MILANO")
+    who = ("--user", "anna")
     inlav("tasks", "claim", task_id, *who)
     bad = inlav("tasks", "complete", task_id, "--data", '{"alias": ""}', *who, ok=False)
     assert "alias: campo obbligatorio" in bad
@@ -67,6 +68,46 @@ def test_operator_journey_through_the_cli(inlav) -> None:
     assert "unmatched" in inlav("messages", "send", "risposta_partner", "--key", "ALTRO", "--payload", "{}")
     assert "unmatched" in inlav("messages", "list")
     assert "Timer scattati: 0" in inlav("worker", "--once")
+
+
+def _accounts(url: str) -> None:
+    """People with accounts: the CLI acts with their roles, never with roles typed on the command line."""
+    from engine import open_platform
+    from engine.access import create_user
+    from engine.db import transaction
+    from tests.conftest import add_ambiti, make_settings
+
+    platform = open_platform(make_settings(url))
+    with transaction(platform.sessions) as session:
+        add_ambiti(session, "LECCO")
+        create_user(session, "anna", "Anna", "password-lunga-1", [("operatore_contatto", "MILANO")])
+        create_user(session, "dario", "Dario", "password-lunga-1", [("direttore_pua", "MILANO")])
+        create_user(session, "olga", "Olga", "password-lunga-1", [("operatore_contatto", "LECCO")])
+        create_user(session, "rita", "Rita", "password-lunga-1", [("revisore", None)])
+        create_user(session, "mona", "Mona", "password-lunga-1", [("monitoraggio_regionale", None)])
+    platform.close()
+
+
+def test_cli_commands_follow_the_permission_matrix(inlav, fresh_url: str) -> None:
+    inlav("db", "upgrade")
+    inlav("ambiti", "add", "MILANO", "Milano")
+    inlav("processes", "deploy", str(BUNDLES / "sample"))
+    _accounts(fresh_url)
+    inlav("instances", "start", "sample_case", "--ambito", "MILANO", "--case-code", "MI-9", "--user", "anna")
+    task_id = re.search(r"^([0-9a-f-]{36})", inlav("tasks", "list", "--user", "anna"), re.M).group(1)
+    # Another Ambito: the same answer as for a case or task that does not exist.
+    assert "Caso «MI-9» non trovato" in inlav("instances", "show", "MI-9", "--user", "olga", ok=False)
+    assert "Attività non trovata" in inlav("tasks", "claim", task_id, "--user", "olga", ok=False)
+    assert "Ambito «MILANO» non trovato" in inlav(
+        "instances", "start", "sample_case", "--ambito", "MILANO", "--user", "olga", ok=False
+    )
+    # The auditor reads everywhere and changes nothing; the monitor sees no case at all.
+    assert "Catena di hash integra" in inlav("instances", "history", "MI-9", "--verify", "--user", "rita")
+    assert "(task.work)" in inlav("tasks", "claim", task_id, "--user", "rita", ok=False)
+    assert "(case.read)" in inlav("instances", "show", "MI-9", "--user", "mona", ok=False)
+    assert "(admin.ambiti)" in inlav("ambiti", "add", "X", "X", "--user", "dario", ok=False)
+    assert "Regione" in inlav("processes", "deploy", str(BUNDLES / "sample"), "--user", "dario", ok=False)
+    assert "inesistente" in inlav("tasks", "list", "--user", "nessuno", ok=False)
 
 
 def test_deploy_reports_every_problem_and_fails(inlav, tmp_path) -> None:

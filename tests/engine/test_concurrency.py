@@ -13,10 +13,10 @@ import time
 from sqlalchemy import func, select
 
 from engine import CaseBusy, Conflict, EngineError, complete_task, get_instance, start_instance
+from engine.access.roles import SYSTEM
 from engine.db import transaction
 from engine.instances import run_step
 from engine.models import HistoryEvent, HumanTask, ProcessInstance, Timer
-from engine.roles import SYSTEM
 from tests import builders
 from tests.conftest import OPERATOR, add_ambiti, deploy
 
@@ -183,11 +183,11 @@ def test_a_worker_whose_timer_lock_expired_does_not_fire_it(committed) -> None:
 def test_housekeeping_removes_expired_sessions_and_orphan_drafts(committed) -> None:
     from datetime import timedelta
 
-    from engine.accounts import create_user
+    from engine.access.accounts import create_user
+    from engine.access.sessions import open_session
     from engine.clock import utcnow
     from engine.drafts import save_draft
     from engine.models import TaskDraft, WebSession
-    from engine.websessions import open_session
     from engine.worker import housekeeping
 
     prepare(committed, builders.user_loop_bundle(), 1, {"giro": 0})

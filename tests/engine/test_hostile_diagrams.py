@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from engine import complete_task, get_instance, start_instance, verify_chain
+from engine.access.roles import SYSTEM
 from engine.errors import DefinitionError
 from engine.migration import migrate_case, retry_case
 from engine.models import HistoryEvent, HumanTask, TaskState
-from engine.roles import SYSTEM
 from tests import builders
 from tests.conftest import OPERATOR, add_ambiti, deploy
 

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Actor, complete_task, deliver, get_instance, send_message, start_instance
+from engine.access.roles import SYSTEM
 from engine.config import Settings
 from engine.datadiff import apply_diff
 from engine.instances import Outcome, run_step
 from engine.models import HistoryEvent, HumanTask, Message, ProcessInstance
-from engine.roles import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = [ROOT / "processes", ROOT / "forms" / "schemas"]

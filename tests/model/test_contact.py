@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import Forbidden, FormInvalid, complete_task, deliver, send_message
+from engine import Forbidden, FormInvalid, NotFound, complete_task, deliver, send_message
 from engine.messages import DELIVERED
 from engine.models import MessageSubscription, ProcessInstance, Timer
 from tests.model.journey import AMBITO, OPERATORE, CaseDriver, person, task_data
@@ -89,9 +89,10 @@ def test_contact_form_is_checked_on_the_server_in_italian(start_case) -> None:
 def test_only_the_ambitos_contact_operators_work_the_first_record(start_case) -> None:
     case = start_case()
     task = case.task("registra_contatto")
-    for outsider in (person("operatore_contatto", "olga", "LECCO"), person("esperto_servizi_sociali", "sara")):
-        with pytest.raises(Forbidden):
-            complete_task(case.db, case.settings, task.task_id, {}, outsider)
+    with pytest.raises(NotFound):  # another Ambito: as if the task did not exist
+        complete_task(case.db, case.settings, task.task_id, {}, person("operatore_contatto", "olga", "LECCO"))
+    with pytest.raises(Forbidden):  # same Ambito, another profession
+        complete_task(case.db, case.settings, task.task_id, {}, person("esperto_servizi_sociali", "sara"))
 
 
 def test_recontact_waits_then_the_person_goes_to_assessment(start_case) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine import verify_chain
-from engine.accounts import actor_for, authenticate
+from engine.access.accounts import actor_for, authenticate
+from engine.access.roles import LANE_ROLES
 from engine.db import transaction
 from engine.definitions import deploy_bundle, read_bundle_paths
-from engine.demo import DEMO_PASSWORD, STAGES, seed
+from engine.demo import DEMO_PASSWORD, REGIONAL_USERS, STAGES, seed
 from engine.models import AppUser, HistoryEvent, HumanTask, Partner, ProcessInstance, Timer, UserRole
 from engine.platform import Platform
-from engine.roles import ROLE_CODES
 from tests.model.journey import BUNDLE
 
 
@@ -40,14 +40,15 @@ def test_demo_seed_builds_teams_partners_and_cases_at_every_stage(committed: Pla
     with transaction(committed.sessions) as session:
         for ambito in ("milano", "lecco"):
             names = set(session.scalars(select(AppUser.username).where(AppUser.username.like(f"%.{ambito}"))))
-            assert len(names) == len(ROLE_CODES), names
+            assert len(names) == len(LANE_ROLES), names
         user = authenticate(session, "op.milano", DEMO_PASSWORD)
         assert user is not None
         assert actor_for(session, user).roles == {"operatore_contatto"}
         assert actor_for(session, user).ambiti == {"MILANO"}
         admin = authenticate(session, "admin", DEMO_PASSWORD)
         auditor = authenticate(session, "revisore", DEMO_PASSWORD)
-        assert admin is not None and admin.is_admin and auditor is not None and auditor.is_auditor
+        assert admin is not None and actor_for(session, admin).grants == {("amministratore", None)}
+        assert auditor is not None and actor_for(session, auditor).grants == {("revisore", None)}
         coordinator = authenticate(session, "coordinamento", DEMO_PASSWORD)
         assert coordinator is not None and actor_for(session, coordinator).regional
         kinds = set(session.scalars(select(Partner.kind).where(Partner.ambito_code == "MILANO")))
@@ -106,4 +107,4 @@ def test_demo_seed_builds_teams_partners_and_cases_at_every_stage(committed: Pla
 def test_demo_seed_without_the_model_creates_people_but_no_cases(committed: Platform) -> None:
     summary = seed(committed, ambiti=["SEBINO"])
     assert any("non è pubblicato" in line for line in summary)
-    assert counts(committed)["cases"] == 0 and counts(committed)["users"] == len(ROLE_CODES) + 3
+    assert counts(committed)["cases"] == 0 and counts(committed)["users"] == len(LANE_ROLES) + len(REGIONAL_USERS)

@@ -171,8 +171,8 @@ def test_a_whole_case_writes_every_documented_fact(db, settings, model) -> None:
 
 def _fire_now(case: CaseDriver) -> None:
     """Fire the case's waiting timers as if their time had come (the worker's job, minus the wait)."""
+    from engine.access.roles import SYSTEM
     from engine.instances import run_step
-    from engine.roles import SYSTEM
 
     def action(c: Any) -> Any:
         for task in list(c.workflow.event_manager.tasks.values()):

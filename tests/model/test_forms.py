@@ -12,8 +12,8 @@ import pytest
 from lxml import etree
 
 import forms
+from engine.access.roles import LANE_ROLES, role_for_lane
 from engine.definitions import check_bundle, read_bundle_paths
-from engine.roles import ROLE_CODES, role_for_lane
 from tests.model.journey import BUNDLE, ROOT
 
 SCHEMAS = sorted((ROOT / "forms" / "schemas").glob("*.schema.json"))
@@ -151,7 +151,7 @@ def test_lanes_are_the_professional_roles() -> None:
     for path in PROCESSES:
         root = etree.parse(str(path)).getroot()
         lanes.update(lane.get("name") for lane in root.iter(f"{{{BPMN_NS}}}lane"))
-    assert {role_for_lane(name) for name in lanes} == ROLE_CODES
+    assert {role_for_lane(name) for name in lanes} == LANE_ROLES
     assert all(role_for_lane(name) for name in lanes)
 
 
@@ -176,7 +176,7 @@ def test_intervention_catalogue_matches_the_forms() -> None:
     assert list(catalogue) == item["tipo"]["enum"]
     assert {k: v[0] for k, v in catalogue.items()} == item["tipo"]["x-inlav-labels"]
     assert {v[1] for v in catalogue.values()} <= set(item["ruolo"]["enum"])
-    assert set(item["ruolo"]["enum"]) <= ROLE_CODES
+    assert set(item["ruolo"]["enum"]) <= LANE_ROLES
     # The seeds' services are all in the catalogue.
     for service in (
         "accompagnamento_empowerment",

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from engine import Actor, Platform, open_platform, start_case
-from engine.accounts import create_user
+from engine.access.accounts import create_user
 from engine.db import transaction
 from engine.models import HumanTask
 from engine.partners import add_partner

@@ -80,11 +80,16 @@ def test_start_list_claim_complete_and_read_the_case(app, tokens) -> None:
 def test_permissions_both_ways(app, tokens, web_platform) -> None:
     code, task_id = start(web_platform)
     olga, dario, anna = api(app, tokens["olga"]), api(app, tokens["dario"]), api(app, tokens["anna"])
-    assert olga.get(f"/api/v1/cases/{code}").status_code == 403
-    assert olga.get(f"/api/v1/tasks/{task_id}").status_code == 403
-    assert olga.post(f"/api/v1/tasks/{task_id}/claim").json()["code"] == "forbidden"
+    # Another Ambito answers exactly like something that does not exist.
+    assert olga.get(f"/api/v1/cases/{code}").json() == {"detail": f"Caso «{code}» non trovato.", "code": "not_found"}
+    assert olga.get(f"/api/v1/tasks/{task_id}").json() == api(app, tokens["olga"]).get("/api/v1/tasks/x").json()
+    assert olga.post(f"/api/v1/tasks/{task_id}/claim").json()["code"] == "not_found"
+    assert olga.post(f"/api/v1/tasks/{task_id}/release").json()["code"] == "not_found"
     assert dario.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {}}).status_code == 403
-    assert olga.post("/api/v1/cases", json={"process_key": "prova_moduli", "ambito": "MILANO"}).status_code == 403
+    other = olga.post("/api/v1/cases", json={"process_key": "prova_moduli", "ambito": "MILANO"})
+    unknown = olga.post("/api/v1/cases", json={"process_key": "prova_moduli", "ambito": "NESSUNO"})
+    assert other.status_code == unknown.status_code == 404
+    assert other.json()["detail"].replace("MILANO", "?") == unknown.json()["detail"].replace("NESSUNO", "?")
     assert task_id not in {t["task_id"] for t in olga.get("/api/v1/tasks").json()["items"]}
     assert anna.get(f"/api/v1/tasks/{task_id}").status_code == 200
     assert anna.post(f"/api/v1/tasks/{task_id}/release").status_code == 200
@@ -100,7 +105,7 @@ def test_bad_requests_get_clear_errors(app, tokens) -> None:
     bad_json = client.post("/api/v1/cases", content=b"{not json", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 422
     assert client.get("/api/v1/tasks", params={"limit": 0}).status_code == 422
-    assert client.post("/api/v1/cases", json={"process_key": "prova_moduli", "ambito": "NESSUNO"}).status_code == 403
+    assert client.post("/api/v1/cases", json={"process_key": "prova_moduli", "ambito": "NESSUNO"}).status_code == 404
     assert client.post("/api/v1/tasks/xyz/complete", json={"data": []}).status_code == 422
     assert client.get("/api/v1/cases/NON-ESISTE").json()["code"] == "not_found"
 
@@ -156,7 +161,7 @@ def test_partner_systems_send_messages_and_read_the_outbox(app, tokens, web_plat
         "/api/v1/messages", json={"name": "risposta_partner", "ambito": "MILANO", "correlation_key": "NESSUNO"}
     )
     assert early.json()["status"] == "unmatched" and early.json()["error"]
-    assert olga.post("/api/v1/messages", json={"name": "segnalazione", "ambito": "MILANO"}).status_code == 403
+    assert olga.post("/api/v1/messages", json={"name": "segnalazione", "ambito": "MILANO"}).status_code == 404
     assert anna.post("/api/v1/messages", json={"name": "", "ambito": "MILANO"}).status_code == 422
 
     started = anna.post("/api/v1/cases", json={"process_key": "invio_rete", "ambito": "MILANO"})
@@ -167,7 +172,7 @@ def test_partner_systems_send_messages_and_read_the_outbox(app, tokens, web_plat
     outbox = anna.get("/api/v1/messages/outbox", params={"name": "invio_partner"}).json()
     assert [(m["correlation_key"], m["payload"]) for m in outbox] == [("INV-1", {"servizio": "orientamento"})]
     assert olga.get("/api/v1/messages/outbox").json() == []
-    assert olga.post(f"/api/v1/messages/{outbox[0]['id']}/ack").status_code == 403
+    assert olga.post(f"/api/v1/messages/{outbox[0]['id']}/ack").status_code == 404
     acked = anna.post(f"/api/v1/messages/{outbox[0]['id']}/ack")
     assert acked.status_code == 200 and acked.json()["status"] == "sent"
     assert anna.get("/api/v1/messages/outbox").json() == []

@@ -48,7 +48,7 @@ def test_login_sets_a_safe_cookie_and_goes_back(app) -> None:
 
 
 def test_repeated_wrong_passwords_lock_the_account(app, web_platform) -> None:
-    from engine.accounts import create_user
+    from engine.access.accounts import create_user
 
     with transaction(web_platform.sessions) as session:
         create_user(session, "zeno", "Zeno Bianchi", PASSWORD, [("mediatore", "MILANO")])

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from engine import Platform
-from engine.accounts import create_user
+from engine.access.accounts import create_user
 from engine.db import transaction
 from engine.definitions import deploy_bundle, read_bundle_paths
 from engine.partners import add_partner

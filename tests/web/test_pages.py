@@ -126,7 +126,7 @@ def test_new_contact_refuses_missing_choice_and_other_ambito(clients) -> None:
     missing = anna.post("/contatti", data={"csrf_token": token, "ambito": "MILANO"})
     assert missing.status_code == 422 and "Scegliere il tipo di percorso." in missing.text
     other = anna.post("/contatti", data={"csrf_token": token, "ambito": "LECCO", "processo": "prova_moduli"})
-    assert other.status_code == 403 and "Non puoi aprire casi in questo Ambito." in other.text
+    assert other.status_code == 404 and "Ambito «LECCO» non trovato." in other.text
     unknown = anna.post("/contatti", data={"csrf_token": token, "ambito": "MILANO", "processo": "nessuno"})
     assert unknown.status_code == 404
 
@@ -166,15 +166,19 @@ def test_search_by_alias_after_completion(clients, web_platform) -> None:
 def test_other_ambito_and_wrong_role_are_refused(clients, web_platform) -> None:
     code, task_id = start(web_platform)
     olga, dario = clients("olga"), clients("dario")
-    assert olga.get(f"/attivita/{task_id}").status_code == 403
-    assert "altro Ambito" in olga.get(f"/attivita/{task_id}").text
-    assert olga.get(f"/casi/{code}").status_code == 403
+    # Another Ambito: the same page as for a task or case that does not exist.
+    assert olga.get(f"/attivita/{task_id}").status_code == 404
+    other, unknown = olga.get(f"/attivita/{task_id}"), olga.get("/attivita/non-esiste")
+    assert other.text.replace(task_id, "?") == unknown.text.replace("non-esiste", "?")
+    assert olga.get(f"/casi/{code}").status_code == 404
     assert task_id not in olga.get("/attivita").text
-    assert dario.get(f"/attivita/{task_id}").status_code == 403
-    assert "riservata a un altro ruolo" in dario.get(f"/attivita/{task_id}").text
+    # Same Ambito, another profession: may look (read-only), may not act.
+    page = dario.get(f"/attivita/{task_id}")
+    assert page.status_code == 200 and 'value="completa"' not in page.text
+    assert dario.post(f"/attivita/{task_id}", data={**VALID, "csrf_token": csrf_of(dario)}).status_code == 403
     assert dario.get(f"/casi/{code}").status_code == 200, "same Ambito may read the case file"
-    assert olga.post(f"/attivita/{task_id}/prendi", data={"csrf_token": csrf_of(olga)}).status_code == 403
-    assert olga.post(f"/attivita/{task_id}", data={**VALID, "csrf_token": csrf_of(olga)}).status_code == 403
+    assert olga.post(f"/attivita/{task_id}/prendi", data={"csrf_token": csrf_of(olga)}).status_code == 404
+    assert olga.post(f"/attivita/{task_id}", data={**VALID, "csrf_token": csrf_of(olga)}).status_code == 404
     assert clients("anna").get(f"/attivita/{task_id}").status_code == 200
 
 

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from engine import Conflict, create_token, list_tokens, revoke_token
+from engine.access import Action
 from engine.db import read_transaction, transaction
 from engine.models import AppUser
-from web.security import CsrfViewer, CurrentViewer, FormPairs, platform_of
+from web.security import CsrfViewer, CurrentViewer, FormPairs, allow, platform_of
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +21,7 @@ def _user(session: object, viewer_id: int) -> AppUser:
     return user  # type: ignore[no-any-return]
 
 
-@router.get("/profilo/token")
+@router.get("/profilo/token", dependencies=allow(Action.ACCOUNT_SELF))
 def tokens(request: Request, viewer: CurrentViewer) -> Response:
     """My API tokens."""
     with read_transaction(platform_of(request).sessions) as session:
@@ -30,7 +31,7 @@ def tokens(request: Request, viewer: CurrentViewer) -> Response:
         )
 
 
-@router.post("/profilo/token")
+@router.post("/profilo/token", dependencies=allow(Action.ACCOUNT_SELF))
 def new_token(request: Request, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Create a token; its secret is shown this once."""
     fields = dict(pairs)
@@ -57,7 +58,7 @@ def new_token(request: Request, viewer: CsrfViewer, pairs: FormPairs) -> Respons
         )
 
 
-@router.post("/profilo/token/{token_id}/revoca")
+@router.post("/profilo/token/{token_id}/revoca", dependencies=allow(Action.ACCOUNT_SELF))
 def revoke(request: Request, token_id: int, viewer: CsrfViewer) -> Response:
     """Revoke one of my tokens."""
     with transaction(platform_of(request).sessions) as session:

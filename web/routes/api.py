@@ -19,29 +19,26 @@ from sqlalchemy import select
 from engine import (
     SORTS,
     CaseFile,
-    Forbidden,
     InboxFilter,
     claim_task,
     complete_task,
-    deliver,
     form_for,
     get_task,
     inbox_page,
     release_task,
     search_cases,
-    send_message,
     start_case,
     task_data,
     ui_form_for,
 )
 from engine import case_file as load_case_file
+from engine.access import Action
+from engine.access.roles import role_label
 from engine.db import read_transaction, transaction
-from engine.messages import acknowledge, outbox
+from engine.messages import accept_message, acknowledge, outbox
 from engine.models import HumanTask, ProcessInstance
-from engine.roles import role_label
 from web.errors import diagram_message
-from web.routes.tasks import may_view
-from web.security import ApiViewer, platform_of
+from web.security import ApiViewer, allow_api, platform_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -220,7 +217,14 @@ def _step(session: Any, instance: Any) -> StepOut:
     )
 
 
-@router.post("/cases", status_code=201, response_model=StepOut, responses=ERRORS, summary="Apri un caso")
+@router.post(
+    "/cases",
+    status_code=201,
+    dependencies=allow_api(Action.CASE_START),
+    response_model=StepOut,
+    responses=ERRORS,
+    summary="Apri un caso",
+)
 def api_start(request: Request, body: StartCase, viewer: ApiViewer) -> StepOut:
     """Start a case of a process in an Ambito where the token's user works."""
     platform = platform_of(request)
@@ -231,7 +235,13 @@ def api_start(request: Request, body: StartCase, viewer: ApiViewer) -> StepOut:
         return _step(session, outcome.instance)
 
 
-@router.get("/cases", response_model=list[CaseHitOut], responses=ERRORS, summary="Cerca casi")
+@router.get(
+    "/cases",
+    response_model=list[CaseHitOut],
+    dependencies=allow_api(Action.CASE_READ),
+    responses=ERRORS,
+    summary="Cerca casi",
+)
 def api_search(
     request: Request, viewer: ApiViewer, q: str = Query(min_length=1, max_length=100, description="Codice o alias")
 ) -> list[CaseHitOut]:
@@ -251,14 +261,26 @@ def api_search(
         ]
 
 
-@router.get("/cases/{case_code:path}", response_model=CaseOut, responses=ERRORS, summary="Fascicolo del caso")
+@router.get(
+    "/cases/{case_code:path}",
+    dependencies=allow_api(Action.CASE_READ),
+    response_model=CaseOut,
+    responses=ERRORS,
+    summary="Fascicolo del caso",
+)
 def api_case(request: Request, case_code: str, viewer: ApiViewer) -> CaseOut:
     """Stage, open tasks, timeline, PIP, referrals and data of a case."""
     with read_transaction(platform_of(request).sessions) as session:
         return CaseOut.of(load_case_file(session, case_code, viewer.actor))
 
 
-@router.get("/tasks", response_model=TaskList, responses=ERRORS, summary="Attività in attesa")
+@router.get(
+    "/tasks",
+    response_model=TaskList,
+    dependencies=allow_api(Action.TASK_WORK),
+    responses=ERRORS,
+    summary="Attività in attesa",
+)
 def api_tasks(
     request: Request,
     viewer: ApiViewer,
@@ -286,12 +308,17 @@ def api_tasks(
         return TaskList(total=page.total, limit=limit, offset=offset, items=[TaskOut.of(t) for t in page.tasks])
 
 
-@router.get("/tasks/{task_id}", response_model=TaskDetail, responses=ERRORS, summary="Dettaglio attività")
+@router.get(
+    "/tasks/{task_id}",
+    response_model=TaskDetail,
+    dependencies=allow_api(Action.CASE_READ),
+    responses=ERRORS,
+    summary="Dettaglio attività",
+)
 def api_task(request: Request, task_id: str, viewer: ApiViewer) -> TaskDetail:
     """A task with its JSON Schema, UI schema and current data."""
     with read_transaction(platform_of(request).sessions) as session:
-        row = get_task(session, task_id)
-        may_view(viewer.actor, row)
+        row = get_task(session, task_id, viewer.actor, Action.CASE_READ)
         base = TaskOut.of(row).model_dump()
         return TaskDetail(
             **base,
@@ -301,21 +328,39 @@ def api_task(request: Request, task_id: str, viewer: ApiViewer) -> TaskDetail:
         )
 
 
-@router.post("/tasks/{task_id}/claim", response_model=TaskOut, responses=ERRORS, summary="Prendi in carico")
+@router.post(
+    "/tasks/{task_id}/claim",
+    dependencies=allow_api(Action.TASK_WORK),
+    response_model=TaskOut,
+    responses=ERRORS,
+    summary="Prendi in carico",
+)
 def api_claim(request: Request, task_id: str, viewer: ApiViewer) -> TaskOut:
     """Take a task."""
     with transaction(platform_of(request).sessions) as session:
         return TaskOut.of(claim_task(session, task_id, viewer.actor))
 
 
-@router.post("/tasks/{task_id}/release", response_model=TaskOut, responses=ERRORS, summary="Rilascia")
+@router.post(
+    "/tasks/{task_id}/release",
+    dependencies=allow_api(Action.TASK_WORK),
+    response_model=TaskOut,
+    responses=ERRORS,
+    summary="Rilascia",
+)
 def api_release(request: Request, task_id: str, viewer: ApiViewer) -> TaskOut:
     """Give a task back."""
     with transaction(platform_of(request).sessions) as session:
         return TaskOut.of(release_task(session, task_id, viewer.actor))
 
 
-@router.post("/tasks/{task_id}/complete", response_model=StepOut, responses=ERRORS, summary="Completa")
+@router.post(
+    "/tasks/{task_id}/complete",
+    dependencies=allow_api(Action.TASK_WORK),
+    response_model=StepOut,
+    responses=ERRORS,
+    summary="Completa",
+)
 def api_complete(request: Request, task_id: str, body: CompleteTask, viewer: ApiViewer) -> StepOut | JSONResponse:
     """Complete a task with form data; the case moves on. A diagram error leaves the case as it was (422)."""
     platform = platform_of(request)
@@ -377,23 +422,33 @@ class MessageOut(BaseModel):
         )
 
 
-@router.post("/messages", status_code=202, response_model=MessageOut, responses=ERRORS, summary="Invia un messaggio")
+@router.post(
+    "/messages",
+    status_code=202,
+    dependencies=allow_api(Action.MESSAGE_SEND),
+    response_model=MessageOut,
+    responses=ERRORS,
+    summary="Invia un messaggio",
+)
 def api_send_message(request: Request, body: MessageIn, viewer: ApiViewer) -> MessageOut:
     """Deliver a message to the case waiting for it (by name and key), or start a case with it;
     a message nobody waits for yet is kept (`unmatched`) and delivered when a case gets there."""
-    if not viewer.actor.may_work_in(body.ambito):
-        raise Forbidden("Non puoi inviare messaggi a questo Ambito.")
     platform = platform_of(request)
     with transaction(platform.sessions) as session:
-        message = send_message(
-            session, body.name, body.payload, body.correlation_key, body.ambito, source=f"api:{viewer.actor.username}"
+        message = accept_message(
+            session, platform.settings, viewer.actor, body.name, body.payload, body.correlation_key, body.ambito
         )
-        deliver(session, platform.settings, message.id)
         instance = session.get(ProcessInstance, message.instance_id) if message.instance_id else None
         return MessageOut.of(message, instance.case_code if instance else None)
 
 
-@router.get("/messages/outbox", response_model=list[MessageOut], responses=ERRORS, summary="Posta in uscita")
+@router.get(
+    "/messages/outbox",
+    dependencies=allow_api(Action.MESSAGE_OUTBOX),
+    response_model=list[MessageOut],
+    responses=ERRORS,
+    summary="Posta in uscita",
+)
 def api_outbox(
     request: Request,
     viewer: ApiViewer,
@@ -405,7 +460,13 @@ def api_outbox(
         return [MessageOut.of(m, with_payload=True) for m in outbox(session, viewer.actor, name, limit)]
 
 
-@router.post("/messages/{message_id}/ack", response_model=MessageOut, responses=ERRORS, summary="Conferma presa")
+@router.post(
+    "/messages/{message_id}/ack",
+    dependencies=allow_api(Action.MESSAGE_ACK),
+    response_model=MessageOut,
+    responses=ERRORS,
+    summary="Conferma presa",
+)
 def api_ack(request: Request, message_id: int, viewer: ApiViewer) -> MessageOut:
     """Mark an outbox message as taken by the partner system (`sent`)."""
     with transaction(platform_of(request).sessions) as session:

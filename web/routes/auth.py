@@ -6,13 +6,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from engine import NotFound, close_session, open_session
-from engine.accounts import authenticate
+from engine.access.accounts import authenticate
 from engine.db import transaction
 from engine.errors import LoginLocked
 from web.i18n import LANGUAGES, pick_language
 from web.security import (
     LANG_COOKIE,
     PRE_CSRF_COOKIE,
+    PUBLIC,
     SESSION_COOKIE,
     FormPairs,
     anonymous_csrf,
@@ -62,7 +63,7 @@ def _login_page(
     return response
 
 
-@router.get("/login")
+@router.get("/login", dependencies=PUBLIC)
 def login_form(request: Request, next: str = "/", scaduta: bool = False) -> Response:
     """The login page (already logged in: straight to the inbox)."""
     if load_viewer(request) is not None:
@@ -70,7 +71,7 @@ def login_form(request: Request, next: str = "/", scaduta: bool = False) -> Resp
     return _login_page(request, safe_next(next), expired=scaduta)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=PUBLIC)
 def login(request: Request, pairs: FormPairs) -> Response:
     """Check credentials; on success open a session and go where the person was going."""
     check_anonymous_csrf(request, pairs)
@@ -112,7 +113,7 @@ def login(request: Request, pairs: FormPairs) -> Response:
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=PUBLIC)
 def logout(request: Request, pairs: FormPairs) -> Response:
     """End the session (the cookie is worthless afterwards)."""
     viewer = load_viewer(request)
@@ -129,7 +130,7 @@ def logout(request: Request, pairs: FormPairs) -> Response:
     return response
 
 
-@router.post("/lingua")
+@router.post("/lingua", dependencies=PUBLIC)
 def choose_language(request: Request, pairs: FormPairs) -> Response:
     """Switch the interface language (Italian / English)."""
     viewer = load_viewer(request)

@@ -6,14 +6,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from engine import case_file, recent_cases, search_cases
+from engine.access import Action
 from engine.db import read_transaction
-from web.security import CurrentViewer, platform_of
+from web.security import CurrentViewer, allow, platform_of
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/casi")
+@router.get("/casi", dependencies=allow(Action.CASE_READ))
 def cases(request: Request, viewer: CurrentViewer) -> Response:
     """Search cases by code or alias (recent cases when nothing is typed)."""
     text = request.query_params.get("q", "").strip()[:100]
@@ -22,7 +23,7 @@ def cases(request: Request, viewer: CurrentViewer) -> Response:
         return render(request, "cases.html", {"q": text, "hits": hits}, partial="partials/case_results.html")
 
 
-@router.get("/casi/{case_code:path}")
+@router.get("/casi/{case_code:path}", dependencies=allow(Action.CASE_READ))
 def case_page(request: Request, case_code: str, viewer: CurrentViewer) -> Response:
     """The case file: stage, open tasks, timeline, PIP, referrals."""
     with read_transaction(platform_of(request).sessions) as session:

@@ -7,11 +7,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Forbidden, Startable, check_access, claim_task, start_case, startable_processes
+from engine import Startable, claim_task, start_case, startable_processes
+from engine.access import Action, ambiti_for
+from engine.access.roles import Actor
 from engine.db import read_transaction, transaction
 from engine.models import Ambito, HumanTask
-from engine.roles import Actor
-from web.security import CsrfViewer, CurrentViewer, FormPairs, Viewer, platform_of, web_settings
+from engine.tasks import can_work_on
+from web.security import CsrfViewer, CurrentViewer, FormPairs, Viewer, allow, platform_of, web_settings
 from web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -19,8 +21,9 @@ router = APIRouter(include_in_schema=False)
 
 def _choices(session: Session, viewer: Viewer) -> tuple[list[tuple[str, str]], dict[str, list[Startable]]]:
     query = select(Ambito.code, Ambito.name).order_by(Ambito.name)
-    if not (viewer.actor.regional or viewer.actor.system):
-        query = query.where(Ambito.code.in_(viewer.ambiti))
+    allowed = ambiti_for(viewer.actor, Action.CASE_START)
+    if allowed is not None:
+        query = query.where(Ambito.code.in_(sorted(allowed)))
     ambiti = [(r.code, r.name) for r in session.execute(query)]
     processes = {code: startable_processes(session, code) for code, _ in ambiti}
     return ambiti, processes
@@ -35,7 +38,7 @@ def default_process(request: Request, processes: list[Startable]) -> str | None:
     return keys[0] if len(keys) == 1 else None
 
 
-@router.get("/contatti/nuovo")
+@router.get("/contatti/nuovo", dependencies=allow(Action.CASE_START))
 def new_contact(request: Request, viewer: CurrentViewer) -> Response:
     """The start page of a new contact."""
     with read_transaction(platform_of(request).sessions) as session:
@@ -70,7 +73,7 @@ def _page(
     )
 
 
-@router.post("/contatti")
+@router.post("/contatti", dependencies=allow(Action.CASE_START))
 def start_contact(request: Request, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Open the case and go straight to its first task (taken in charge by me)."""
     fields = dict(pairs)
@@ -99,9 +102,7 @@ def _first_task(session: Session, instance_id: int, actor: Actor) -> str | None:
         select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at, HumanTask.task_id)
     )
     for row in rows:
-        try:
-            check_access(actor, row)
-        except Forbidden:
+        if not can_work_on(actor, row):
             continue
         claim_task(session, row.task_id, actor)
         return row.task_id

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from engine import SORTS, InboxFilter, claim_task, drafted_task_ids, inbox_page, release_task
+from engine.access import Action
 from engine.db import read_transaction, transaction
-from web.security import CsrfViewer, CurrentViewer, FormPairs, Viewer, platform_of, safe_next, web_settings
+from web.security import CsrfViewer, CurrentViewer, FormPairs, Viewer, allow, platform_of, safe_next, web_settings
 from web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -71,7 +72,7 @@ class InboxQuery:
         return "/attivita" + (f"?{urlencode(params)}" if params else "")
 
 
-@router.get("/attivita")
+@router.get("/attivita", dependencies=allow(Action.TASK_WORK))
 def inbox(request: Request, viewer: CurrentViewer) -> Response:
     """Tasks for my roles in my Ambiti and tasks assigned to me."""
     query = InboxQuery.from_params(request.query_params)
@@ -96,7 +97,7 @@ def _back(pairs: list[tuple[str, str]], default: str) -> str:
     return safe_next(next((v for k, v in pairs if k == "next"), default))
 
 
-@router.post("/attivita/{task_id}/prendi")
+@router.post("/attivita/{task_id}/prendi", dependencies=allow(Action.TASK_WORK))
 def claim(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Take a task: it becomes mine."""
     with transaction(platform_of(request).sessions) as session:
@@ -104,7 +105,7 @@ def claim(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs) 
     return _after_action(request, pairs, task.task_id, "presa", viewer)
 
 
-@router.post("/attivita/{task_id}/rilascia")
+@router.post("/attivita/{task_id}/rilascia", dependencies=allow(Action.TASK_WORK))
 def release(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Give a task back to the team."""
     with transaction(platform_of(request).sessions) as session:

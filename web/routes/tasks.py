@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 import forms
 from engine import (
-    Forbidden,
     FormInvalid,
     ScriptError,
     complete_task,
@@ -25,13 +24,14 @@ from engine import (
     task_context,
     ui_form_for,
 )
+from engine.access import Action
+from engine.access.roles import Actor
 from engine.db import read_transaction, transaction
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from engine.projections import alias_of
-from engine.roles import Actor
-from engine.tasks import check_access
+from engine.tasks import can_work_on, check_access
 from web.errors import diagram_message
-from web.security import CsrfViewer, CurrentViewer, FormPairs, Viewer, platform_of
+from web.security import CsrfViewer, CurrentViewer, FormPairs, Viewer, allow, platform_of
 from web.templating import is_htmx, local_time, render
 
 router = APIRouter(include_in_schema=False)
@@ -58,21 +58,10 @@ class TaskPage:
     draft_at: datetime | None
 
 
-def may_view(actor: Actor, task: HumanTask) -> bool:
-    """Whether the actor may work on the task (False: she may only look, it is someone else's)."""
-    try:
-        check_access(actor, task)
-        return True
-    except Forbidden:
-        if actor.may_work_in(task.ambito_code) and actor.holds(task.lane):
-            return False
-        raise
-
-
 def load_page(session: Session, task_id: str, viewer: Viewer) -> TaskPage:
     """Everything the page needs about an open task the viewer may see."""
-    task = get_task(session, task_id)
-    can_work = may_view(viewer.actor, task)
+    task = get_task(session, task_id, viewer.actor, Action.CASE_READ)
+    can_work = can_work_on(viewer.actor, task)
     ctx = task_context(session, task)
     definition = session.get(ProcessDefinition, task.definition_id)
     draft = load_draft(session, task_id, viewer.username) if can_work else None
@@ -114,7 +103,7 @@ def _render(
     )
 
 
-@router.get("/attivita/{task_id}")
+@router.get("/attivita/{task_id}", dependencies=allow(Action.CASE_READ))
 def task_page(request: Request, task_id: str, viewer: CurrentViewer) -> Response:
     """An open task with its form (pre-filled from my draft, else from the case data)."""
     notices = {
@@ -134,7 +123,7 @@ def _field(pairs: list[tuple[str, str]], name: str) -> str:
     return next((v for k, v in pairs if k == name), "")
 
 
-@router.post("/attivita/{task_id}")
+@router.post("/attivita/{task_id}", dependencies=allow(Action.TASK_WORK))
 def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Save a draft, discard it, or complete the task (validated here and again by the engine)."""
     action = _field(pairs, "azione") or "completa"
@@ -143,7 +132,7 @@ def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs)
     platform = platform_of(request)
     if action == "scarta":
         with transaction(platform.sessions) as session:
-            get_task(session, task_id)
+            get_task(session, task_id, viewer.actor)
             discard_draft(session, task_id, viewer.username)
         target = f"/attivita/{task_id}"
         if is_htmx(request):
@@ -214,9 +203,7 @@ def _next_task_for(session: Session, instance: ProcessInstance, actor: Actor) ->
         select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.created_at, HumanTask.task_id)
     )
     for row in rows:
-        try:
-            check_access(actor, row)
-        except Forbidden:
+        if not can_work_on(actor, row):
             continue
         return row.task_id
     return None

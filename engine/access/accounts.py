@@ -11,10 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access.roles import BY_CODE, ROLE_CODES, Actor
 from engine.clock import as_utc, utcnow
 from engine.errors import Conflict, LoginLocked, NotFound
 from engine.models import Ambito, AppUser, UserRole
-from engine.roles import ROLE_CODES, Actor
 
 _HASHER = PasswordHasher()
 # Verified when the username is unknown, so timing does not reveal which usernames exist.
@@ -35,8 +35,6 @@ def create_user(
     full_name: str,
     password: str,
     roles: list[tuple[str, str | None]] = (),  # type: ignore[assignment]
-    is_admin: bool = False,
-    is_auditor: bool = False,
     email: str | None = None,
     locale: str = "it",
 ) -> AppUser:
@@ -48,14 +46,14 @@ def create_user(
         raise Conflict(f"La password deve avere almeno {MIN_PASSWORD} caratteri.")
     if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
         raise Conflict(f"L'utente «{username}» esiste già.")
+    for role, ambito in roles:
+        check_grant(session, role, ambito)
     user = AppUser(
         username=username,
         full_name=full_name,
         email=email,
         password_hash=hash_password(password),
         is_active=True,
-        is_admin=is_admin,
-        is_auditor=is_auditor,
         locale=locale,
         created_at=utcnow(),
         last_login_at=None,
@@ -70,13 +68,22 @@ def create_user(
 
 
 def grant_role(session: Session, user: AppUser, role: str, ambito: str | None) -> None:
-    """Give a user a role in an Ambito (None: in every Ambito)."""
-    if role not in ROLE_CODES:
-        raise NotFound(f"Ruolo sconosciuto: {role}")
-    if ambito is not None and session.get(Ambito, ambito) is None:
-        raise NotFound(f"Ambito sconosciuto: {ambito}")
+    """Give a user a role: in an Ambito, or regionally (`ambito` None) for the regional roles."""
+    check_grant(session, role, ambito)
     session.add(UserRole(user_id=user.id, role=role, ambito_code=ambito))
     session.flush()
+
+
+def check_grant(session: Session, role: str, ambito: str | None) -> None:
+    """Raise unless the role exists and is given where it belongs (an Ambito, or the region)."""
+    if role not in ROLE_CODES:
+        raise NotFound(f"Ruolo sconosciuto: {role}")
+    if BY_CODE[role].regional and ambito is not None:
+        raise Conflict(f"Il ruolo «{BY_CODE[role].label}» è regionale: non si assegna a un Ambito.")
+    if not BY_CODE[role].regional and ambito is None:
+        raise Conflict(f"Il ruolo «{BY_CODE[role].label}» si assegna in un Ambito: sceglierlo.")
+    if ambito is not None and session.get(Ambito, ambito) is None:
+        raise NotFound(f"Ambito sconosciuto: {ambito}")
 
 
 def authenticate(session: Session, username: str, password: str) -> AppUser | None:
@@ -113,8 +120,5 @@ def authenticate(session: Session, username: str, password: str) -> AppUser | No
 
 def actor_for(session: Session, user: AppUser) -> Actor:
     """The Actor a logged-in user acts as."""
-    grants = session.execute(select(UserRole.role, UserRole.ambito_code).where(UserRole.user_id == user.id)).all()
-    roles = frozenset(g.role for g in grants)
-    ambiti = frozenset(g.ambito_code for g in grants if g.ambito_code is not None)
-    regional = any(g.ambito_code is None for g in grants) or user.is_auditor
-    return Actor(user.username, roles, ambiti, regional=regional, system=False)
+    rows = session.execute(select(UserRole.role, UserRole.ambito_code).where(UserRole.user_id == user.id)).all()
+    return Actor(user.username, grants=frozenset((r.role, r.ambito_code) for r in rows))
