@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc, utcnow
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, NotFound
 from engine.models import ApiToken, AppUser
 
 TOKEN_PREFIX = "ilf"  # noqa: S105 - a public marker, not a secret
@@ -80,10 +80,8 @@ def list_tokens(session: Session, user: AppUser) -> list[ApiToken]:
 def revoke_token(session: Session, user: AppUser, token_id: int) -> ApiToken:
     """Revoke one of the user's own tokens."""
     row = session.get(ApiToken, token_id)
-    if row is None:
-        raise NotFound("Token non trovato.")
-    if row.user_id != user.id:
-        raise Forbidden("Il token appartiene a un altro utente.")
+    if row is None or row.user_id != user.id:
+        raise NotFound("Token non trovato.")  # someone else's: as if it did not exist
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     session.flush()

@@ -1,0 +1,428 @@
+"""Every route the app exposes, walked by every role and by a user of another Ambito.
+
+Routes are enumerated from the application itself: a route that declares no permission
+(`allow`, `allow_api` or `PUBLIC`), or that has no sample request below, fails the test.
+For each person the expected answer is computed from the permission matrix:
+allowed → 2xx/3xx; the role lacks the action → 403; another Ambito's object or an
+unknown one → the same 404 (same text but for the identifier asked). While the auditor
+and the regional monitor walk, nothing in the database may change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from starlette.routing import Mount, Route
+
+from engine import Platform, deliver, start_instance
+from engine.access import LANE_ROLES, ROLES, SYSTEM, Action, Actor, actor_for, create_token, create_user, permits
+from engine.db import read_transaction, transaction
+from engine.models import AppUser, Base, HumanTask, Message
+from tests import builders
+from tests.conftest import deploy
+from tests.web.conftest import PASSWORD, login
+from web.security import ApiPermit, Permit, public_route
+
+HOME, OTHER = "MILANO", "LECCO"
+# Tables a request may touch for bookkeeping without changing anything the product holds.
+BOOKKEEPING = {"web_session", "api_token"}
+# Routes Starlette/FastAPI add by themselves (static files, the OpenAPI description).
+FRAMEWORK = {"/static", "/api/openapi.json"}
+
+
+def _walk_bundle() -> dict[str, bytes]:
+    """One one-task process per profession (`giro_<role>`), its task in that role's lane."""
+    files = {"nota.schema.json": builders.form_json()}
+    for role in sorted(LANE_ROLES):
+        body = (
+            '<bpmn:startEvent id="start"/>'
+            + builders.user_task("passo", name="Passo del giro")
+            + '<bpmn:endEvent id="fine"/>'
+            + builders.flow("f1", "start", "passo")
+            + builders.flow("f2", "passo", "fine")
+        )
+        files[f"giro_{role}.bpmn"] = builders.document(builders.process(f"giro_{role}", body, ["passo"], lane=role))
+    return files
+
+
+def lane_of(person: Person) -> str:
+    """The lane of the tasks made for a person: one of her professions."""
+    return min(person.actor.roles & LANE_ROLES, default="operatore_contatto")
+
+
+@dataclass
+class Person:
+    """One walker: a logged-in browser, an API token, and what the matrix says of her."""
+
+    name: str
+    actor: Actor
+    home: bool  # her objects are in MILANO (or she reaches the whole region)
+    client: TestClient
+    api: TestClient
+    csrf: str = ""
+
+
+@dataclass
+class World:
+    platform: Platform
+    app: Any
+    people: dict[str, Person] = field(default_factory=dict)
+    case_code: str = ""
+    task_id: str = ""
+
+    def new_task(self, role: str = "operatore_contatto") -> str:
+        """A fresh unclaimed task of a role's lane in MILANO."""
+        with transaction(self.platform.sessions) as session:
+            outcome = start_instance(session, self.platform.settings, f"giro_{role}", HOME, SYSTEM)
+            return str(session.scalar(select(HumanTask.task_id).where(HumanTask.instance_id == outcome.instance.id)))
+
+    def new_outbox_message(self) -> int:
+        """A message thrown by a MILANO case, waiting in the outbox for a partner system."""
+        with transaction(self.platform.sessions) as session:
+            start_instance(session, self.platform.settings, "invio_rete", HOME, SYSTEM)
+            for pending in session.scalars(select(Message.id).where(Message.status == "pending")).all():
+                deliver(session, self.platform.settings, pending)
+            return int(session.scalars(select(Message.id).where(Message.status == "outbox")).all()[-1])
+
+    def new_token(self, person: Person) -> int:
+        with transaction(self.platform.sessions) as session:
+            user = session.scalar(select(AppUser).where(AppUser.username == person.name))
+            assert user is not None
+            row, _secret = create_token(session, self.platform.settings.secret_key, user, "giro", 5)
+            return row.id
+
+
+@pytest.fixture(scope="module")
+def world(web_platform: Platform, app) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    with transaction(web_platform.sessions) as session:
+        deploy(session, files=_walk_bundle())
+        deploy(session, files=builders.throw_bundle())
+    walkers: list[tuple[str, list[tuple[str, str | None]], bool]] = [
+        (f"w_{r.code}", [(r.code, None if r.regional else HOME)], True) for r in ROLES
+    ]
+    walkers.append(("w_altro_ambito", [("direttore_pua", OTHER), ("operatore_contatto", OTHER)], False))
+    made = World(web_platform, app)
+    for name, grants, home in walkers:
+        with transaction(web_platform.sessions) as session:
+            user = create_user(session, name, name, PASSWORD, grants)
+            actor = actor_for(session, user)
+            _row, secret = create_token(session, web_platform.settings.secret_key, user, "walk", 5)
+        client = login(TestClient(app, base_url="http://testserver"), name)
+        person = Person(name, actor, home, client, TestClient(app, headers={"Authorization": f"Bearer {secret}"}))
+        page = client.get("/profilo/token")
+        person.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        made.people[name] = person
+    made.task_id = made.new_task()
+    with read_transaction(web_platform.sessions) as session:
+        made.case_code = str(session.scalar(select(HumanTask.case_code).where(HumanTask.task_id == made.task_id)))
+    yield made
+    for person in made.people.values():
+        person.client.close()
+        person.api.close()
+
+
+# --------------------------------------------------------------------------- sample requests
+
+
+@dataclass
+class Call:
+    """A request to make: method, URL, and keyword arguments for the TestClient."""
+
+    method: str
+    url: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    api: bool = False
+
+
+UNKNOWN_TASK = "00000000-0000-4000-8000-000000000000"
+START = "giro_operatore_contatto"
+
+
+@dataclass
+class Sample:
+    """How to call a route: `build(world, person, target)` with target "home" or "unknown".
+
+    `scoped` routes touch an object of an Ambito (path or body): a person of another Ambito
+    and an unknown object must both get the same 404.
+    """
+
+    action: Action
+    build: Callable[[World, Person, str], Call]
+    scoped: bool = True
+    own: bool = False  # the object is the person's own (a token): other Ambiti do not enter into it
+
+
+def _task(world: World, person: Person, target: str, fresh: bool) -> str:
+    if target == "unknown":
+        return UNKNOWN_TASK
+    return world.new_task(lane_of(person)) if fresh else world.task_id
+
+
+def _someone_else(world: World, person: Person) -> Person:
+    return next(other for other in world.people.values() if other.name != person.name)
+
+
+def _page_form(person: Person, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"data": {"csrf_token": person.csrf, **(extra or {})}}
+
+
+SAMPLES: dict[tuple[str, str], Sample] = {
+    # pages
+    ("GET", "/attivita"): Sample(Action.TASK_WORK, lambda w, p, t: Call("GET", "/attivita"), scoped=False),
+    ("GET", "/attivita/{task_id}"): Sample(
+        Action.CASE_READ, lambda w, p, t: Call("GET", f"/attivita/{_task(w, p, t, False)}")
+    ),
+    ("POST", "/attivita/{task_id}"): Sample(
+        Action.TASK_WORK,
+        lambda w, p, t: Call("POST", f"/attivita/{_task(w, p, t, True)}", _page_form(p, {"nota": "giro"})),
+    ),
+    ("POST", "/attivita/{task_id}/prendi"): Sample(
+        Action.TASK_WORK, lambda w, p, t: Call("POST", f"/attivita/{_task(w, p, t, True)}/prendi", _page_form(p))
+    ),
+    ("POST", "/attivita/{task_id}/rilascia"): Sample(
+        Action.TASK_WORK, lambda w, p, t: Call("POST", f"/attivita/{_task(w, p, t, True)}/rilascia", _page_form(p))
+    ),
+    ("GET", "/contatti/nuovo"): Sample(Action.CASE_START, lambda w, p, t: Call("GET", "/contatti/nuovo"), scoped=False),
+    ("POST", "/contatti"): Sample(
+        Action.CASE_START,
+        lambda w, p, t: Call(
+            "POST",
+            "/contatti",
+            _page_form(p, {"ambito": HOME if t == "home" else "NESSUNO", "processo": START}),
+        ),
+    ),
+    ("GET", "/casi"): Sample(Action.CASE_READ, lambda w, p, t: Call("GET", "/casi?q=MILANO"), scoped=False),
+    ("GET", "/casi/{case_code:path}"): Sample(
+        Action.CASE_READ, lambda w, p, t: Call("GET", f"/casi/{w.case_code if t == 'home' else 'NESSUNO-1'}")
+    ),
+    ("GET", "/monitoraggio"): Sample(
+        Action.REPORT_AGGREGATE, lambda w, p, t: Call("GET", "/monitoraggio"), scoped=False
+    ),
+    ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
+    ("POST", "/profilo/token"): Sample(
+        Action.ACCOUNT_SELF,
+        lambda w, p, t: Call("POST", "/profilo/token", _page_form(p, {"nome": "giro", "giorni": "5"})),
+        scoped=False,
+    ),
+    ("POST", "/profilo/token/{token_id}/revoca"): Sample(
+        Action.ACCOUNT_SELF,
+        lambda w, p, t: Call(
+            "POST",
+            f"/profilo/token/{w.new_token(p) if t == 'home' else w.new_token(_someone_else(w, p))}/revoca",
+            _page_form(p),
+        ),
+        own=True,
+    ),
+    # API
+    ("POST", "/api/v1/cases"): Sample(
+        Action.CASE_START,
+        lambda w, p, t: Call(
+            "POST",
+            "/api/v1/cases",
+            {"json": {"process_key": START, "ambito": HOME if t == "home" else "NESSUNO"}},
+            api=True,
+        ),
+    ),
+    ("GET", "/api/v1/cases"): Sample(
+        Action.CASE_READ, lambda w, p, t: Call("GET", "/api/v1/cases?q=MILANO", api=True), scoped=False
+    ),
+    ("GET", "/api/v1/cases/{case_code:path}"): Sample(
+        Action.CASE_READ,
+        lambda w, p, t: Call("GET", f"/api/v1/cases/{w.case_code if t == 'home' else 'NESSUNO-1'}", api=True),
+    ),
+    ("GET", "/api/v1/tasks"): Sample(
+        Action.TASK_WORK, lambda w, p, t: Call("GET", "/api/v1/tasks", api=True), scoped=False
+    ),
+    ("GET", "/api/v1/tasks/{task_id}"): Sample(
+        Action.CASE_READ, lambda w, p, t: Call("GET", f"/api/v1/tasks/{_task(w, p, t, False)}", api=True)
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/claim"): Sample(
+        Action.TASK_WORK, lambda w, p, t: Call("POST", f"/api/v1/tasks/{_task(w, p, t, True)}/claim", api=True)
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/release"): Sample(
+        Action.TASK_WORK, lambda w, p, t: Call("POST", f"/api/v1/tasks/{_task(w, p, t, True)}/release", api=True)
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/complete"): Sample(
+        Action.TASK_WORK,
+        lambda w, p, t: Call(
+            "POST", f"/api/v1/tasks/{_task(w, p, t, True)}/complete", {"json": {"data": {"nota": "giro"}}}, api=True
+        ),
+    ),
+    ("POST", "/api/v1/messages"): Sample(
+        Action.MESSAGE_SEND,
+        lambda w, p, t: Call(
+            "POST",
+            "/api/v1/messages",
+            {"json": {"name": "nessuno_aspetta", "ambito": HOME if t == "home" else "NESSUNO", "payload": {}}},
+            api=True,
+        ),
+    ),
+    ("GET", "/api/v1/messages/outbox"): Sample(
+        Action.MESSAGE_OUTBOX, lambda w, p, t: Call("GET", "/api/v1/messages/outbox", api=True), scoped=False
+    ),
+    ("POST", "/api/v1/messages/{message_id}/ack"): Sample(
+        Action.MESSAGE_ACK,
+        lambda w, p, t: Call(
+            "POST", f"/api/v1/messages/{w.new_outbox_message() if t == 'home' else 999_999}/ack", api=True
+        ),
+    ),
+}
+
+PUBLIC_SAMPLES: dict[tuple[str, str], Callable[[Person], Call]] = {
+    ("GET", "/"): lambda p: Call("GET", "/"),
+    ("GET", "/health"): lambda p: Call("GET", "/health"),
+    ("GET", "/favicon.ico"): lambda p: Call("GET", "/favicon.ico"),
+    ("GET", "/login"): lambda p: Call("GET", "/login"),
+    ("POST", "/lingua"): lambda p: Call("POST", "/lingua", _page_form(p, {"lingua": "it", "next": "/"})),
+}
+# Logging in and out are walked with a browser of their own (they end or open sessions).
+SESSION_ROUTES = {("POST", "/login"), ("POST", "/logout")}
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+def _declared(route: APIRoute) -> Action | str | None:
+    for dependency in route.dependant.dependencies:
+        call = dependency.call
+        if isinstance(call, Permit | ApiPermit):
+            return call.action
+        if call is public_route:
+            return "public"
+    return None
+
+
+def _routes(app: Any) -> list[tuple[str, str, Action | str | None]]:
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, Mount) or (isinstance(route, Route) and not isinstance(route, APIRoute)):
+            assert context.path in FRAMEWORK, f"route {context.path} not declared by the app's routers"
+            continue
+        assert isinstance(route, APIRoute), route
+        for method in sorted((context.methods or set()) - {"HEAD"}):
+            found.append((method, str(context.path), _declared(route)))
+    return found
+
+
+def _send(person: Person, call: Call) -> Any:
+    client = person.api if call.api else person.client
+    return client.request(call.method, call.url, follow_redirects=False, **call.kwargs)
+
+
+def _fingerprint(platform: Platform) -> str:
+    """A digest of everything the product holds (bookkeeping tables aside)."""
+    digest = hashlib.sha256()
+    with read_transaction(platform.sessions) as session:
+        for table in Base.metadata.sorted_tables:
+            if table.name in BOOKKEEPING:
+                continue
+            rows = sorted(repr(tuple(r)) for r in session.execute(select(table)))
+            digest.update(f"{table.name}:{len(rows)}:".encode())
+            for row in rows:
+                digest.update(row.encode())
+    return digest.hexdigest()
+
+
+def _same_404(first: Any, second: Any, first_id: str, second_id: str) -> bool:
+    def text(response: Any, asked: str) -> str:
+        return response.text.replace(asked, "<id>").replace(str(uuid.UUID(int=0)), "<id>")
+
+    return first.status_code == second.status_code == 404 and text(first, first_id) == text(second, second_id)
+
+
+def test_every_route_declares_its_permission_and_has_a_sample(app) -> None:  # type: ignore[no-untyped-def]
+    routes = _routes(app)
+    undeclared = [(m, p) for m, p, action in routes if action is None]
+    assert undeclared == [], "routes without a permission (allow/allow_api/PUBLIC)"
+    missing = [
+        (m, p)
+        for m, p, action in routes
+        if (m, p) not in SAMPLES and (m, p) not in PUBLIC_SAMPLES and (m, p) not in SESSION_ROUTES
+    ]
+    assert missing == [], "routes without a sample request in this test"
+    stale = set(SAMPLES) - {(m, p) for m, p, _ in routes}
+    assert stale == set(), "samples of routes that no longer exist"
+
+
+def test_every_role_gets_exactly_what_the_matrix_says(world: World) -> None:
+    routes = _routes(world.app)
+    problems: list[str] = []
+    read_only = {"w_revisore", "w_monitoraggio_regionale"}
+    for method, path, action in routes:
+        if action == "public" or (method, path) in SESSION_ROUTES:
+            continue
+        assert isinstance(action, Action)
+        sample = SAMPLES[(method, path)]
+        if action is not sample.action:
+            problems.append(f"{method} {path} declares {action.value}, the matrix wants {sample.action.value}")
+            continue
+        for person in world.people.values():
+            allowed_somewhere = permits(person.actor, action)
+            call = sample.build(world, person, "home")
+            before = _fingerprint(world.platform) if person.name in read_only else None
+            response = _send(person, call)
+            if before is not None and before != _fingerprint(world.platform):
+                problems.append(f"{person.name} changed the database with {method} {path} ({response.status_code})")
+            if not allowed_somewhere:
+                expected = "403"
+                ok = response.status_code == 403
+            elif sample.scoped and not sample.own and not person.home:
+                expected = "404 (other Ambito)"
+                ok = response.status_code == 404
+            else:
+                expected = "2xx/3xx"
+                ok = 200 <= response.status_code < 400
+            if not ok:
+                problems.append(f"{person.name} {method} {call.url}: {response.status_code}, expected {expected}")
+                continue
+            if allowed_somewhere and sample.scoped:
+                unknown_call = sample.build(world, person, "unknown")
+                unknown = _send(person, unknown_call)
+                if unknown.status_code != 404:
+                    problems.append(f"{person.name} {method} {unknown_call.url}: {unknown.status_code}, expected 404")
+                elif (
+                    not person.home
+                    and not sample.own
+                    and not _same_404(response, unknown, _asked(call.url, call), _asked(unknown_call.url, unknown_call))
+                ):
+                    problems.append(f"{person.name} {method} {path}: other-Ambito 404 differs from unknown 404")
+    assert problems == []
+
+
+def _asked(url: str, call: Call) -> str:
+    """The identifier a request asked about (path tail, or the Ambito sent in the body)."""
+    body = call.kwargs.get("json") or call.kwargs.get("data") or {}
+    if isinstance(body, dict) and "ambito" in body:
+        return str(body["ambito"])
+    parts = [p for p in url.split("?")[0].split("/") if p]
+    known = {"attivita", "prendi", "rilascia", "casi", "api", "v1", "cases", "tasks", "claim", "release"}
+    known |= {"complete", "messages", "ack", "profilo", "token", "revoca"}
+    candidates = [p for p in parts if p not in known]
+    return candidates[-1] if candidates else ""
+
+
+def test_public_and_session_routes_answer_everyone(world: World, app) -> None:  # type: ignore[no-untyped-def]
+    anonymous = TestClient(app, base_url="http://testserver")
+    for key, build in PUBLIC_SAMPLES.items():
+        if key[0] == "GET":
+            response = anonymous.get(key[1], follow_redirects=False)
+            assert 200 <= response.status_code < 400, (key, response.status_code)
+        for person in world.people.values():
+            response = _send(person, build(person))
+            assert 200 <= response.status_code < 400, (person.name, key, response.status_code)
+    for person in world.people.values():
+        browser = login(TestClient(app, base_url="http://testserver"), person.name)
+        page = browser.get("/profilo/token")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        assert browser.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+        assert browser.get("/profilo/token", follow_redirects=False).status_code == 303, "logged out"
