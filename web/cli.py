@@ -72,6 +72,33 @@ UserOpt = Annotated[
 ]
 CONSOLE = Actor("console", system=True)
 
+# What each command does in the permission matrix. None: a console-only command (set-up,
+# server processes, listings for whoever runs the server), which takes no --user.
+# `instances history --verify` performs HISTORY_VERIFY instead of CASE_READ.
+COMMAND_ACTIONS: dict[str, Action | None] = {
+    "db upgrade": None,
+    "db downgrade": None,
+    "ambiti add": Action.ADMIN_AMBITI,
+    "ambiti list": None,
+    "processes validate": None,
+    "processes deploy": Action.PROCESS_DEPLOY,
+    "processes list": None,
+    "instances start": Action.CASE_START,
+    "instances show": Action.CASE_READ,
+    "instances history": Action.CASE_READ,
+    "instances migrate": Action.CASE_MIGRATE,
+    "instances retry": Action.CASE_MIGRATE,
+    "tasks list": Action.TASK_WORK,
+    "tasks claim": Action.TASK_WORK,
+    "tasks release": Action.TASK_WORK,
+    "tasks complete": Action.TASK_WORK,
+    "messages send": Action.MESSAGE_SEND,
+    "messages list": None,
+    "worker": None,
+    "serve": None,
+    "demo seed": None,
+}
+
 
 def _platform() -> Platform:
     return open_platform()

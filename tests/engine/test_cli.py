@@ -146,3 +146,58 @@ def test_fix_a_broken_diagram_then_migrate_and_retry(inlav, tmp_path) -> None:
     assert "Migrazione eseguita" in inlav("instances", "migrate", "ROTTO-1", "--apply")
     assert "running" in inlav("instances", "retry", "ROTTO-1")
     assert "Attività completata" in inlav("tasks", "complete", task_id, "--data", '{"nota": "x"}')
+
+
+def _commands() -> dict[str, list[str]]:
+    """Every command of the CLI (`group command`) and its parameter names."""
+    import typer.main
+
+    found: dict[str, list[str]] = {}
+
+    def walk(command: object, prefix: str) -> None:
+        subs = getattr(command, "commands", None)
+        if subs is not None:
+            for name, sub in subs.items():
+                walk(sub, f"{prefix} {name}".strip())
+        else:
+            found[prefix] = [p.name for p in command.params]  # type: ignore[attr-defined]
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+# Arguments that get a command past Typer's own checks to the permission check.
+ARGS = {
+    "ambiti add": ["X", "X"],
+    "processes deploy": [str(BUNDLES / "sample")],
+    "instances start": ["sample_case", "--ambito", "MILANO"],
+    "instances show": ["MI-1"],
+    "instances history": ["MI-1"],
+    "instances migrate": ["MI-1"],
+    "instances retry": ["MI-1"],
+    "tasks list": [],
+    "tasks claim": ["x"],
+    "tasks release": ["x"],
+    "tasks complete": ["x"],
+    "messages send": ["x", "--ambito", "MILANO"],
+}
+
+
+def test_every_cli_command_names_its_action_and_refuses_roles_without_it(inlav, fresh_url: str) -> None:
+    from engine.access import Actor, permits
+    from web.cli import COMMAND_ACTIONS
+
+    commands = _commands()
+    assert set(commands) == set(COMMAND_ACTIONS), "a CLI command without an entry in COMMAND_ACTIONS"
+    inlav("db", "upgrade")
+    inlav("ambiti", "add", "MILANO", "Milano")
+    _accounts(fresh_url)
+    monitor = Actor("mona", grants=frozenset({("monitoraggio_regionale", None)}))
+    for name, action in COMMAND_ACTIONS.items():
+        if action is None:
+            assert "user" not in commands[name], f"{name} is console-only: it must not pretend to check a user"
+            continue
+        assert "user" in commands[name], name
+        assert not permits(monitor, action)
+        out = inlav(*name.split(), *ARGS[name], "--user", "mona", ok=False)
+        assert f"({action.value})" in out, (name, out)
