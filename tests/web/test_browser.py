@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -86,10 +87,6 @@ def _deploy_model(session) -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def server(committed: Platform) -> Iterator[tuple[str, str]]:
     """The app served by uvicorn on a free port, on a committed database of its own."""
-    import uvicorn
-
-    from web.app import create_app
-
     with transaction(committed.sessions) as session:
         add_ambiti(session, "MILANO", "LECCO")
         add_partner(session, "CPI-MI", "Centro per l'impiego di Milano", "cpi", "MILANO")
@@ -102,11 +99,22 @@ def server(committed: Platform) -> Iterator[tuple[str, str]]:
             PASSWORD,
             [("operatore_contatto", "MILANO"), ("esperto_servizi_sociali", "MILANO")],
         )
+    with serving(committed) as base:
+        yield base, source
+
+
+@contextmanager
+def serving(platform: Platform) -> Iterator[str]:
+    """The app served by uvicorn on a free local port; yields its base URL."""
+    import uvicorn
+
+    from web.app import create_app
+
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    config = uvicorn.Config(create_app(committed), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -114,9 +122,11 @@ def server(committed: Platform) -> Iterator[tuple[str, str]]:
     while not instance.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert instance.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", source
-    instance.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture
