@@ -41,6 +41,7 @@ from engine.messages import list_messages
 from engine.models import Ambito, HistoryEvent, HumanTask
 from engine.platform import Platform, downgrade_database
 from engine.worker import run_forever, tick
+from web.cli_backup import backup_app
 
 app = typer.Typer(help="InLav Flow: piattaforma BPMN per i PUA InLav Lombardia.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrazioni.", no_args_is_help=True)
@@ -60,6 +61,7 @@ for sub, name in [
     (demo_app, "demo"),
 ]:
     app.add_typer(sub, name=name)
+app.add_typer(backup_app, name="backup")
 
 UserOpt = Annotated[str, typer.Option("--user", "-u", help="Chi agisce (nome utente).")]
 RoleOpt = Annotated[list[str] | None, typer.Option("--role", "-r", help="Ruolo dell'utente (ripetibile).")]
