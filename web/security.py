@@ -229,7 +229,9 @@ def check_anonymous_csrf(request: Request, pairs: list[tuple[str, str]]) -> None
         raise CsrfRejected()
 
 
-_bearer = HTTPBearer(auto_error=False, description="Token API (`ilf_…`), creato dalla pagina «Token API».")
+_bearer = HTTPBearer(
+    auto_error=False, description="Token API (`ilf_…`), creato dalla pagina «Il mio account › Token API»."
+)
 
 
 def api_viewer(

@@ -127,6 +127,8 @@ def test_list_and_end_my_sessions(app, web_platform) -> None:
     assert page.status_code == 200
     assert "Firefox su Linux" in page.text and "Safari su iOS" in page.text and "192.0.2.22" in page.text
     assert page.text.count("questa sessione") == 1 and page.text.count('action="/profilo/sessioni/') == 4
+    partial = here.get("/profilo/sessioni", headers=HX)
+    assert "<html" not in partial.text and partial.text.count("questa sessione") == 1
     current = re.search(r'<tr aria-current="true">.*?/profilo/sessioni/([^/]+)/termina', page.text, re.S).group(1)  # type: ignore[union-attr]
     ids = re.findall(r'action="/profilo/sessioni/([^/"]+)/termina"', page.text)
     phone_id = next(i for i in ids if i != current)
