@@ -197,22 +197,35 @@ def confirm_enrolment(session: Session, secret_key: str, user: AppUser, code: st
     return new_recovery_codes(session, secret_key, user)
 
 
-def regenerate_recovery_codes(session: Session, secret_key: str, user: AppUser, code: str) -> list[str]:
-    """New recovery codes (the old ones stop working), on a valid code from the app."""
+def regenerate_recovery_codes(
+    session: Session, secret_key: str, user: AppUser, code: str, address: str | None = None
+) -> list[str]:
+    """New recovery codes (the old ones stop working), on a valid code from the app.
+
+    A wrong code counts as a failed login (a stolen session must not guess codes freely);
+    the caller commits even when this raises FormInvalid."""
     if not has_second_factor(user):
         raise Conflict("Il secondo fattore non è attivo.")
+    check_throttle(session, secret_key, user.username, address)
     if not _accept_totp(session, secret_key, user, code.strip().replace(" ", "")):
+        record_failure(session, secret_key, user.username, address)
         raise _wrong_code()
     return new_recovery_codes(session, secret_key, user)
 
 
-def disable_second_factor(session: Session, secret_key: str, user: AppUser, code: str, required: bool) -> None:
-    """Turn the second factor off, on a valid code (app or recovery); not when the user's role requires it."""
+def disable_second_factor(
+    session: Session, secret_key: str, user: AppUser, code: str, required: bool, address: str | None = None
+) -> None:
+    """Turn the second factor off, on a valid code (app or recovery); not when the user's role requires it.
+
+    A wrong code counts as a failed login; the caller commits even when this raises FormInvalid."""
     if not has_second_factor(user):
         raise Conflict("Il secondo fattore non è attivo.")
     if required:
         raise Conflict("Il secondo fattore è obbligatorio per il tuo ruolo: non si può disattivare.")
+    check_throttle(session, secret_key, user.username, address)
     if not verify_second_factor(session, secret_key, user, code):
+        record_failure(session, secret_key, user.username, address)
         raise _wrong_code()
     reset_second_factor(session, user)
 

@@ -113,8 +113,11 @@ def test_a_wrong_secret_key_cannot_read_the_secret(db, clock) -> None:
 def test_disabling_needs_a_code_and_an_admin_can_reset(db, clock) -> None:
     user, secret, codes = enrolled(db, clock)
     clock(30)
-    with pytest.raises(FormInvalid):
-        disable_second_factor(db, SECRET, user, "abcde-fghjk", required=False)
+    for _ in range(3):
+        with pytest.raises(FormInvalid):
+            disable_second_factor(db, SECRET, user, "abcde-fghjk", required=False, address="10.0.0.5")
+    with pytest.raises(LoginLocked):  # wrong codes count as failed logins
+        disable_second_factor(db, SECRET, user, codes[1], required=False, address="10.0.0.5")
     with pytest.raises(Conflict, match="obbligatorio"):
         disable_second_factor(db, SECRET, user, code_at(secret, 30), required=True)
     disable_second_factor(db, SECRET, user, codes[1], required=False)

@@ -235,9 +235,13 @@ def second_factor_codes(request: Request, viewer: CsrfViewer, pairs: FormPairs) 
     with transaction(platform.sessions) as session:
         user = _user(session, viewer)
         try:
-            codes = regenerate_recovery_codes(session, platform.settings.secret_key, user, _field(pairs, "codice"))
-        except (FormInvalid, Conflict) as exc:
+            codes = regenerate_recovery_codes(
+                session, platform.settings.secret_key, user, _field(pairs, "codice"), client_address(request)
+            )
+        except (FormInvalid, Conflict) as exc:  # caught inside: a wrong code is still counted
             return _second_factor_page(request, viewer, session, user, error=exc.message, status=422)
+        except LoginLocked as exc:
+            return _second_factor_page(request, viewer, session, user, error=exc.message, status=429)
         return _second_factor_page(request, viewer, session, user, codes=codes, notice="Nuovi codici di recupero.")
 
 
@@ -249,9 +253,13 @@ def second_factor_disable(request: Request, viewer: CsrfViewer, pairs: FormPairs
         user = _user(session, viewer)
         required = second_factor_required(viewer.actor, platform.settings.require_2fa_for)
         try:
-            disable_second_factor(session, platform.settings.secret_key, user, _field(pairs, "codice"), required)
-        except FormInvalid as exc:
+            disable_second_factor(
+                session, platform.settings.secret_key, user, _field(pairs, "codice"), required, client_address(request)
+            )
+        except FormInvalid as exc:  # caught inside: a wrong code is still counted
             return _second_factor_page(request, viewer, session, user, error=exc.message, status=422)
         except Conflict as exc:
             return _second_factor_page(request, viewer, session, user, error=exc.message, status=409)
+        except LoginLocked as exc:
+            return _second_factor_page(request, viewer, session, user, error=exc.message, status=429)
         return _second_factor_page(request, viewer, session, user, notice="Secondo fattore disattivato.")
