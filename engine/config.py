@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     worker_batch_size: int = 20
     timer_lock_seconds: float = 60.0
 
+    # Accounts: groups whose accounts must use a second factor (TOTP), comma-separated:
+    # amministratori, coordinatori, operatori, regionali, tutti. Empty: optional for everyone.
+    require_2fa_for: str = ""
+
     # Bundles.
     max_file_bytes: int = 2_000_000
     max_bundle_files: int = 500
@@ -43,6 +47,9 @@ class Settings(BaseSettings):
         """Refuse insecure defaults outside development and tests."""
         if self.environment not in {"dev", "test"} and self.secret_key == DEV_SECRET:
             raise ValueError("INLAV_SECRET_KEY must be set outside dev/test")
+        from engine.access.roles import roles_requiring_second_factor
+
+        roles_requiring_second_factor(self.require_2fa_for)  # refuses unknown group names
 
     def sqlite_path(self) -> Path | None:
         """File path of a SQLite database URL, if it is one."""

@@ -36,7 +36,7 @@ class Forbidden(EngineError):
 
 
 class LoginLocked(EngineError):
-    """Too many failed logins for an account: it is locked for a while."""
+    """Too many failed logins from this address or for this name: wait (`retry_after` seconds)."""
 
 
 class FormInvalid(EngineError):
@@ -45,6 +45,10 @@ class FormInvalid(EngineError):
     def __init__(self, message: str, errors: dict[str, list[str]]) -> None:
         super().__init__(message, errors=errors)
         self.errors = errors
+
+
+class PasswordRejected(FormInvalid):
+    """A new password does not satisfy the password policy (errors under `password`)."""
 
 
 class DefinitionError(EngineError):

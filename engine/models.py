@@ -305,8 +305,11 @@ class AppUser(Base):
     locale: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(TS)
     last_login_at: Mapped[datetime | None] = mapped_column(TS)
-    failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(TS)
+    # Second factor (TOTP): the secret encrypted with a key derived from INLAV_SECRET_KEY;
+    # enabled once a code has confirmed it; the last accepted time step makes codes single-use.
+    totp_secret: Mapped[str | None] = mapped_column(String(300))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(TS)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class UserRole(Base):
@@ -380,6 +383,50 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
     last_seen_at: Mapped[datetime] = mapped_column(TS)
     expires_at: Mapped[datetime] = mapped_column(TS, index=True)
+    # Names the session on the owner's "Sessioni" page (the token hash never leaves the server).
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class LoginChallenge(Base):
+    """Password accepted, second factor still due: only the code step accepts its cookie."""
+
+    __tablename__ = "login_challenge"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    next_url: Mapped[str] = mapped_column(String(500))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime] = mapped_column(TS, index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per (name, address), per address and per name (keyed hashes)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failure_at: Mapped[datetime] = mapped_column(TS)
+    last_failure_at: Mapped[datetime] = mapped_column(TS, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(TS)
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor (only its keyed hash is stored)."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    used_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class ApiToken(Base):

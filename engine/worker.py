@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import messages
 from engine.access.roles import SYSTEM
 from engine.access.sessions import purge_expired_sessions
+from engine.access.throttle import purge_throttle
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import is_postgres, transaction
@@ -128,9 +129,14 @@ def tick(factory: sessionmaker[Session], settings: Settings, worker_id: str) -> 
 
 
 def housekeeping(factory: sessionmaker[Session]) -> dict[str, int]:
-    """Delete expired web sessions and drafts of tasks that are no longer waiting."""
+    """Delete expired web sessions and login challenges, idle login-throttle counters, and
+    drafts of tasks that are no longer waiting."""
     with transaction(factory) as session:
-        return {"sessions": purge_expired_sessions(session), "drafts": purge_orphan_drafts(session)}
+        return {
+            "sessions": purge_expired_sessions(session),
+            "drafts": purge_orphan_drafts(session),
+            "login_throttle": purge_throttle(session),
+        }
 
 
 HOUSEKEEPING_SECONDS = 600.0

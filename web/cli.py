@@ -531,6 +531,14 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     with_worker: Annotated[bool, typer.Option("--with-worker/--no-worker", help="Avvia anche il worker.")] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Indirizzi dei reverse proxy di cui fidarsi per X-Forwarded-For (default di uvicorn: 127.0.0.1). "
+            "L'indirizzo del client serve al limite dei tentativi di accesso: mai «*» se l'app è raggiungibile "
+            "anche senza passare dal proxy."
+        ),
+    ] = None,
 ) -> None:
     """Avvia l'applicazione web."""
     import threading
@@ -547,7 +555,14 @@ def serve(
         )
         thread.start()
     try:
-        uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(platform),
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     finally:
         stop.set()
 

@@ -22,11 +22,20 @@ from engine import (
     EngineStateError,
     Forbidden,
     FormInvalid,
+    LoginLocked,
     NotFound,
     ScriptError,
     TaskNotReady,
 )
-from web.security import CsrfRejected, FormTooLarge, LoginRequired, TokenRejected, login_url
+from web.security import (
+    ENROL_PATH,
+    CsrfRejected,
+    EnrolmentRequired,
+    FormTooLarge,
+    LoginRequired,
+    TokenRejected,
+    login_url,
+)
 from web.templating import is_htmx, render
 
 log = logging.getLogger("inlav.web")
@@ -34,6 +43,7 @@ log = logging.getLogger("inlav.web")
 # Most specific first: CaseBusy and TaskNotReady are Conflicts.
 STATUS: list[tuple[type[EngineError], int, str]] = [
     (NotFound, 404, "not_found"),
+    (LoginLocked, 429, "too_many_attempts"),
     (Forbidden, 403, "forbidden"),
     (FormInvalid, 422, "form_invalid"),
     (CaseBusy, 409, "case_busy"),
@@ -53,6 +63,7 @@ TITLES = {
     409: "Operazione non più possibile",
     413: "Dati troppo grandi",
     422: "Dati non validi",
+    429: "Troppi tentativi",
     500: "Errore imprevisto",
 }
 
@@ -114,6 +125,12 @@ def install(app: FastAPI) -> None:
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(EnrolmentRequired)
+    def enrolment_required(request: Request, exc: EnrolmentRequired) -> Response:
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": ENROL_PATH})
+        return RedirectResponse(ENROL_PATH, status_code=303)
 
     @app.exception_handler(CsrfRejected)
     def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:

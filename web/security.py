@@ -17,9 +17,11 @@ from engine.access import (
     Actor,
     actor_for,
     find_session,
+    has_second_factor,
     needs_touch,
     permits,
     require,
+    second_factor_required,
     touch_session,
     user_for_token,
 )
@@ -28,11 +30,13 @@ from web.config import WebSettings
 from web.i18n import pick_language
 
 SESSION_COOKIE = "inlav_session"
+CHALLENGE_COOKIE = "inlav_login_code"
 PRE_CSRF_COOKIE = "inlav_precsrf"
 LANG_COOKIE = "inlav_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+ENROL_PATH = "/profilo/secondo-fattore"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Viewer:
     csrf: str
     lang: str
     token_auth: bool = False
+    session_id: str = ""
+    must_enrol: bool = False
 
     @property
     def ambiti(self) -> list[str]:
@@ -63,6 +69,10 @@ class LoginRequired(Exception):
         super().__init__("login required")
         self.expired = expired
         self.next_url = next_url
+
+
+class EnrolmentRequired(Exception):
+    """Her roles require a second factor she has not set up: only the enrolment page is open."""
 
 
 class CsrfRejected(Exception):
@@ -83,6 +93,12 @@ def web_settings(request: Request) -> WebSettings:
     """Web settings of the app."""
     settings: WebSettings = request.app.state.web_settings
     return settings
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address as the server sees it (behind a reverse proxy: uvicorn's
+    `--proxy-headers --forwarded-allow-ips=<proxy>` make this the real client)."""
+    return request.client.host if request.client else None
 
 
 def _next_url(request: Request) -> str:
@@ -124,13 +140,16 @@ def load_viewer(request: Request) -> Viewer | None:
             return None
         row, user = found
         touch = needs_touch(row)
+        actor = actor_for(session, user)
         viewer = Viewer(
             user_id=user.id,
             username=user.username,
             full_name=user.full_name,
-            actor=actor_for(session, user),
+            actor=actor,
             csrf=row.csrf_token,
             lang=pick_language(request.cookies.get(LANG_COOKIE), user.locale),
+            session_id=row.public_id,
+            must_enrol=not has_second_factor(user) and second_factor_required(actor, platform.settings.require_2fa_for),
         )
     if touch:
         with transaction(platform.sessions) as session:
@@ -140,14 +159,15 @@ def load_viewer(request: Request) -> Viewer | None:
 
 def require_viewer(request: Request) -> Viewer:
     """Dependency: the logged-in viewer, or a redirect to the login page."""
-    known: Viewer | None = getattr(request.state, "viewer", None)
-    if known is not None and not known.token_auth:
-        return known
-    viewer = load_viewer(request)
-    if viewer is None:
-        raise LoginRequired(expired=SESSION_COOKIE in request.cookies, next_url=_next_url(request))
-    request.state.viewer = viewer
-    request.state.lang = viewer.lang
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    if viewer is None or viewer.token_auth:
+        viewer = load_viewer(request)
+        if viewer is None:
+            raise LoginRequired(expired=SESSION_COOKIE in request.cookies, next_url=_next_url(request))
+        request.state.viewer = viewer
+        request.state.lang = viewer.lang
+    if viewer.must_enrol and not request.url.path.startswith(ENROL_PATH):
+        raise EnrolmentRequired()
     return viewer
 
 
@@ -209,7 +229,9 @@ def check_anonymous_csrf(request: Request, pairs: list[tuple[str, str]]) -> None
         raise CsrfRejected()
 
 
-_bearer = HTTPBearer(auto_error=False, description="Token API (`ilf_…`), creato dalla pagina «Token API».")
+_bearer = HTTPBearer(
+    auto_error=False, description="Token API (`ilf_…`), creato dalla pagina «Il mio account › Token API»."
+)
 
 
 def api_viewer(

@@ -1,11 +1,20 @@
-"""Who may do what: roles, the permission matrix, accounts, browser sessions, API tokens.
+"""Who may do what: roles, the permission matrix, accounts (password policy, login
+throttling, second factor), browser sessions, API tokens.
 
 Callers import from here. `matrix` is the single source of permissions: routes, API
 calls and CLI commands name an `Action`; the engine checks it against the Ambito of
 what they touch.
 """
 
-from engine.access.accounts import actor_for, authenticate, create_user, grant_role, hash_password
+from engine.access.accounts import (
+    actor_for,
+    authenticate,
+    change_password,
+    create_user,
+    grant_role,
+    hash_password,
+    set_password,
+)
 from engine.access.matrix import (
     ACTION_LABELS,
     MATRIX,
@@ -21,6 +30,9 @@ from engine.access.matrix import (
     require_in,
     scope_of,
 )
+from engine.access.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
+from engine.access.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
+from engine.access.passwords import check_password, password_problems
 from engine.access.roles import (
     BY_CODE,
     LANE_ROLES,
@@ -33,23 +45,49 @@ from engine.access.roles import (
     Role,
     role_for_lane,
     role_label,
+    roles_requiring_second_factor,
 )
 from engine.access.sessions import (
     OpenedSession,
     close_session,
+    end_all_sessions,
+    end_other_sessions,
+    end_session,
     find_session,
+    list_sessions,
     needs_touch,
     open_session,
     purge_expired_sessions,
+    token_hash,
     touch_session,
 )
+from engine.access.throttle import check_throttle, purge_throttle, record_failure, record_success
 from engine.access.tokens import create_token, list_tokens, revoke_token, user_for_token
+from engine.access.totp import (
+    ChallengeOutcome,
+    Enrolment,
+    complete_challenge,
+    confirm_enrolment,
+    disable_second_factor,
+    find_challenge,
+    has_second_factor,
+    new_recovery_codes,
+    open_challenge,
+    recovery_codes_left,
+    regenerate_recovery_codes,
+    reset_second_factor,
+    second_factor_required,
+    start_enrolment,
+    verify_second_factor,
+)
 
 __all__ = [
     "ACTION_LABELS",
     "BY_CODE",
     "LANE_ROLES",
     "MATRIX",
+    "MAX_PASSWORD_LENGTH",
+    "MIN_PASSWORD_LENGTH",
     "PERSONAL_DATA",
     "READ_ONLY",
     "ROLES",
@@ -57,6 +95,8 @@ __all__ = [
     "SYSTEM",
     "Action",
     "Actor",
+    "ChallengeOutcome",
+    "Enrolment",
     "Grant",
     "Kind",
     "OpenedSession",
@@ -65,25 +105,52 @@ __all__ = [
     "actor_for",
     "ambiti_for",
     "authenticate",
+    "change_password",
+    "check_password",
+    "check_throttle",
     "close_session",
+    "complete_challenge",
+    "confirm_enrolment",
     "create_token",
     "create_user",
+    "disable_second_factor",
+    "end_all_sessions",
+    "end_other_sessions",
+    "end_session",
+    "find_challenge",
     "find_session",
     "grant_role",
+    "has_second_factor",
     "hash_password",
+    "list_sessions",
     "list_tokens",
     "matrix_markdown",
     "matrix_rows",
     "needs_touch",
+    "new_recovery_codes",
+    "open_challenge",
     "open_session",
+    "password_problems",
     "permits",
     "purge_expired_sessions",
+    "purge_throttle",
+    "record_failure",
+    "record_success",
+    "recovery_codes_left",
+    "regenerate_recovery_codes",
     "require",
     "require_in",
+    "reset_second_factor",
     "revoke_token",
     "role_for_lane",
     "role_label",
+    "roles_requiring_second_factor",
     "scope_of",
+    "second_factor_required",
+    "set_password",
+    "start_enrolment",
+    "token_hash",
     "touch_session",
     "user_for_token",
+    "verify_second_factor",
 ]

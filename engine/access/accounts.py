@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import math
-from datetime import timedelta
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from engine.access.passwords import check_password
 from engine.access.roles import BY_CODE, ROLE_CODES, Actor
-from engine.clock import as_utc, utcnow
-from engine.errors import Conflict, LoginLocked, NotFound
-from engine.models import Ambito, AppUser, UserRole
+from engine.access.sessions import end_all_sessions, end_other_sessions
+from engine.access.throttle import check_throttle, record_failure, record_success
+from engine.clock import utcnow
+from engine.errors import Conflict, FormInvalid, NotFound
+from engine.models import Ambito, AppUser, LoginChallenge, UserRole
 
 _HASHER = PasswordHasher()
 # Verified when the username is unknown, so timing does not reveal which usernames exist.
 _DUMMY_HASH = _HASHER.hash("inlav-dummy-password")
-MIN_PASSWORD = 10
-FREE_ATTEMPTS = 5
-MAX_LOCK_MINUTES = 60
 
 
 def hash_password(password: str) -> str:
@@ -42,10 +38,9 @@ def create_user(
     username = username.strip().lower()
     if not username or len(username) > 100:
         raise Conflict("Nome utente non valido.")
-    if len(password) < MIN_PASSWORD:
-        raise Conflict(f"La password deve avere almeno {MIN_PASSWORD} caratteri.")
     if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
         raise Conflict(f"L'utente «{username}» esiste già.")
+    check_password(password, username)
     for role, ambito in roles:
         check_grant(session, role, ambito)
     user = AppUser(
@@ -57,8 +52,6 @@ def create_user(
         locale=locale,
         created_at=utcnow(),
         last_login_at=None,
-        failed_logins=0,
-        locked_until=None,
     )
     session.add(user)
     session.flush()
@@ -86,36 +79,77 @@ def check_grant(session: Session, role: str, ambito: str | None) -> None:
         raise NotFound(f"Ambito sconosciuto: {ambito}")
 
 
-def authenticate(session: Session, username: str, password: str) -> AppUser | None:
-    """The active user with these credentials, or None (same cost either way).
-
-    After FREE_ATTEMPTS consecutive failures an account is locked for a time that
-    doubles with each further failure (capped), so passwords cannot be guessed online;
-    LoginLocked says for how long. The caller must commit even when this returns None.
-    """
-    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
-    if user is None or not user.is_active:
-        with contextlib.suppress(VerificationError):
-            _HASHER.verify(_DUMMY_HASH, password)
-        return None
-    now = utcnow()
-    if user.locked_until is not None and as_utc(user.locked_until) > now:
-        minutes = max(1, math.ceil((as_utc(user.locked_until) - now).total_seconds() / 60))
-        raise LoginLocked(f"Troppi tentativi non riusciti: riprovare tra {minutes} minuti.")
+def _verify(password_hash: str | None, password: str) -> bool:
+    """One argon2 verification, whatever the case: the dummy hash stands in for a missing user."""
     try:
-        _HASHER.verify(user.password_hash, password)
+        _HASHER.verify(password_hash or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        extra = user.failed_logins - FREE_ATTEMPTS
-        if extra >= 0:
-            user.locked_until = now + timedelta(minutes=min(2**extra, MAX_LOCK_MINUTES))
+        return False
+    return password_hash is not None
+
+
+def authenticate(
+    session: Session, secret_key: str, username: str, password: str, address: str | None
+) -> AppUser | None:
+    """The active user with these credentials, or None (same answer, same work either way).
+
+    Failures are counted per (name, client address), per address and per name
+    (`engine.access.throttle`), unknown names exactly like known ones; a throttled
+    attempt raises LoginLocked before any password is verified. The caller must commit
+    even when this returns None. A user with a second factor is not logged in yet: the
+    caller opens a login challenge (`engine.access.totp.open_challenge`).
+    """
+    check_throttle(session, secret_key, username, address)
+    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
+    usable = user is not None and user.is_active
+    ok = _verify(user.password_hash if usable and user is not None else None, password)
+    if not ok or user is None:
+        record_failure(session, secret_key, username, address)
         return None
+    if user.totp_enabled_at is None:
+        # With a second factor the failures are forgotten only once the code is right, or
+        # knowing the password alone would reset the counter between guesses of the code.
+        record_success(session, secret_key, username, address)
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     return user
+
+
+def set_password(session: Session, user: AppUser, new_password: str) -> None:
+    """Give a user a new password (an administrator's reset): policy checked, every session ended."""
+    check_password(new_password, user.username)
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(session, user)
+    session.execute(
+        delete(LoginChallenge).where(LoginChallenge.user_id == user.id).execution_options(synchronize_session=False)
+    )
+
+
+def change_password(
+    session: Session,
+    secret_key: str,
+    user: AppUser,
+    current: str,
+    new_password: str,
+    address: str | None,
+    keep_token: str,
+) -> int:
+    """A user changes her own password: the current one is required (a wrong one counts as a
+    failed login), the new one must satisfy the policy; her other sessions end. Returns how
+    many sessions were ended. Raises FormInvalid (fields `attuale`, `password`)."""
+    check_throttle(session, secret_key, user.username, address)
+    if not _verify(user.password_hash, current[:1000]):
+        record_failure(session, secret_key, user.username, address)
+        raise FormInvalid("La password attuale non è corretta.", {"attuale": ["La password attuale non è corretta."]})
+    if new_password == current:
+        raise FormInvalid(
+            "La nuova password deve essere diversa da quella attuale.",
+            {"password": ["La nuova password deve essere diversa da quella attuale."]},
+        )
+    check_password(new_password, user.username)
+    user.password_hash = hash_password(new_password)
+    return end_other_sessions(session, secret_key, user, keep_token)
 
 
 def actor_for(session: Session, user: AppUser) -> Actor:

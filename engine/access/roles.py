@@ -130,3 +130,28 @@ class Actor:
 
 
 SYSTEM = Actor("sistema", system=True)
+
+
+# Groups the setting INLAV_REQUIRE_2FA_FOR names (comma-separated): whose accounts must
+# have a second factor.
+SECOND_FACTOR_GROUPS: dict[str, frozenset[str]] = {
+    "amministratori": frozenset({"amministratore"}),
+    "coordinatori": frozenset({"direttore_pua", "scc", "coordinamento_regionale"}),
+    "operatori": frozenset(r.code for r in ROLES if r.kind is Kind.OPERATOR),
+    "regionali": frozenset(r.code for r in ROLES if r.kind is Kind.REGIONAL),
+    "tutti": frozenset(r.code for r in ROLES),
+}
+
+
+def roles_requiring_second_factor(setting: str) -> frozenset[str]:
+    """The role codes the setting makes a second factor compulsory for (ValueError on an unknown group)."""
+    roles: set[str] = set()
+    for raw in setting.split(","):
+        group = raw.strip().lower()
+        if not group:
+            continue
+        if group not in SECOND_FACTOR_GROUPS:
+            known = ", ".join(SECOND_FACTOR_GROUPS)
+            raise ValueError(f"INLAV_REQUIRE_2FA_FOR: unknown group {group!r} (known: {known})")
+        roles |= SECOND_FACTOR_GROUPS[group]
+    return frozenset(roles)

@@ -185,9 +185,10 @@ def test_housekeeping_removes_expired_sessions_and_orphan_drafts(committed) -> N
 
     from engine.access.accounts import create_user
     from engine.access.sessions import open_session
+    from engine.access.throttle import record_failure
     from engine.clock import utcnow
     from engine.drafts import save_draft
-    from engine.models import TaskDraft, WebSession
+    from engine.models import LoginThrottle, TaskDraft, WebSession
     from engine.worker import housekeeping
 
     prepare(committed, builders.user_loop_bundle(), 1, {"giro": 0})
@@ -198,10 +199,16 @@ def test_housekeeping_removes_expired_sessions_and_orphan_drafts(committed) -> N
         session.scalars(select(WebSession)).first().expires_at = utcnow() - timedelta(minutes=1)
         task_id = session.scalar(select(HumanTask.task_id))
         save_draft(session, task_id, OPERATOR, {"nota": "a metà"})
-    assert housekeeping(committed.sessions) == {"sessions": 1, "drafts": 0}
+        record_failure(session, "k", "anna", "10.0.0.1")  # three counters: pair, address, name
+        record_failure(session, "k", "bruno", "10.0.0.9")
+        for row in session.scalars(select(LoginThrottle).where(LoginThrottle.key.like("%10.0.0.1%"))):
+            row.last_failure_at = utcnow() - timedelta(days=2)  # idle for two days: purged
+    assert housekeeping(committed.sessions) == {"sessions": 1, "drafts": 0, "login_throttle": 2}
     with transaction(committed.sessions) as session:
         complete_task(session, committed.settings, task_id, {"finito": True}, OPERATOR)
-    assert housekeeping(committed.sessions) == {"sessions": 0, "drafts": 0}, "completing dropped the draft"
+    assert housekeeping(committed.sessions) == {"sessions": 0, "drafts": 0, "login_throttle": 0}, (
+        "completing dropped the draft"
+    )
     with transaction(committed.sessions) as session:
         assert session.scalar(select(func.count()).select_from(TaskDraft)) == 0
         assert session.scalar(select(func.count()).select_from(WebSession)) == 1

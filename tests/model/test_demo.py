@@ -41,15 +41,15 @@ def test_demo_seed_builds_teams_partners_and_cases_at_every_stage(committed: Pla
         for ambito in ("milano", "lecco"):
             names = set(session.scalars(select(AppUser.username).where(AppUser.username.like(f"%.{ambito}"))))
             assert len(names) == len(LANE_ROLES), names
-        user = authenticate(session, "op.milano", DEMO_PASSWORD)
+        user = authenticate(session, committed.settings.secret_key, "op.milano", DEMO_PASSWORD, None)
         assert user is not None
         assert actor_for(session, user).roles == {"operatore_contatto"}
         assert actor_for(session, user).ambiti == {"MILANO"}
-        admin = authenticate(session, "admin", DEMO_PASSWORD)
-        auditor = authenticate(session, "revisore", DEMO_PASSWORD)
+        admin = authenticate(session, committed.settings.secret_key, "admin", DEMO_PASSWORD, None)
+        auditor = authenticate(session, committed.settings.secret_key, "revisore", DEMO_PASSWORD, None)
         assert admin is not None and actor_for(session, admin).grants == {("amministratore", None)}
         assert auditor is not None and actor_for(session, auditor).grants == {("revisore", None)}
-        coordinator = authenticate(session, "coordinamento", DEMO_PASSWORD)
+        coordinator = authenticate(session, committed.settings.secret_key, "coordinamento", DEMO_PASSWORD, None)
         assert coordinator is not None and actor_for(session, coordinator).regional
         kinds = set(session.scalars(select(Partner.kind).where(Partner.ambito_code == "MILANO")))
         assert {"cpi", "sai", "cpia", "servizi_sociali", "sanitario"} <= kinds

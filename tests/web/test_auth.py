@@ -47,18 +47,54 @@ def test_login_sets_a_safe_cookie_and_goes_back(app) -> None:
     assert "inlav_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
 
 
-def test_repeated_wrong_passwords_lock_the_account(app, web_platform) -> None:
+def _login_client(app, address: str) -> tuple[TestClient, str]:  # type: ignore[no-untyped-def]
+    client = TestClient(app, client=(address, 50000))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+    return client, token
+
+
+def test_a_stranger_cannot_lock_the_owner_out(app, web_platform) -> None:
     from engine.access.accounts import create_user
 
     with transaction(web_platform.sessions) as session:
         create_user(session, "zeno", "Zeno Bianchi", PASSWORD, [("mediatore", "MILANO")])
-    client = TestClient(app)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
-    for _ in range(5):
-        wrong = client.post("/login", data={"username": "zeno", "password": "sbagliata", "csrf_token": token})
+    stranger, token = _login_client(app, "203.0.113.50")
+    for _ in range(3):
+        wrong = stranger.post("/login", data={"username": "zeno", "password": "sbagliata", "csrf_token": token})
         assert wrong.status_code == 401
-    locked = client.post("/login", data={"username": "zeno", "password": PASSWORD, "csrf_token": token})
-    assert locked.status_code == 429 and "Troppi tentativi non riusciti" in locked.text
+    throttled = stranger.post("/login", data={"username": "zeno", "password": PASSWORD, "csrf_token": token})
+    assert throttled.status_code == 429 and "Troppi tentativi non riusciti: riprovare tra 30 secondi." in throttled.text
+    assert throttled.headers["Retry-After"] == "30"
+    owner, token = _login_client(app, "198.51.100.50")
+    ok = owner.post(
+        "/login", data={"username": "zeno", "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+    )
+    assert ok.status_code == 303, "the owner, from her own address, still gets in"
+
+
+def test_unknown_and_known_names_get_the_same_answers(app) -> None:
+    def answers(name: str, address: str) -> list[tuple[int, str]]:
+        client, token = _login_client(app, address)
+        seen = []
+        for _ in range(4):
+            response = client.post("/login", data={"username": name, "password": "sbagliata", "csrf_token": token})
+            body = response.text.replace(token, "TOKEN").replace(name, "NAME")  # kept in the form: they differ
+            seen.append((response.status_code, body))
+        return seen
+
+    known, unknown = answers("bruno", "203.0.113.61"), answers("nessuno-qui", "203.0.113.62")
+    assert [s for s, _ in known] == [401, 401, 401, 429] == [s for s, _ in unknown]
+    assert known == unknown
+    assert "Nome utente o password non corretti." in known[0][1]
+
+
+def test_a_throttled_login_answers_htmx_too(app) -> None:
+    client, token = _login_client(app, "203.0.113.70")
+    for _ in range(4):
+        response = client.post(
+            "/login", data={"username": "tina", "password": "sbagliata", "csrf_token": token}, headers=HX
+        )
+    assert response.status_code == 429 and 'id="login-form"' in response.text and "<html" not in response.text
 
 
 def test_login_without_csrf_is_refused(app) -> None:

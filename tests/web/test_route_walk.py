@@ -5,7 +5,7 @@ Routes are enumerated from the application itself: a route that declares no perm
 For each person the expected answer is computed from the permission matrix:
 allowed → 2xx/3xx; the role lacks the action → 403; another Ambito's object or an
 unknown one → the same 404 (same text but for the identifier asked). While the auditor
-and the regional monitor walk, nothing in the database may change.
+and the regional monitor walk, nothing in the database may change but their own account.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyotp
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
@@ -24,9 +25,24 @@ from sqlalchemy import select
 from starlette.routing import Mount, Route
 
 from engine import Platform, deliver, start_instance
-from engine.access import LANE_ROLES, ROLES, SYSTEM, Action, Actor, actor_for, create_token, create_user, permits
+from engine.access import (
+    LANE_ROLES,
+    ROLES,
+    SYSTEM,
+    Action,
+    Actor,
+    actor_for,
+    create_token,
+    create_user,
+    hash_password,
+    open_session,
+    permits,
+    totp,
+)
+from engine.access.totp import start_enrolment
+from engine.clock import utcnow
 from engine.db import read_transaction, transaction
-from engine.models import AppUser, Base, HumanTask, Message
+from engine.models import AppUser, Base, HumanTask, Message, WebSession
 from tests import builders
 from tests.conftest import deploy
 from tests.web.conftest import PASSWORD, login
@@ -93,6 +109,38 @@ class World:
                 deliver(session, self.platform.settings, pending)
             return int(session.scalars(select(Message.id).where(Message.status == "outbox")).all()[-1])
 
+    def _user(self, session: Any, person: Person) -> AppUser:
+        user = session.scalar(select(AppUser).where(AppUser.username == person.name))
+        assert user is not None
+        return user  # type: ignore[no-any-return]
+
+    def new_session(self, person: Person) -> str:
+        """Another live browser session of the person (its public id)."""
+        with transaction(self.platform.sessions) as session:
+            user = self._user(session, person)
+            open_session(session, self.platform.settings.secret_key, user, 30, "127.0.0.9")
+            return str(
+                session.scalars(
+                    select(WebSession.public_id).where(WebSession.user_id == user.id).order_by(WebSession.created_at)
+                ).all()[-1]
+            )
+
+    def password_back(self, person: Person) -> None:
+        """The walker's password as the fixtures know it (a walk changes it)."""
+        with transaction(self.platform.sessions) as session:
+            self._user(session, person).password_hash = hash_password(PASSWORD)
+
+    def totp_code(self, person: Person, offset: int) -> str:
+        """A code of the person's (pending or active) second factor, `offset` steps from now."""
+        with transaction(self.platform.sessions) as session:
+            user = self._user(session, person)
+            key = self.platform.settings.secret_key
+            secret = start_enrolment(session, key, user).secret if user.totp_enabled_at is None else None
+            secret = secret or totp._decrypt(key, user.totp_secret)  # the active one, as the phone holds it
+            assert secret is not None
+        step = int(utcnow().timestamp()) // 30 + offset
+        return str(pyotp.TOTP(secret, interval=30).generate_otp(step))
+
     def new_token(self, person: Person) -> int:
         with transaction(self.platform.sessions) as session:
             user = session.scalar(select(AppUser).where(AppUser.username == person.name))
@@ -144,6 +192,7 @@ class Call:
 
 
 UNKNOWN_TASK = "00000000-0000-4000-8000-000000000000"
+NEW_PASSWORD = {"password": "Giro-delle-rotte-2026!", "conferma": "Giro-delle-rotte-2026!"}
 START = "giro_operatore_contatto"
 
 
@@ -222,6 +271,57 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         ),
         own=True,
     ),
+    ("GET", "/profilo"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo"), scoped=False),
+    ("GET", "/profilo/password"): Sample(
+        Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/password"), scoped=False
+    ),
+    ("POST", "/profilo/password"): Sample(
+        Action.ACCOUNT_SELF,
+        lambda w, p, t: (
+            w.password_back(p),
+            Call("POST", "/profilo/password", _page_form(p, {"attuale": PASSWORD, **NEW_PASSWORD})),
+        )[1],
+        scoped=False,
+    ),
+    ("GET", "/profilo/sessioni"): Sample(
+        Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/sessioni"), scoped=False
+    ),
+    ("POST", "/profilo/sessioni/termina-altre"): Sample(
+        Action.ACCOUNT_SELF,
+        lambda w, p, t: Call("POST", "/profilo/sessioni/termina-altre", _page_form(p)),
+        scoped=False,
+    ),
+    ("POST", "/profilo/sessioni/{public_id}/termina"): Sample(
+        Action.ACCOUNT_SELF,
+        lambda w, p, t: Call(
+            "POST",
+            f"/profilo/sessioni/{w.new_session(p if t == 'home' else _someone_else(w, p))}/termina",
+            _page_form(p),
+        ),
+        own=True,
+    ),
+    # The second factor, switched on, its recovery codes renewed, then off again (codes of
+    # successive time steps: each one is accepted once).
+    ("GET", "/profilo/secondo-fattore"): Sample(
+        Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/secondo-fattore"), scoped=False
+    ),
+    ("POST", "/profilo/secondo-fattore"): Sample(
+        Action.ACCOUNT_SELF,
+        lambda w, p, t: Call("POST", "/profilo/secondo-fattore", _page_form(p, {"codice": w.totp_code(p, -1)})),
+        scoped=False,
+    ),
+    ("POST", "/profilo/secondo-fattore/codici"): Sample(
+        Action.ACCOUNT_SELF,
+        lambda w, p, t: Call("POST", "/profilo/secondo-fattore/codici", _page_form(p, {"codice": w.totp_code(p, 0)})),
+        scoped=False,
+    ),
+    ("POST", "/profilo/secondo-fattore/disattiva"): Sample(
+        Action.ACCOUNT_SELF,
+        lambda w, p, t: Call(
+            "POST", "/profilo/secondo-fattore/disattiva", _page_form(p, {"codice": w.totp_code(p, 1)})
+        ),
+        scoped=False,
+    ),
     # API
     ("POST", "/api/v1/cases"): Sample(
         Action.CASE_START,
@@ -282,10 +382,12 @@ PUBLIC_SAMPLES: dict[tuple[str, str], Callable[[Person], Call]] = {
     ("GET", "/health"): lambda p: Call("GET", "/health"),
     ("GET", "/favicon.ico"): lambda p: Call("GET", "/favicon.ico"),
     ("GET", "/login"): lambda p: Call("GET", "/login"),
+    ("GET", "/login/codice"): lambda p: Call("GET", "/login/codice"),
     ("POST", "/lingua"): lambda p: Call("POST", "/lingua", _page_form(p, {"lingua": "it", "next": "/"})),
 }
 # Logging in and out are walked with a browser of their own (they end or open sessions).
-SESSION_ROUTES = {("POST", "/login"), ("POST", "/logout")}
+# The second step of a login with a second factor is walked in tests/web/test_account.py.
+SESSION_ROUTES = {("POST", "/login"), ("POST", "/login/codice"), ("POST", "/logout")}
 
 
 # --------------------------------------------------------------------------- the walk
@@ -369,7 +471,9 @@ def test_every_role_gets_exactly_what_the_matrix_says(world: World) -> None:
         for person in world.people.values():
             allowed_somewhere = permits(person.actor, action)
             call = sample.build(world, person, "home")
-            before = _fingerprint(world.platform) if person.name in read_only else None
+            # Their own account (password, sessions, tokens, second factor) is theirs to change.
+            watched = person.name in read_only and action is not Action.ACCOUNT_SELF
+            before = _fingerprint(world.platform) if watched else None
             response = _send(person, call)
             if before is not None and before != _fingerprint(world.platform):
                 problems.append(f"{person.name} changed the database with {method} {path} ({response.status_code})")
@@ -396,6 +500,8 @@ def test_every_role_gets_exactly_what_the_matrix_says(world: World) -> None:
                     and not _same_404(response, unknown, _asked(call.url, call), _asked(unknown_call.url, unknown_call))
                 ):
                     problems.append(f"{person.name} {method} {path}: other-Ambito 404 differs from unknown 404")
+    for person in world.people.values():
+        world.password_back(person)
     assert problems == []
 
 
