@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.access.accounts import create_user
 from engine.access.roles import ROLES, Actor, role_label
+from engine.admin import add_partner
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import transaction
@@ -26,7 +27,6 @@ from engine.errors import EngineError, NotFound
 from engine.instances import start_instance
 from engine.messages import deliver, send_message
 from engine.models import Ambito, AppUser, HumanTask, Message, Partner, ProcessInstance
-from engine.partners import add_partner
 from engine.platform import Platform
 from engine.tasks import complete_task
 
