@@ -108,37 +108,45 @@ def _number(errors: Errors, field: str, value: str | int | None, label: str) -> 
     return number
 
 
-def set_annual_targets(
-    session: Session,
-    actor: Actor,
-    ambito: str,
-    year: int,
-    intercepted: tuple[str | int, str | int],
-    taken_in_charge: tuple[str | int, str | int],
-) -> AnnualTargets:
-    """Set (or change) an Ambito's targets for a year; each pair is (at least, ideally)."""
-    require(actor, Action.ADMIN_SETTINGS)
-    if session.get(Ambito, ambito) is None:
-        raise NotFound(f"Ambito «{ambito}» non trovato.")
-    errors = Errors()
+TARGET_FIELDS = ("intercepted_min", "intercepted_max", "taken_min", "taken_max")
+_TARGET_LABELS = {
+    "intercepted_min": "persone intercettate, almeno",
+    "intercepted_max": "persone intercettate, obiettivo pieno",
+    "taken_min": "prese in carico, almeno",
+    "taken_max": "prese in carico, obiettivo pieno",
+}
+
+
+def _checked_targets(errors: Errors, prefix: str, values: dict[str, str | int]) -> tuple[int, int, int, int]:
+    """The four numbers of a target row, or errors (keyed `prefix` + field) on `errors`."""
+    before = len(errors.by_field)
+    i_low, i_high, t_low, t_high = (
+        _number(errors, prefix + f, values.get(f), f"{prefix.strip('.')} {_TARGET_LABELS[f]}".strip())
+        for f in TARGET_FIELDS
+    )
+    if len(errors.by_field) == before:
+        if i_low > i_high:
+            errors.add(prefix + "intercepted_max", "Persone intercettate: il massimo non può essere minore del minimo.")
+        if t_low > t_high:
+            errors.add(prefix + "taken_max", "Prese in carico: il massimo non può essere minore del minimo.")
+        if t_high > i_high:
+            errors.add(prefix + "taken_max", "Le persone prese in carico non possono superare quelle intercettate.")
+    return i_low, i_high, t_low, t_high
+
+
+def _check_year(errors: Errors, year: int) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         errors.add("year", f"Anno non valido: tra {MIN_YEAR} e {MAX_YEAR}.")
-    i_low = _number(errors, "intercepted_min", intercepted[0], "Persone intercettate, minimo")
-    i_high = _number(errors, "intercepted_max", intercepted[1], "Persone intercettate, massimo")
-    t_low = _number(errors, "taken_min", taken_in_charge[0], "Persone prese in carico, minimo")
-    t_high = _number(errors, "taken_max", taken_in_charge[1], "Persone prese in carico, massimo")
-    if not errors.by_field:
-        if i_low > i_high:
-            errors.add("intercepted_max", "Persone intercettate: il massimo non può essere minore del minimo.")
-        if t_low > t_high:
-            errors.add("taken_max", "Persone prese in carico: il massimo non può essere minore del minimo.")
-        if t_high > i_high:
-            errors.add("taken_max", "Le persone prese in carico non possono superare quelle intercettate.")
-    errors.raise_if_any()
+
+
+def _store_targets(
+    session: Session, actor: Actor, ambito: str, year: int, numbers: tuple[int, int, int, int]
+) -> AnnualTargets | None:
+    """Write one row of targets and log it; None when nothing changed."""
+    i_low, i_high, t_low, t_high = numbers
     row = session.get(AnnualTarget, (ambito, year))
     after = {"intercettate": [i_low, i_high], "prese_in_carico": [t_low, t_high]}
     before = None
-    now = utcnow()
     if row is None:
         row = AnnualTarget(ambito_code=ambito, year=year)
         session.add(row)
@@ -148,10 +156,10 @@ def set_annual_targets(
             "prese_in_carico": [row.taken_min, row.taken_max],
         }
         if before == after:
-            return _targets(row)
+            return None
     row.intercepted_min, row.intercepted_max = i_low, i_high
     row.taken_min, row.taken_max = t_low, t_high
-    row.updated_at, row.updated_by = now, actor.username
+    row.updated_at, row.updated_by = utcnow(), actor.username
     session.flush()
     record(
         session,
@@ -165,6 +173,47 @@ def set_annual_targets(
         after=after,
     )
     return _targets(row)
+
+
+def set_annual_targets(
+    session: Session,
+    actor: Actor,
+    ambito: str,
+    year: int,
+    intercepted: tuple[str | int, str | int],
+    taken_in_charge: tuple[str | int, str | int],
+) -> AnnualTargets:
+    """Set (or change) an Ambito's targets for a year; each pair is (at least, full target)."""
+    require(actor, Action.ADMIN_SETTINGS)
+    if session.get(Ambito, ambito) is None:
+        raise NotFound(f"Ambito «{ambito}» non trovato.")
+    errors = Errors()
+    _check_year(errors, year)
+    values: dict[str, str | int] = dict(zip(TARGET_FIELDS, (*intercepted, *taken_in_charge), strict=True))
+    numbers = _checked_targets(errors, "", values)
+    errors.raise_if_any()
+    _store_targets(session, actor, ambito, year, numbers)
+    found = annual_targets(session, ambito, year)
+    assert found is not None
+    return found
+
+
+def set_targets_for_year(session: Session, actor: Actor, year: int, rows: dict[str, dict[str, str]]) -> list[str]:
+    """Set the targets of several Ambiti for a year at once (all or nothing); rows left
+    completely empty are skipped. Errors are keyed `t.<AMBITO>.<field>`. Returns the Ambiti changed."""
+    require(actor, Action.ADMIN_SETTINGS)
+    errors = Errors()
+    _check_year(errors, year)
+    known = set(session.scalars(select(Ambito.code)))
+    wanted: dict[str, tuple[int, int, int, int]] = {}
+    for ambito, values in sorted(rows.items()):
+        if ambito not in known:
+            raise NotFound(f"Ambito «{ambito}» non trovato.")
+        if not any(str(values.get(f, "")).strip() for f in TARGET_FIELDS):
+            continue
+        wanted[ambito] = _checked_targets(errors, f"t.{ambito}.", dict(values))
+    errors.raise_if_any()
+    return [a for a, numbers in wanted.items() if _store_targets(session, actor, a, year, numbers) is not None]
 
 
 def setting_values(session: Session) -> dict[str, str]:
