@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,7 +27,16 @@ from engine import (
     ScriptError,
     TaskNotReady,
 )
-from web.security import CsrfRejected, FormTooLarge, LoginRequired, TokenRejected, login_url
+from web.security import (
+    PASSWORD_PAGE,
+    CsrfRejected,
+    FormTooLarge,
+    LoginRequired,
+    PasswordChangeRequired,
+    TokenRejected,
+    login_url,
+    safe_next,
+)
 from web.templating import is_htmx, render
 
 log = logging.getLogger("inlav.web")
@@ -111,6 +121,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, exc: LoginRequired) -> Response:
         target = login_url(exc.next_url, exc.expired)
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    def password_change_required(request: Request, exc: PasswordChangeRequired) -> Response:
+        target = f"{PASSWORD_PAGE}?next={quote(safe_next(exc.next_url), safe='/')}"
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)

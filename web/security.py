@@ -46,6 +46,7 @@ class Viewer:
     csrf: str
     lang: str
     token_auth: bool = False
+    must_change_password: bool = False
 
     @property
     def ambiti(self) -> list[str]:
@@ -63,6 +64,17 @@ class LoginRequired(Exception):
         super().__init__("login required")
         self.expired = expired
         self.next_url = next_url
+
+
+class PasswordChangeRequired(Exception):
+    """The person logged in with a one-time password: she must choose her own first."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__("password change required")
+        self.next_url = next_url
+
+
+PASSWORD_PAGE = "/profilo/password"  # noqa: S105 - a path, not a password
 
 
 class CsrfRejected(Exception):
@@ -131,6 +143,7 @@ def load_viewer(request: Request) -> Viewer | None:
             actor=actor_for(session, user),
             csrf=row.csrf_token,
             lang=pick_language(request.cookies.get(LANG_COOKIE), user.locale),
+            must_change_password=bool(user.must_change_password),
         )
     if touch:
         with transaction(platform.sessions) as session:
@@ -148,6 +161,8 @@ def require_viewer(request: Request) -> Viewer:
         raise LoginRequired(expired=SESSION_COOKIE in request.cookies, next_url=_next_url(request))
     request.state.viewer = viewer
     request.state.lang = viewer.lang
+    if viewer.must_change_password and request.url.path != PASSWORD_PAGE:
+        raise PasswordChangeRequired(_next_url(request))
     return viewer
 
 

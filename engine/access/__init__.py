@@ -5,7 +5,14 @@ calls and CLI commands name an `Action`; the engine checks it against the Ambito
 what they touch.
 """
 
-from engine.access.accounts import actor_for, authenticate, create_user, grant_role, hash_password
+from engine.access.accounts import (
+    actor_for,
+    authenticate,
+    change_password,
+    create_user,
+    grant_role,
+    hash_password,
+)
 from engine.access.matrix import (
     ACTION_LABELS,
     MATRIX,
@@ -65,6 +72,7 @@ __all__ = [
     "actor_for",
     "ambiti_for",
     "authenticate",
+    "change_password",
     "close_session",
     "create_token",
     "create_user",

@@ -118,6 +118,21 @@ def authenticate(session: Session, username: str, password: str) -> AppUser | No
     return user
 
 
+def change_password(session: Session, user: AppUser, current: str, new: str) -> None:
+    """A person replaces her password (the current one is checked); Conflict says what is wrong."""
+    try:
+        _HASHER.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise Conflict("La password attuale non è corretta.") from None
+    if len(new) < MIN_PASSWORD:
+        raise Conflict(f"La nuova password deve avere almeno {MIN_PASSWORD} caratteri.")
+    if new == current:
+        raise Conflict("La nuova password deve essere diversa da quella attuale.")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    session.flush()
+
+
 def actor_for(session: Session, user: AppUser) -> Actor:
     """The Actor a logged-in user acts as."""
     rows = session.execute(select(UserRole.role, UserRole.ambito_code).where(UserRole.user_id == user.id)).all()

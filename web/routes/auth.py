@@ -7,7 +7,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine import NotFound, close_session, open_session
 from engine.access.accounts import authenticate
-from engine.db import transaction
+from engine.admin import setting_values
+from engine.db import read_transaction, transaction
 from engine.errors import LoginLocked
 from web.i18n import LANGUAGES, pick_language
 from web.security import (
@@ -43,10 +44,19 @@ def _login_page(
 ) -> Response:
     anonymous_csrf(request)
     request.state.lang = pick_language(request.cookies.get(LANG_COOKIE), None)
+    with read_transaction(platform_of(request).sessions) as session:
+        settings_now = setting_values(session)
     response = render(
         request,
         "login.html",
-        {"next": next_url, "error": error, "username": username, "expired": expired},
+        {
+            "next": next_url,
+            "error": error,
+            "username": username,
+            "expired": expired,
+            "announcement": settings_now.get("avviso_accesso", ""),
+            "support": settings_now.get("contatto_assistenza", ""),
+        },
         partial="partials/login_form.html",
         status_code=status,
     )
