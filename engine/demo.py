@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import create_user
-from engine.access.roles import ROLES, Actor, role_label
-from engine.admin import add_partner
+from engine.access.roles import ROLES, SYSTEM, Actor, role_label
+from engine.admin import add_partner, annual_targets, set_annual_targets
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import transaction
@@ -80,6 +80,24 @@ REGIONAL_PARTNERS: tuple[tuple[str, str, str], ...] = (
     ("REG-LAVORO", "Agenzie per il lavoro della rete regionale", "lavoro"),
     ("REG-ABITARE", "Rete regionale per l'abitare", "abitare"),
 )
+# Annual targets of each PUA: (intercepted at least, full target), (taken in charge at least,
+# full target). Milano's are the project's own (DESIGN: 70–100 and 30–50); the others are
+# scaled to the size of the Ambito and to where exploitation concentrates (farm work in the
+# Bassa and the Oltrepò, logistics around Milano and Bergamo).
+TARGETS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "MILANO": ((70, 100), (30, 50)),
+    "BERGAMO": ((45, 65), (20, 30)),
+    "PAVESE": ((30, 45), (12, 20)),
+    "TREVIGLIO": ((30, 45), (12, 20)),
+    "SUZZARA": ((25, 40), (10, 18)),
+    "LECCO": ((25, 35), (10, 15)),
+    "DESIO": ((20, 30), (8, 14)),
+    "CARATE": ((18, 28), (7, 12)),
+    "SOMMA": ((18, 28), (7, 12)),
+    "SEBINO": ((15, 25), (6, 10)),
+    "MARIANO": ((15, 25), (6, 10)),
+    "TRADATE": ((15, 25), (6, 10)),
+}
 MAIN_PROCESS = "inlav_percorso"
 REPORT_PROCESS = "inlav_relazione_trimestrale"
 
@@ -147,6 +165,18 @@ def seed_partners(platform: Platform, codes: Sequence[str]) -> int:
         for partner_code, name, kind, ambito in wanted:
             if partner_code not in existing:
                 add_partner(session, partner_code, name, kind, ambito)
+                added += 1
+    return added
+
+
+def seed_targets(platform: Platform, codes: Sequence[str], year: int) -> int:
+    """Each PUA's annual targets for a year (inputs, set through the engine and logged); returns how many."""
+    added = 0
+    with transaction(platform.sessions) as session:
+        for code in codes:
+            if code in TARGETS and annual_targets(session, code, year) is None:
+                intercepted, taken = TARGETS[code]
+                set_annual_targets(session, SYSTEM, code, year, intercepted, taken)
                 added += 1
     return added
 
@@ -616,6 +646,8 @@ def seed(platform: Platform, ambiti: Sequence[str] | None = None) -> list[str]:
         "ss.milano, dir.milano; coordinamento, revisore, admin)."
     )
     lines.append(f"Partner: {seed_partners(platform, codes)} aggiunti.")
+    year = utcnow().year
+    lines.append(f"Obiettivi annuali {year}: {seed_targets(platform, codes, year)} Ambiti.")
     started, problems = seed_cases(platform, codes)
     lines.append(f"Casi dimostrativi: {started} avviati.")
     lines.extend(f"Attenzione: {p}" for p in problems)

@@ -42,6 +42,7 @@ from engine.messages import accept_message, list_messages
 from engine.models import Ambito, AppUser, HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
 from engine.worker import run_forever, tick
+from web.cli_admin import users_app
 
 app = typer.Typer(help="InLav Flow: piattaforma BPMN per i PUA InLav Lombardia.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrazioni.", no_args_is_help=True)
@@ -61,6 +62,7 @@ for sub, name in [
     (demo_app, "demo"),
 ]:
     app.add_typer(sub, name=name)
+app.add_typer(users_app, name="users")
 
 UserOpt = Annotated[
     str | None,
