@@ -26,8 +26,10 @@ from engine.models import OperationLog
 GENESIS = "0" * 64
 LOCAL = ZoneInfo("Europe/Rome")
 CHANGED = "(modificata)"
-# Keys whose values never reach the log, whatever a caller passes.
-SECRET_MARKERS = ("password", "hash", "token", "secret")
+# Keys whose values never reach the log, whatever a caller passes (`must_change_password`,
+# a flag, is not one of them).
+SECRET_PREFIXES = ("password", "secret")
+SECRET_SUFFIXES = ("hash", "token", "secret")
 
 ACTIONS: dict[str, str] = {
     "user.created": "Utente creato",
@@ -63,7 +65,8 @@ def scrub(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     clean: dict[str, Any] = {}
     for key, value in values.items():
-        if any(marker in key.lower() for marker in SECRET_MARKERS):
+        name = key.lower()
+        if name.startswith(SECRET_PREFIXES) or name.endswith(SECRET_SUFFIXES):
             clean[key] = CHANGED
         elif isinstance(value, Mapping):
             clean[key] = scrub(value)
