@@ -122,7 +122,11 @@ def create_partner(session: Session, actor: Actor, fields: PartnerFields, code: 
     require(actor, Action.ADMIN_PARTNERS)
     errors = Errors()
     clean = _check(session, fields, errors)
-    wanted = (code or "").strip().upper() or suggest_code(clean.name, clean.ambito)
+    wanted = (code or "").strip().upper()
+    if not wanted:
+        wanted = suggest_code(clean.name, clean.ambito)
+        taken = set(session.scalars(select(Partner.code).where(Partner.code.like(f"{wanted}%"))))
+        wanted = next(c for c in (wanted, *(f"{wanted}-{n}" for n in range(2, 1000))) if c not in taken)
     if not CODE.match(wanted):
         errors.add("code", "Codice non valido: da 2 a 64 tra lettere maiuscole, cifre, - e _.")
     elif session.scalar(select(Partner.id).where(Partner.code == wanted)) is not None:
