@@ -181,10 +181,10 @@ class Operation:
 
     @property
     def changes(self) -> list[tuple[str, Any, Any]]:
-        """(field, before, after) for every field that appears on either side."""
+        """(field, before, after) for every field with a value on either side."""
         before, after = self.before or {}, self.after or {}
         keys = list(dict.fromkeys([*before, *after]))
-        return [(k, before.get(k), after.get(k)) for k in keys]
+        return [(k, before.get(k), after.get(k)) for k in keys if (before.get(k), after.get(k)) != (None, None)]
 
 
 @dataclass

@@ -147,6 +147,7 @@ def users(request: Request, viewer: CurrentViewer) -> Response:
                 "states": STATES,
             },
             partial="admin/partials/user_results.html",
+            headers={"HX-Push-Url": query.url()},
         )
 
 
@@ -496,6 +497,7 @@ def _partners(request: Request, viewer: Viewer, query: PartnerQuery, notice: str
                 "notice": notice,
             },
             partial="admin/partials/partner_results.html",
+            headers={"HX-Push-Url": query.url()},
         )
 
 

@@ -95,4 +95,5 @@ def operations(request: Request, viewer: CurrentViewer) -> Response:
                 "problem": problem,
             },
             partial="audit/partials/operation_results.html",
+            headers={"HX-Push-Url": query.url()},
         )
