@@ -269,7 +269,7 @@ def test_self_deactivation_and_unknown_users(clients, admin_platform) -> None:
     assert 'href="/admin/utenti/' + str(me) + '/disattiva"' not in amelia.get(f"/admin/utenti/{me}").text
     assert amelia.get("/admin/utenti/999999").status_code == 404
     assert amelia.post("/admin/utenti/999999/password", data={"csrf_token": csrf_of(amelia)}).status_code == 404
-    assert amelia.get("/admin/utenti/abc").status_code in (404, 422)
+    assert amelia.get("/admin/utenti/abc").status_code == 422, "not an id at all: a malformed request"
 
 
 def test_password_reset_shows_a_one_time_password(clients, admin_platform) -> None:
@@ -475,3 +475,48 @@ def test_anna_keeps_working(clients, admin_platform) -> None:
     """Sanity: the operator journey fixtures still work next to the admin users."""
     code, task_id = start(admin_platform, actor=ANNA)
     assert clients("anna").get(f"/attivita/{task_id}").status_code == 200 and code
+
+
+def test_list_pages_cost_the_same_queries_whatever_the_rows(clients, admin_platform) -> None:
+    from tests.web.test_inbox_queries import count_queries
+
+    amelia = clients("amelia")
+    token = csrf_of(amelia)
+
+    def add(n: int) -> None:
+        amelia.post(
+            "/admin/utenti",
+            data={
+                "csrf_token": token,
+                "username": f"conta{n}",
+                "full_name": f"Conta {n}",
+                "locale": "it",
+                "password_mode": "genera",
+                "ruoli[0].ruolo": "mediatore",
+                "ruoli[0].ambito": "MILANO",
+                "ruoli[1].ruolo": "network_manager",
+                "ruoli[1].ambito": "LECCO",
+            },
+        )
+        amelia.post("/admin/partner", data={"csrf_token": token, "name": f"Ente conta {n}", "kind": "altro"})
+        amelia.post("/admin/ambiti", data={"csrf_token": token, "code": f"CONTA{n}", "name": f"Conta {n}"})
+
+    # One matching row of each, then a full page (5 of 8): the cost must not follow the rows.
+    pages = (
+        "/admin/utenti?q=conta",
+        "/admin/partner?q=ente%20conta",
+        "/audit/operazioni?azione=partner.created&attore=amelia",
+        "/admin/ambiti",
+    )
+    add(0)
+    for path in pages:
+        amelia.get(path)  # warm up (session touch)
+    few = {path: count_queries(admin_platform, lambda p=path: amelia.get(p)) for path in pages}
+    assert "1 utente trovato" in amelia.get(pages[0]).text
+    for n in range(1, 8):
+        add(n)
+    assert "8 utenti trovati" in amelia.get(pages[0]).text and "8 partner trovati" in amelia.get(pages[1]).text
+    many = {path: count_queries(admin_platform, lambda p=path: amelia.get(p)) for path in pages}
+    assert few == many, (few, many)
+    assert max(many.values()) <= 10, many
+    print("queries per list page:", many)
