@@ -201,6 +201,9 @@ def add_user(
     user = create_user(session, username, name or "", password or generated or "", clean, mail, locale)
     user.must_change_password = generated is not None
     session.flush()
+    # The log row names an Ambito when every role she gets is in the same one.
+    places = {a for _, a in clean}
+    only_ambito = next(iter(places)) if len(places) == 1 else None
     record(
         session,
         actor,
@@ -208,6 +211,7 @@ def add_user(
         f"Creato l'utente {username} ({name}) con i ruoli: {', '.join(_grant_text(r, a) for r, a in clean)}.",
         "user",
         username,
+        ambito=only_ambito,
         after={
             "full_name": user.full_name,
             "email": user.email,

@@ -91,6 +91,7 @@ def test_create_user_with_a_generated_password(admin_db: Session) -> None:
     (row,) = log_rows(admin_db, "user.created")
     before, after = values(row)
     assert row.actor == "amelia" and row.target_kind == "user" and row.target_id == "nina.verdi"
+    assert row.ambito_code == "MILANO", "all her roles are in one Ambito"
     assert before is None
     assert after == {
         "full_name": "Nina Verdi",
@@ -354,3 +355,20 @@ def test_the_database_refuses_to_change_or_delete_log_rows(admin_db: Session) ->
             admin_db.execute(statement.execution_options(synchronize_session=False))
     admin_db.expire_all()
     assert [r.actor for r in log_rows(admin_db)] == ["amelia"]
+
+
+def test_tampering_with_the_log_is_detected_when_the_guard_is_bypassed(admin_db: Session) -> None:
+    create_ambito(admin_db, ADMIN, "MONZA", "Monza")
+    rename_ambito(admin_db, ADMIN, "MONZA", "Monza e Brianza")
+    create_ambito(admin_db, ADMIN, "COMO", "Como")
+    assert verify_oplog(admin_db) == []
+    # Someone with database superpowers rewrites who acted, bypassing the trigger.
+    if admin_db.get_bind().dialect.name == "postgresql":
+        admin_db.execute(text("ALTER TABLE operation_log DISABLE TRIGGER operation_log_append_only"))
+        admin_db.execute(text("UPDATE operation_log SET actor = 'mallory' WHERE seq = 2"))
+        admin_db.execute(text("ALTER TABLE operation_log ENABLE TRIGGER operation_log_append_only"))
+    else:
+        admin_db.execute(text("DROP TRIGGER operation_log_no_update"))
+        admin_db.execute(text("UPDATE operation_log SET actor = 'mallory' WHERE seq = 2"))
+    admin_db.expire_all()
+    assert verify_oplog(admin_db) == [2]

@@ -432,6 +432,9 @@ def test_operation_log_filters_and_pages(clients, htmx: bool) -> None:
     reversed_range = rita.get("/audit/operazioni?dal=2030-01-02&al=2030-01-01").text
     assert "viene dopo" in reversed_range
     assert rita.get("/audit/operazioni?dal=ieri&pagina=x&azione=<script>").status_code == 200
+    verified = rita.get("/audit/operazioni?verifica=1", headers=headers).text
+    assert "Catena verificata" in verified and "Attenzione" not in verified
+    assert "Catena verificata" not in everything.text, "verified only on request"
     system = rita.get("/audit/operazioni?attore=sistema&azione=partner.created").text
     assert "Centro per l&#39;impiego di Milano" in system, "seeded partners were logged as the system"
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from engine.access import Action
 from engine.admin import ambito_names
-from engine.audit import ACTIONS, TARGET_KINDS, OperationFilter, list_operations
+from engine.audit import ACTIONS, TARGET_KINDS, OperationFilter, list_operations, verify_oplog
 from engine.db import read_transaction
 from web.security import CurrentViewer, allow, platform_of, web_settings
 from web.templating import render
@@ -82,6 +82,8 @@ def operations(request: Request, viewer: CurrentViewer) -> Response:
         problem = "La data «dal» viene dopo la data «al»: nessuna operazione può cadere nell'intervallo."
     with read_transaction(platform_of(request).sessions) as session:
         page = list_operations(session, viewer.actor, query.filter(), size, (query.pagina - 1) * size)
+        # On request, recompute the whole hash chain (it reads every row: not on every view).
+        broken = verify_oplog(session) if request.query_params.get("verifica") == "1" else None
         return render(
             request,
             "audit/operations.html",
@@ -93,6 +95,7 @@ def operations(request: Request, viewer: CurrentViewer) -> Response:
                 "kinds": TARGET_KINDS,
                 "ambiti": ambito_names(session),
                 "problem": problem,
+                "broken": broken,
             },
             partial="audit/partials/operation_results.html",
             headers={"HX-Push-Url": query.url()},
