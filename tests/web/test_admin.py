@@ -523,3 +523,20 @@ def test_list_pages_cost_the_same_queries_whatever_the_rows(clients, admin_platf
     assert few == many, (few, many)
     assert max(many.values()) <= 10, many
     print("queries per list page:", many)
+
+
+def test_administration_speaks_english(app, admin_platform) -> None:
+    client = login(TestClient(app), "amelia")
+    token = csrf_of(client)
+    client.post("/lingua", data={"csrf_token": token, "lingua": "en", "next": "/admin/utenti"})
+    expected = {
+        "/admin/utenti": "New user",
+        "/admin/utenti/nuovo": "Initial password",
+        "/admin/ambiti": "New Ambito",
+        "/admin/partner": "Partner registry",
+        "/admin/impostazioni": "Annual targets of the PUAs",
+        "/audit/operazioni": "Operation log",
+    }
+    for path, text in expected.items():
+        page = client.get(path)
+        assert page.status_code == 200 and text in page.text, path
