@@ -1,8 +1,9 @@
 """Demo data: the twelve Ambiti, their teams and partners, and synthetic cases run through the engine.
 
-Everything is created through the engine's own functions (accounts, partner registry,
-`start_instance`, `complete_task`, messages): no rows are inserted by hand, so the demo
-cases have real histories, inbox rows and timers. Running the seed again adds nothing.
+Everything is created through the engine's own functions (administration, `start_instance`,
+`complete_task`, messages): no rows are inserted by hand, so the demo cases have real
+histories, inbox rows and timers, and Ambiti, accounts, partners and targets are in the
+operation log (as the system). Running the seed again adds nothing.
 People are fictitious: accounts are named after their role, cases carry initials only.
 """
 
@@ -16,9 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.access.accounts import create_user
 from engine.access.roles import ROLES, SYSTEM, Actor, role_label
-from engine.admin import add_partner, annual_targets, set_annual_targets
+from engine.admin import add_partner, add_user, annual_targets, create_ambito, set_annual_targets
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import transaction
@@ -122,7 +122,7 @@ def seed_ambiti(platform: Platform, codes: Sequence[str] | None = None) -> int:
         existing = set(session.scalars(select(Ambito.code)))
         for code, name in AMBITI:
             if (codes is None or code in codes) and code not in existing:
-                session.add(Ambito(code=code, name=name, created_at=utcnow()))
+                create_ambito(session, SYSTEM, code, name)
                 added += 1
     return added
 
@@ -140,13 +140,12 @@ def seed_users(platform: Platform, codes: Sequence[str]) -> int:
                 name = username(role.code, code)
                 if name in existing:
                     continue
-                create_user(
-                    session, name, f"{role_label(role.code)} · {names[code]}", DEMO_PASSWORD, roles=[(role.code, code)]
-                )
+                full_name = f"{role_label(role.code)} · {names[code]}"
+                add_user(session, SYSTEM, name, full_name, [(role.code, code)], password=DEMO_PASSWORD)
                 added += 1
         for name, full_name, role_code in REGIONAL_USERS:
             if name not in existing:
-                create_user(session, name, full_name, DEMO_PASSWORD, roles=[(role_code, None)])
+                add_user(session, SYSTEM, name, full_name, [(role_code, None)], password=DEMO_PASSWORD)
                 added += 1
     return added
 
