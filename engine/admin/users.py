@@ -178,7 +178,7 @@ def add_user(
     password: str | None = None,
     locale: str = "it",
 ) -> tuple[AppUser, str | None]:
-    """Create an account with its roles. Without a password one is generated and returned
+    """Create an account with its roles. With `password` None one is generated and returned
     (to be shown once), and she must choose her own at first login."""
     require(actor, Action.ADMIN_USERS)
     errors = Errors()
@@ -191,13 +191,13 @@ def add_user(
     mail = errors.email("email", email)
     if locale not in LOCALES:
         errors.add("locale", "Lingua non disponibile.")
-    if password and len(password) < MIN_PASSWORD:
+    if password is not None and len(password) < MIN_PASSWORD:
         errors.add("password", f"La password deve avere almeno {MIN_PASSWORD} caratteri.")
     if not grants:
         errors.add("ruoli", "Assegnare almeno un ruolo.")
     clean = _check_grants(session, grants, errors)
     errors.raise_if_any()
-    generated = None if password else generate_password()
+    generated = generate_password() if password is None else None
     user = create_user(session, username, name or "", password or generated or "", clean, mail, locale)
     user.must_change_password = generated is not None
     session.flush()

@@ -122,6 +122,9 @@ def test_create_user_refuses_bad_input_field_by_field(admin_db: Session) -> None
     assert "almeno 10 caratteri" in errors["password"][0]
     assert "regionale" in errors["ruoli[0]"][0] and "Ambito" in errors["ruoli[1]"][0]
     assert "sconosciuto" in errors["ruoli[2]"][0]
+    with pytest.raises(FormInvalid) as caught:
+        add_user(admin_db, ADMIN, "zoe", "Zoe", [("revisore", None)], password="")
+    assert set(caught.value.errors) == {"password"}, "a chosen password may not be empty"
     assert log_rows(admin_db) == [], "nothing written"
 
 

@@ -155,11 +155,9 @@ def create_user_route(request: Request, viewer: CsrfViewer, pairs: FormPairs) ->
                 values["full_name"],
                 [(role, ambito or None) for role, ambito in grants],
                 email=values["email"],
-                password=password or None,
+                password=password,
                 locale=values["locale"] or "it",
             )
-            if password is not None and not password:
-                raise FormInvalid("Il modulo contiene 1 errore.", {"password": ["Scrivere la password iniziale."]})
             detail = user_detail(session, viewer.actor, user.id)
             return render(
                 request,
