@@ -1,8 +1,9 @@
 """Demo data: the twelve Ambiti, their teams and partners, and synthetic cases run through the engine.
 
-Everything is created through the engine's own functions (accounts, partner registry,
-`start_instance`, `complete_task`, messages): no rows are inserted by hand, so the demo
-cases have real histories, inbox rows and timers. Running the seed again adds nothing.
+Everything is created through the engine's own functions (administration, `start_instance`,
+`complete_task`, messages): no rows are inserted by hand, so the demo cases have real
+histories, inbox rows and timers, and Ambiti, accounts, partners and targets are in the
+operation log (as the system). Running the seed again adds nothing.
 People are fictitious: accounts are named after their role, cases carry initials only.
 """
 
@@ -16,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.access.accounts import create_user
-from engine.access.roles import ROLES, Actor, role_label
+from engine.access.roles import ROLES, SYSTEM, Actor, role_label
+from engine.admin import add_partner, add_user, annual_targets, create_ambito, set_annual_targets
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import transaction
@@ -26,7 +27,6 @@ from engine.errors import EngineError, NotFound
 from engine.instances import start_instance
 from engine.messages import deliver, send_message
 from engine.models import Ambito, AppUser, HumanTask, Message, Partner, ProcessInstance
-from engine.partners import add_partner
 from engine.platform import Platform
 from engine.tasks import complete_task
 
@@ -80,6 +80,24 @@ REGIONAL_PARTNERS: tuple[tuple[str, str, str], ...] = (
     ("REG-LAVORO", "Agenzie per il lavoro della rete regionale", "lavoro"),
     ("REG-ABITARE", "Rete regionale per l'abitare", "abitare"),
 )
+# Annual targets of each PUA: (intercepted at least, full target), (taken in charge at least,
+# full target). Milano's are the project's own (DESIGN: 70–100 and 30–50); the others are
+# scaled to the size of the Ambito and to where exploitation concentrates (farm work in the
+# Bassa and the Oltrepò, logistics around Milano and Bergamo).
+TARGETS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "MILANO": ((70, 100), (30, 50)),
+    "BERGAMO": ((45, 65), (20, 30)),
+    "PAVESE": ((30, 45), (12, 20)),
+    "TREVIGLIO": ((30, 45), (12, 20)),
+    "SUZZARA": ((25, 40), (10, 18)),
+    "LECCO": ((25, 35), (10, 15)),
+    "DESIO": ((20, 30), (8, 14)),
+    "CARATE": ((18, 28), (7, 12)),
+    "SOMMA": ((18, 28), (7, 12)),
+    "SEBINO": ((15, 25), (6, 10)),
+    "MARIANO": ((15, 25), (6, 10)),
+    "TRADATE": ((15, 25), (6, 10)),
+}
 MAIN_PROCESS = "inlav_percorso"
 REPORT_PROCESS = "inlav_relazione_trimestrale"
 
@@ -104,7 +122,7 @@ def seed_ambiti(platform: Platform, codes: Sequence[str] | None = None) -> int:
         existing = set(session.scalars(select(Ambito.code)))
         for code, name in AMBITI:
             if (codes is None or code in codes) and code not in existing:
-                session.add(Ambito(code=code, name=name, created_at=utcnow()))
+                create_ambito(session, SYSTEM, code, name)
                 added += 1
     return added
 
@@ -122,13 +140,12 @@ def seed_users(platform: Platform, codes: Sequence[str]) -> int:
                 name = username(role.code, code)
                 if name in existing:
                     continue
-                create_user(
-                    session, name, f"{role_label(role.code)} · {names[code]}", DEMO_PASSWORD, roles=[(role.code, code)]
-                )
+                full_name = f"{role_label(role.code)} · {names[code]}"
+                add_user(session, SYSTEM, name, full_name, [(role.code, code)], password=DEMO_PASSWORD)
                 added += 1
         for name, full_name, role_code in REGIONAL_USERS:
             if name not in existing:
-                create_user(session, name, full_name, DEMO_PASSWORD, roles=[(role_code, None)])
+                add_user(session, SYSTEM, name, full_name, [(role_code, None)], password=DEMO_PASSWORD)
                 added += 1
     return added
 
@@ -147,6 +164,18 @@ def seed_partners(platform: Platform, codes: Sequence[str]) -> int:
         for partner_code, name, kind, ambito in wanted:
             if partner_code not in existing:
                 add_partner(session, partner_code, name, kind, ambito)
+                added += 1
+    return added
+
+
+def seed_targets(platform: Platform, codes: Sequence[str], year: int) -> int:
+    """Each PUA's annual targets for a year (inputs, set through the engine and logged); returns how many."""
+    added = 0
+    with transaction(platform.sessions) as session:
+        for code in codes:
+            if code in TARGETS and annual_targets(session, code, year) is None:
+                intercepted, taken = TARGETS[code]
+                set_annual_targets(session, SYSTEM, code, year, intercepted, taken)
                 added += 1
     return added
 
@@ -616,6 +645,8 @@ def seed(platform: Platform, ambiti: Sequence[str] | None = None) -> list[str]:
         "ss.milano, dir.milano; coordinamento, revisore, admin)."
     )
     lines.append(f"Partner: {seed_partners(platform, codes)} aggiunti.")
+    year = utcnow().year
+    lines.append(f"Obiettivi annuali {year}: {seed_targets(platform, codes, year)} Ambiti.")
     started, problems = seed_cases(platform, codes)
     lines.append(f"Casi dimostrativi: {started} avviati.")
     lines.extend(f"Attenzione: {p}" for p in problems)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -310,6 +311,8 @@ class AppUser(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(300))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(TS)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Set when an administrator resets the password: the next login must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class UserRole(Base):
@@ -336,6 +339,9 @@ class Partner(Base):
     ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"), index=True)
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
+    contact_person: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    notes: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(TS)
 
@@ -443,3 +449,56 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(TS)
     last_used_at: Mapped[datetime | None] = mapped_column(TS)
     revoked_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+# --------------------------------------------------------------------------- administration: settings, operation log
+
+
+class AppSetting(Base):
+    """A global setting changed from the administration pages (value as JSON)."""
+
+    __tablename__ = "app_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_json: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class AnnualTarget(Base):
+    """A PUA's targets for one year: people intercepted and taken in charge, each a range."""
+
+    __tablename__ = "annual_target"
+
+    ambito_code: Mapped[str] = mapped_column(ForeignKey("ambito.code"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intercepted_min: Mapped[int] = mapped_column(Integer)
+    intercepted_max: Mapped[int] = mapped_column(Integer)
+    taken_min: Mapped[int] = mapped_column(Integer)
+    taken_max: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class OperationLog(Base):
+    """Append-only, hash-chained log of administrative acts (who, when, what, before → after)."""
+
+    __tablename__ = "operation_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # One chain for the whole log: a unique sequence number means two concurrent writers
+    # cannot both extend the same head (one of them fails and retries).
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(TS, index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    target_kind: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(100))
+    ambito_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    before_json: Mapped[str | None] = mapped_column(Text)
+    after_json: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_operation_log_target_kind_target_id", "target_kind", "target_id"),)

@@ -33,16 +33,18 @@ from engine import (
     upgrade_database,
     verify_chain,
 )
-from engine.access import Action, actor_for, ambiti_for, require, require_in
+from engine.access import Action, ambiti_for, require_in
 from engine.casefile import get_case, start_case
 from engine.clock import utcnow
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
 from engine.messages import accept_message, list_messages
-from engine.models import Ambito, AppUser, HistoryEvent, HumanTask, ProcessInstance
+from engine.models import Ambito, HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
 from engine.worker import run_forever, tick
+from web.cli_admin import users_app
 from web.cli_backup import backup_app
+from web.cli_common import UserOpt, acting, fail
 
 app = typer.Typer(help="InLav Flow: piattaforma BPMN per i PUA InLav Lombardia.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrazioni.", no_args_is_help=True)
@@ -63,16 +65,8 @@ for sub, name in [
 ]:
     app.add_typer(sub, name=name)
 app.add_typer(backup_app, name="backup")
+app.add_typer(users_app, name="users")
 
-UserOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--user",
-        "-u",
-        help="Agisce come questo utente, con i suoi ruoli e Ambiti (senza: la console, come sistema).",
-    ),
-]
-CONSOLE = Actor("console", system=True)
 
 # What each command does in the permission matrix. None: a console-only command (set-up,
 # server processes, listings for whoever runs the server), which takes no --user.
@@ -102,6 +96,10 @@ COMMAND_ACTIONS: dict[str, Action | None] = {
     "backup create": None,
     "backup verify": None,
     "backup restore": None,
+    "users add": Action.ADMIN_USERS,
+    "users list": Action.ADMIN_USERS,
+    "users deactivate": Action.ADMIN_USERS,
+    "users reactivate": Action.ADMIN_USERS,
 }
 
 
@@ -109,37 +107,10 @@ def _platform() -> Platform:
     return open_platform()
 
 
-def _acting(platform: Platform, user: str | None, action: Action) -> Actor:
-    """Who a command acts as, checked against the permission matrix.
-
-    Without --user the command runs as the console: whoever holds the server's database
-    credentials already has every power, so the console acts as the system. With --user
-    it acts with that account's roles and Ambiti, exactly as the web app would.
-    """
-    if user is None:
-        return CONSOLE
-    with read_transaction(platform.sessions) as session:
-        account = session.scalar(select(AppUser).where(AppUser.username == user.strip().lower()))
-        if account is None or not account.is_active:
-            _fail(f"Utente «{user}» inesistente o disattivato.")
-        assert account is not None
-        actor = actor_for(session, account)
-    try:
-        require(actor, action)
-    except EngineError as exc:
-        _fail(f"{exc.message} ({action.value})")
-    return actor
-
-
 def _in_scope(session: Any, actor: Actor, action: Action, case_code: str) -> None:
     """Refuse a case outside the Ambiti where the actor may perform the action (as if unknown)."""
     instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_code == case_code))
     require_in(actor, action, instance.ambito_code if instance else None, f"Caso «{case_code}» non trovato.")
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
 
 
 def _json_arg(value: str | None) -> Any:
@@ -149,7 +120,7 @@ def _json_arg(value: str | None) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        _fail(f"JSON non valido: {exc}")
+        fail(f"JSON non valido: {exc}")
     return None
 
 
@@ -179,10 +150,10 @@ def db_downgrade(revision: str) -> None:
 def ambiti_add(code: str, name: str, user: UserOpt = None) -> None:
     """Registra un Ambito."""
     platform = _platform()
-    _acting(platform, user, Action.ADMIN_AMBITI)
+    acting(platform, user, Action.ADMIN_AMBITI)
     with transaction(platform.sessions) as session:
         if session.get(Ambito, code) is not None:
-            _fail(f"L'Ambito {code} esiste già.")
+            fail(f"L'Ambito {code} esiste già.")
         session.add(Ambito(code=code, name=name, created_at=utcnow()))
     typer.echo(f"Ambito {code} registrato.")
 
@@ -235,10 +206,10 @@ def processes_deploy(
 ) -> None:
     """Controlla e pubblica un pacchetto come nuova versione immutabile."""
     platform = _platform()
-    actor = _acting(platform, user, Action.PROCESS_DEPLOY)
+    actor = acting(platform, user, Action.PROCESS_DEPLOY)
     reach = ambiti_for(actor, Action.PROCESS_DEPLOY)  # None: the whole region
     if reach is not None and (ambito is None or ambito not in reach):
-        _fail("Il tuo ruolo non consente di pubblicare per la Regione o per questo Ambito.")
+        fail("Il tuo ruolo non consente di pubblicare per la Regione o per questo Ambito.")
     try:
         files = read_bundle_paths(paths, platform.settings.max_bundle_files, platform.settings.max_file_bytes)
         with transaction(platform.sessions) as session:
@@ -277,7 +248,7 @@ def instances_start(
 ) -> None:
     """Avvia un caso del processo PROCESS in un Ambito."""
     platform = _platform()
-    actor = _acting(platform, user, Action.CASE_START)
+    actor = acting(platform, user, Action.CASE_START)
     try:
         with transaction(platform.sessions) as session:
             if actor.system:
@@ -286,7 +257,7 @@ def instances_start(
                 outcome = start_case(session, platform.settings, actor, process, ambito, _json_arg(data), case_code)
             code = outcome.instance.case_code
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"Caso {code} avviato.")
 
 
@@ -294,7 +265,7 @@ def instances_start(
 def instances_show(case_code: str, user: UserOpt = None) -> None:
     """Mostra un caso: stato, errori, attività aperte."""
     platform = _platform()
-    actor = _acting(platform, user, Action.CASE_READ)
+    actor = acting(platform, user, Action.CASE_READ)
     try:
         with read_transaction(platform.sessions) as session:
             instance = get_case(session, case_code, actor)
@@ -310,7 +281,7 @@ def instances_show(case_code: str, user: UserOpt = None) -> None:
                     f"  attività {task.task_id}  {task.title}  [{task.lane}]  {task.assignee or 'non assegnata'}"
                 )
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @instances_app.command("history")
@@ -321,7 +292,7 @@ def instances_history(
 ) -> None:
     """Stampa la cronologia di un caso (chi ha fatto cosa, quando, su quale versione)."""
     platform = _platform()
-    actor = _acting(platform, user, Action.HISTORY_VERIFY if verify else Action.CASE_READ)
+    actor = acting(platform, user, Action.HISTORY_VERIFY if verify else Action.CASE_READ)
     try:
         with read_transaction(platform.sessions) as session:
             instance = get_case(session, case_code, actor)
@@ -334,10 +305,10 @@ def instances_history(
             if verify:
                 broken = verify_chain(session, instance.id)
                 if broken:
-                    _fail(f"Catena di hash NON integra agli eventi: {broken}")
+                    fail(f"Catena di hash NON integra agli eventi: {broken}")
                 typer.echo("Catena di hash integra.")
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @instances_app.command("migrate")
@@ -350,18 +321,18 @@ def instances_migrate(
     from engine.migration import migrate_case
 
     platform = _platform()
-    actor = _acting(platform, user, Action.CASE_MIGRATE)
+    actor = acting(platform, user, Action.CASE_MIGRATE)
     try:
         with transaction(platform.sessions) as session:
             _in_scope(session, actor, Action.CASE_MIGRATE, case_code)
             result = migrate_case(session, platform.settings, case_code, actor, dry_run=not apply)
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"Caso {case_code}: versione {result.from_version} → {result.to_version}.")
     if result.changed:
         typer.echo(f"  elementi modificati: {', '.join(result.changed)}")
     if result.removed:
-        _fail(f"  elementi attivi assenti nella nuova versione: {', '.join(result.removed)}")
+        fail(f"  elementi attivi assenti nella nuova versione: {', '.join(result.removed)}")
     typer.echo("Migrazione eseguita." if result.applied else "Prova: nessuna modifica (usare --apply).")
 
 
@@ -371,15 +342,15 @@ def instances_retry(case_code: str, user: UserOpt = None) -> None:
     from engine.migration import retry_case
 
     platform = _platform()
-    actor = _acting(platform, user, Action.CASE_MIGRATE)
+    actor = acting(platform, user, Action.CASE_MIGRATE)
     try:
         with transaction(platform.sessions) as session:
             _in_scope(session, actor, Action.CASE_MIGRATE, case_code)
             outcome = retry_case(session, platform.settings, case_code, actor)
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if outcome.error is not None:
-        _fail(f"Il caso è ancora bloccato: {outcome.error.message}")
+        fail(f"Il caso è ancora bloccato: {outcome.error.message}")
     typer.echo(f"Caso {case_code}: {outcome.instance.status}.")
 
 
@@ -397,7 +368,7 @@ def tasks_list(
 ) -> None:
     """Elenca le attività in attesa di un utente (o tutte, dalla console)."""
     platform = _platform()
-    actor = _acting(platform, user, Action.TASK_WORK)
+    actor = acting(platform, user, Action.TASK_WORK)
     flt = InboxFilter(case_code=case_code, mine_only=mine, unassigned_only=unassigned, overdue_only=overdue)
     with read_transaction(platform.sessions) as session:
         rows, total = list_inbox(session, actor, flt, limit=limit)
@@ -411,7 +382,7 @@ def tasks_list(
 
 def _task_command(action: str, task_id: str, user: str | None) -> None:
     platform = _platform()
-    actor = _acting(platform, user, Action.TASK_WORK)
+    actor = acting(platform, user, Action.TASK_WORK)
     try:
         with transaction(platform.sessions) as session:
             if action == "claim":
@@ -419,7 +390,7 @@ def _task_command(action: str, task_id: str, user: str | None) -> None:
             else:
                 release_task(session, task_id, actor)
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo("Attività presa in carico." if action == "claim" else "Attività rilasciata.")
 
 
@@ -443,7 +414,7 @@ def tasks_complete(
 ) -> None:
     """Completa un'attività con i dati del modulo (validati sul suo JSON Schema)."""
     platform = _platform()
-    actor = _acting(platform, user, Action.TASK_WORK)
+    actor = acting(platform, user, Action.TASK_WORK)
     payload = _json_arg(data)
     try:
         with transaction(platform.sessions) as session:
@@ -454,9 +425,9 @@ def tasks_complete(
             typer.secho(f"  {field or 'modulo'}: {'; '.join(messages)}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if outcome.error is not None:
-        _fail(f"Attività non completata: {outcome.error.message}")
+        fail(f"Attività non completata: {outcome.error.message}")
     state = "concluso" if outcome.completed else "in corso"
     typer.echo(f"Attività completata. Caso {outcome.instance.case_code}: {state}.")
 
@@ -475,7 +446,7 @@ def messages_send(
 ) -> None:
     """Invia un messaggio ai casi in attesa (per nome e chiave di correlazione)."""
     platform = _platform()
-    actor = _acting(platform, user, Action.MESSAGE_SEND)
+    actor = acting(platform, user, Action.MESSAGE_SEND)
     try:
         with transaction(platform.sessions) as session:
             if not actor.system:
@@ -486,7 +457,7 @@ def messages_send(
                     deliver(session, platform.settings, message.id)
             status, mid = message.status, message.id
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"Messaggio {mid}: {status}.")
 
 

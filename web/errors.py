@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,12 +30,15 @@ from engine import (
 )
 from web.security import (
     ENROL_PATH,
+    PASSWORD_PAGE,
     CsrfRejected,
     EnrolmentRequired,
     FormTooLarge,
     LoginRequired,
+    PasswordChangeRequired,
     TokenRejected,
     login_url,
+    safe_next,
 )
 from web.templating import is_htmx, render
 
@@ -131,6 +135,13 @@ def install(app: FastAPI) -> None:
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": ENROL_PATH})
         return RedirectResponse(ENROL_PATH, status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    def password_change_required(request: Request, exc: PasswordChangeRequired) -> Response:
+        target = f"{PASSWORD_PAGE}?next={quote(safe_next(exc.next_url), safe='/')}"
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(CsrfRejected)
     def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:

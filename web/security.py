@@ -52,6 +52,7 @@ class Viewer:
     token_auth: bool = False
     session_id: str = ""
     must_enrol: bool = False
+    must_change_password: bool = False
 
     @property
     def ambiti(self) -> list[str]:
@@ -73,6 +74,17 @@ class LoginRequired(Exception):
 
 class EnrolmentRequired(Exception):
     """Her roles require a second factor she has not set up: only the enrolment page is open."""
+
+
+class PasswordChangeRequired(Exception):
+    """The person logged in with a one-time password: she must choose her own first."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__("password change required")
+        self.next_url = next_url
+
+
+PASSWORD_PAGE = "/profilo/password"  # noqa: S105 - a path, not a password
 
 
 class CsrfRejected(Exception):
@@ -150,6 +162,7 @@ def load_viewer(request: Request) -> Viewer | None:
             lang=pick_language(request.cookies.get(LANG_COOKIE), user.locale),
             session_id=row.public_id,
             must_enrol=not has_second_factor(user) and second_factor_required(actor, platform.settings.require_2fa_for),
+            must_change_password=bool(user.must_change_password),
         )
     if touch:
         with transaction(platform.sessions) as session:
@@ -166,6 +179,8 @@ def require_viewer(request: Request) -> Viewer:
             raise LoginRequired(expired=SESSION_COOKIE in request.cookies, next_url=_next_url(request))
         request.state.viewer = viewer
         request.state.lang = viewer.lang
+    if viewer.must_change_password and request.url.path != PASSWORD_PAGE:
+        raise PasswordChangeRequired(_next_url(request))
     if viewer.must_enrol and not request.url.path.startswith(ENROL_PATH):
         raise EnrolmentRequired()
     return viewer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,19 @@ def is_overdue(value: datetime | None) -> bool:
     return value < utcnow()
 
 
+def shown(value: Any) -> str:
+    """A logged value as a person reads it: text as is, lists joined, yes/no, a dash for nothing."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "sì" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(shown(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
 def icon(name: str, classes: str = "icon icon-sm") -> Markup:
     """An icon of the Bootstrap Italia sprite, hidden from screen readers."""
     safe = "".join(c for c in name if c.isalnum() or c == "-")
@@ -76,6 +90,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["local_date"] = local_date
     env.filters["iso"] = iso
     env.filters["role_label"] = role_label
+    env.filters["shown"] = shown
     env.globals["is_overdue"] = is_overdue
     env.globals["icon"] = icon
     env.globals["LANGUAGES"] = LANGUAGES

@@ -149,6 +149,7 @@ def change_password(
         )
     check_password(new_password, user.username)
     user.password_hash = hash_password(new_password)
+    user.must_change_password = False
     return end_other_sessions(session, secret_key, user, keep_token)
 
 

@@ -180,6 +180,10 @@ ARGS = {
     "tasks release": ["x"],
     "tasks complete": ["x"],
     "messages send": ["x", "--ambito", "MILANO"],
+    "users add": ["nuova", "--name", "Nuova", "--role", "mediatore@MILANO", "--generate"],
+    "users list": [],
+    "users deactivate": ["anna"],
+    "users reactivate": ["anna"],
 }
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from engine.admin import add_partner
 from engine.config import Settings
 from engine.definitions import DeployResult, deploy_bundle, read_bundle_paths
-from engine.partners import add_partner
 from tests.conftest import add_ambiti
 from tests.model.journey import BUNDLE, CaseDriver, start_regional_case
 

@@ -7,10 +7,12 @@ from sqlalchemy import func, select
 from engine import verify_chain
 from engine.access.accounts import actor_for, authenticate
 from engine.access.roles import LANE_ROLES
+from engine.admin import annual_targets
+from engine.clock import utcnow
 from engine.db import transaction
 from engine.definitions import deploy_bundle, read_bundle_paths
 from engine.demo import DEMO_PASSWORD, REGIONAL_USERS, STAGES, seed
-from engine.models import AppUser, HistoryEvent, HumanTask, Partner, ProcessInstance, Timer, UserRole
+from engine.models import AppUser, HistoryEvent, HumanTask, OperationLog, Partner, ProcessInstance, Timer, UserRole
 from engine.platform import Platform
 from tests.model.journey import BUNDLE
 
@@ -98,6 +100,22 @@ def test_demo_seed_builds_teams_partners_and_cases_at_every_stage(committed: Pla
             )
             == 0
         )
+
+        # Ambiti, accounts, partners and targets went through administration: in the operation log.
+        logged = dict(
+            session.execute(
+                select(OperationLog.action, func.count())
+                .where(OperationLog.actor == "sistema")
+                .group_by(OperationLog.action)
+            ).all()
+        )
+        assert logged == {
+            "ambito.created": 2,
+            "user.created": first["users"],
+            "partner.created": first["partners"],
+            "target.changed": 2,
+        }
+        assert annual_targets(session, "MILANO", utcnow().year) is not None
 
     again = seed(committed, ambiti=["MILANO", "LECCO"])
     assert counts(committed) == first, "la seconda esecuzione non aggiunge nulla"

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from engine import Actor, Platform, open_platform, start_case
 from engine.access.accounts import create_user
+from engine.admin import add_partner
 from engine.db import transaction
 from engine.models import HumanTask
-from engine.partners import add_partner
 from tests.conftest import add_ambiti, deploy, make_settings, own_database
 from web.app import create_app
 

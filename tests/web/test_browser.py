@@ -29,9 +29,9 @@ import pytest
 
 from engine import Platform
 from engine.access.accounts import create_user
+from engine.admin import add_partner
 from engine.db import transaction
 from engine.definitions import deploy_bundle, read_bundle_paths
-from engine.partners import add_partner
 from tests.conftest import add_ambiti
 from tests.web.conftest import PASSWORD
 

@@ -39,12 +39,13 @@ from engine.access import (
     permits,
     totp,
 )
-from engine.access.totp import start_enrolment
+from engine.access.totp import confirm_enrolment, start_enrolment
+from engine.admin import add_partner
 from engine.clock import utcnow
 from engine.db import read_transaction, transaction
-from engine.models import AppUser, Base, HumanTask, Message, WebSession
+from engine.models import AppUser, Base, HumanTask, Message, UserRole, WebSession
 from tests import builders
-from tests.conftest import deploy
+from tests.conftest import add_ambiti, deploy
 from tests.web.conftest import PASSWORD, login
 from web.security import ApiPermit, Permit, public_route
 
@@ -141,6 +142,34 @@ class World:
         step = int(utcnow().timestamp()) // 30 + offset
         return str(pyotp.TOTP(secret, interval=30).generate_otp(step))
 
+    def new_user(self, with_second_factor: bool = False) -> int:
+        """A colleague in MILANO for the administrator to act on."""
+        with transaction(self.platform.sessions) as session:
+            user = create_user(session, f"collega{uuid.uuid4().hex[:8]}", "Collega", PASSWORD, [("mediatore", HOME)])
+            if with_second_factor:
+                key = self.platform.settings.secret_key
+                secret = start_enrolment(session, key, user).secret
+                step = int(utcnow().timestamp()) // 30
+                confirm_enrolment(session, key, user, str(pyotp.TOTP(secret, interval=30).generate_otp(step)))
+            return user.id
+
+    def new_grant(self) -> tuple[int, int]:
+        """A colleague and the id of one of her role grants."""
+        user_id = self.new_user()
+        with read_transaction(self.platform.sessions) as session:
+            return user_id, int(session.scalars(select(UserRole.id).where(UserRole.user_id == user_id)).one())
+
+    def new_ambito(self) -> str:
+        code = f"W{uuid.uuid4().hex[:6].upper()}"
+        with transaction(self.platform.sessions) as session:
+            add_ambiti(session, code)
+        return code
+
+    def new_partner(self) -> int:
+        with transaction(self.platform.sessions) as session:
+            code = f"W-{uuid.uuid4().hex[:8]}"
+            return add_partner(session, code, f"Partner {code}", "cpi", HOME).id
+
     def new_token(self, person: Person) -> int:
         with transaction(self.platform.sessions) as session:
             user = session.scalar(select(AppUser).where(AppUser.username == person.name))
@@ -214,6 +243,14 @@ def _task(world: World, person: Person, target: str, fresh: bool) -> str:
     if target == "unknown":
         return UNKNOWN_TASK
     return world.new_task(lane_of(person)) if fresh else world.task_id
+
+
+def _user_id(world: World, target: str) -> int:
+    return world.new_user() if target == "home" else 999_999
+
+
+def _partner_id(world: World, target: str) -> int:
+    return world.new_partner() if target == "home" else 999_999
 
 
 def _someone_else(world: World, person: Person) -> Person:
@@ -321,6 +358,155 @@ SAMPLES: dict[tuple[str, str], Sample] = {
             "POST", "/profilo/secondo-fattore/disattiva", _page_form(p, {"codice": w.totp_code(p, 1)})
         ),
         scoped=False,
+    ),
+    # administration (ids of things that do not exist answer 404)
+    ("GET", "/admin/utenti"): Sample(Action.ADMIN_USERS, lambda w, p, t: Call("GET", "/admin/utenti"), scoped=False),
+    ("GET", "/admin/utenti/nuovo"): Sample(
+        Action.ADMIN_USERS, lambda w, p, t: Call("GET", "/admin/utenti/nuovo"), scoped=False
+    ),
+    ("POST", "/admin/utenti"): Sample(
+        Action.ADMIN_USERS,
+        lambda w, p, t: Call(
+            "POST",
+            "/admin/utenti",
+            _page_form(
+                p,
+                {
+                    "username": f"nuova{uuid.uuid4().hex[:8]}",
+                    "full_name": "Nuova",
+                    "locale": "it",
+                    "password_mode": "genera",
+                    "ruoli[0].ruolo": "mediatore",
+                    "ruoli[0].ambito": HOME,
+                },
+            ),
+        ),
+        scoped=False,
+    ),
+    ("GET", "/admin/utenti/{user_id}"): Sample(
+        Action.ADMIN_USERS, lambda w, p, t: Call("GET", f"/admin/utenti/{_user_id(w, t)}")
+    ),
+    ("POST", "/admin/utenti/{user_id}"): Sample(
+        Action.ADMIN_USERS,
+        lambda w, p, t: Call(
+            "POST", f"/admin/utenti/{_user_id(w, t)}", _page_form(p, {"full_name": "Collega", "locale": "it"})
+        ),
+    ),
+    ("POST", "/admin/utenti/{user_id}/ruoli"): Sample(
+        Action.ADMIN_USERS,
+        lambda w, p, t: Call(
+            "POST", f"/admin/utenti/{_user_id(w, t)}/ruoli", _page_form(p, {"ruolo": "network_manager", "ambito": HOME})
+        ),
+    ),
+    ("POST", "/admin/utenti/{user_id}/ruoli/{grant_id}/revoca"): Sample(
+        Action.ADMIN_USERS,
+        lambda w, p, t: Call(
+            "POST",
+            "/admin/utenti/{}/ruoli/{}/revoca".format(*(w.new_grant() if t == "home" else (999_999, 999_999))),
+            _page_form(p),
+        ),
+    ),
+    ("GET", "/admin/utenti/{user_id}/disattiva"): Sample(
+        Action.ADMIN_USERS, lambda w, p, t: Call("GET", f"/admin/utenti/{_user_id(w, t)}/disattiva")
+    ),
+    ("POST", "/admin/utenti/{user_id}/disattiva"): Sample(
+        Action.ADMIN_USERS,
+        lambda w, p, t: Call("POST", f"/admin/utenti/{_user_id(w, t)}/disattiva", _page_form(p)),
+    ),
+    ("POST", "/admin/utenti/{user_id}/riattiva"): Sample(
+        Action.ADMIN_USERS,
+        lambda w, p, t: Call("POST", f"/admin/utenti/{_user_id(w, t)}/riattiva", _page_form(p)),
+    ),
+    ("POST", "/admin/utenti/{user_id}/password"): Sample(
+        Action.ADMIN_USERS,
+        lambda w, p, t: Call("POST", f"/admin/utenti/{_user_id(w, t)}/password", _page_form(p)),
+    ),
+    ("POST", "/admin/utenti/{user_id}/secondo-fattore/azzera"): Sample(
+        Action.ADMIN_USERS,
+        lambda w, p, t: Call(
+            "POST",
+            f"/admin/utenti/{w.new_user(with_second_factor=True) if t == 'home' else 999_999}/secondo-fattore/azzera",
+            _page_form(p),
+        ),
+    ),
+    ("GET", "/admin/ambiti"): Sample(Action.ADMIN_AMBITI, lambda w, p, t: Call("GET", "/admin/ambiti"), scoped=False),
+    ("POST", "/admin/ambiti"): Sample(
+        Action.ADMIN_AMBITI,
+        lambda w, p, t: Call(
+            "POST", "/admin/ambiti", _page_form(p, {"code": f"N{uuid.uuid4().hex[:6].upper()}", "name": "Nuovo"})
+        ),
+        scoped=False,
+    ),
+    ("POST", "/admin/ambiti/{code}"): Sample(
+        Action.ADMIN_AMBITI,
+        lambda w, p, t: Call(
+            "POST",
+            f"/admin/ambiti/{w.new_ambito() if t == 'home' else 'NESSUNO'}",
+            _page_form(p, {"name": "Rinominato"}),
+        ),
+    ),
+    ("GET", "/admin/partner"): Sample(
+        Action.ADMIN_PARTNERS, lambda w, p, t: Call("GET", "/admin/partner"), scoped=False
+    ),
+    ("GET", "/admin/partner/nuovo"): Sample(
+        Action.ADMIN_PARTNERS, lambda w, p, t: Call("GET", "/admin/partner/nuovo"), scoped=False
+    ),
+    ("POST", "/admin/partner"): Sample(
+        Action.ADMIN_PARTNERS,
+        lambda w, p, t: Call(
+            "POST",
+            "/admin/partner",
+            _page_form(p, {"name": f"Sportello {uuid.uuid4().hex[:6]}", "kind": "legale", "ambito": HOME}),
+        ),
+        scoped=False,
+    ),
+    ("GET", "/admin/partner/{partner_id}"): Sample(
+        Action.ADMIN_PARTNERS, lambda w, p, t: Call("GET", f"/admin/partner/{_partner_id(w, t)}")
+    ),
+    ("POST", "/admin/partner/{partner_id}"): Sample(
+        Action.ADMIN_PARTNERS,
+        lambda w, p, t: Call(
+            "POST",
+            f"/admin/partner/{_partner_id(w, t)}",
+            _page_form(p, {"name": f"Partner {uuid.uuid4().hex[:6]}", "kind": "cpi", "ambito": HOME}),
+        ),
+    ),
+    ("POST", "/admin/partner/{partner_id}/disattiva"): Sample(
+        Action.ADMIN_PARTNERS,
+        lambda w, p, t: Call("POST", f"/admin/partner/{_partner_id(w, t)}/disattiva", _page_form(p)),
+    ),
+    ("POST", "/admin/partner/{partner_id}/riattiva"): Sample(
+        Action.ADMIN_PARTNERS,
+        lambda w, p, t: Call("POST", f"/admin/partner/{_partner_id(w, t)}/riattiva", _page_form(p)),
+    ),
+    ("GET", "/admin/impostazioni"): Sample(
+        Action.ADMIN_SETTINGS, lambda w, p, t: Call("GET", "/admin/impostazioni"), scoped=False
+    ),
+    ("POST", "/admin/impostazioni/obiettivi"): Sample(
+        Action.ADMIN_SETTINGS,
+        lambda w, p, t: Call(
+            "POST",
+            "/admin/impostazioni/obiettivi",
+            _page_form(
+                p,
+                {
+                    "anno": "2031",
+                    f"t.{HOME}.intercepted_min": "70",
+                    f"t.{HOME}.intercepted_max": "100",
+                    f"t.{HOME}.taken_min": "30",
+                    f"t.{HOME}.taken_max": "50",
+                },
+            ),
+        ),
+        scoped=False,
+    ),
+    ("POST", "/admin/impostazioni"): Sample(
+        Action.ADMIN_SETTINGS,
+        lambda w, p, t: Call("POST", "/admin/impostazioni", _page_form(p, {"avviso_accesso": "Giro dei permessi."})),
+        scoped=False,
+    ),
+    ("GET", "/audit/operazioni"): Sample(
+        Action.OPLOG_READ, lambda w, p, t: Call("GET", "/audit/operazioni"), scoped=False
     ),
     # API
     ("POST", "/api/v1/cases"): Sample(

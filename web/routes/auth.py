@@ -18,6 +18,7 @@ from engine.access import (
     second_factor_required,
 )
 from engine.access.totp import CHALLENGE_MINUTES
+from engine.admin import setting_values
 from engine.db import read_transaction, transaction
 from engine.errors import LoginLocked
 from web.i18n import LANGUAGES, pick_language
@@ -80,10 +81,19 @@ def _login_page(
 ) -> Response:
     anonymous_csrf(request)
     request.state.lang = pick_language(request.cookies.get(LANG_COOKIE), None)
+    with read_transaction(platform_of(request).sessions) as session:
+        settings_now = setting_values(session)
     response = render(
         request,
         "login.html",
-        {"next": next_url, "error": error, "username": username, "expired": expired},
+        {
+            "next": next_url,
+            "error": error,
+            "username": username,
+            "expired": expired,
+            "announcement": settings_now.get("avviso_accesso", ""),
+            "support": settings_now.get("contatto_assistenza", ""),
+        },
         partial="partials/login_form.html",
         status_code=status,
         headers=headers,

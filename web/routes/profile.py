@@ -28,6 +28,7 @@ from engine.db import read_transaction, transaction
 from engine.models import AppUser
 from web.qr import qr_svg
 from web.security import (
+    PASSWORD_PAGE,
     SESSION_COOKIE,
     CsrfViewer,
     CurrentViewer,
@@ -35,10 +36,12 @@ from web.security import (
     Viewer,
     allow,
     client_address,
+    landing_page,
     platform_of,
+    safe_next,
     web_settings,
 )
-from web.templating import render
+from web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,21 +84,21 @@ def profile(request: Request, viewer: CurrentViewer) -> Response:
 
 
 def _password_page(
-    request: Request, errors: dict[str, list[str]] | None = None, notice: str | None = None, status: int = 200
+    request: Request,
+    viewer: Viewer,
+    errors: dict[str, list[str]] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    next_url: str = "/",
 ) -> Response:
-    return render(
-        request,
-        "password.html",
-        {"errors": errors or {}, "notice": notice},
-        partial="partials/password_form.html",
-        status_code=status,
-    )
+    context = {"errors": errors or {}, "notice": notice, "forced": viewer.must_change_password, "next": next_url}
+    return render(request, "password.html", context, partial="partials/password_form.html", status_code=status)
 
 
 @router.get("/profilo/password", dependencies=allow(Action.ACCOUNT_SELF))
 def password_form(request: Request, viewer: CurrentViewer) -> Response:
-    """The form to change my password."""
-    return _password_page(request)
+    """The form to change my password (the only page open after an administrator's reset)."""
+    return _password_page(request, viewer, next_url=safe_next(request.query_params.get("next")))
 
 
 @router.post("/profilo/password", dependencies=allow(Action.ACCOUNT_SELF))
@@ -103,8 +106,10 @@ def password_change(request: Request, viewer: CsrfViewer, pairs: FormPairs) -> R
     """Change my password (the current one required); my other sessions end."""
     current = _field(pairs, "attuale")
     new = _field(pairs, "password")
+    next_url = safe_next(_field(pairs, "next"))
     if new != _field(pairs, "conferma"):
-        return _password_page(request, {"conferma": ["Le due password nuove non coincidono."]}, status=422)
+        errors = {"conferma": ["Le due password nuove non coincidono."]}
+        return _password_page(request, viewer, errors, status=422, next_url=next_url)
     platform = platform_of(request)
     with transaction(platform.sessions) as session:
         try:
@@ -118,11 +123,17 @@ def password_change(request: Request, viewer: CsrfViewer, pairs: FormPairs) -> R
                 request.cookies.get(SESSION_COOKIE, ""),
             )
         except FormInvalid as exc:  # caught inside: a wrong current password is still counted
-            return _password_page(request, exc.errors, status=422)
+            return _password_page(request, viewer, exc.errors, status=422, next_url=next_url)
         except LoginLocked as exc:
-            return _password_page(request, {"attuale": [exc.message]}, status=429)
+            return _password_page(request, viewer, {"attuale": [exc.message]}, status=429, next_url=next_url)
+    if viewer.must_change_password:
+        # The temporary password is gone: on to where she was going.
+        target = next_url if next_url not in ("/", PASSWORD_PAGE) else landing_page(viewer)
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
     notice = "Password cambiata." + (f" Sessioni terminate sugli altri dispositivi: {ended}." if ended else "")
-    return _password_page(request, notice=notice)
+    return _password_page(request, viewer, notice=notice, next_url=next_url)
 
 
 # --------------------------------------------------------------------------- sessions
