@@ -7,6 +7,10 @@ whose start event catches it. A message from outside that nobody waits for is ke
 dropped. A message thrown by a case that no case takes goes to the `outbox`, where
 partner systems read it (API) and acknowledge it (`sent`); it too is delivered inside
 if a matching subscription appears first.
+
+A message thrown by a case is sealed with that case's data key. One that carries
+identity data and would go to partner systems waits as `held_consent` until the case
+has a sharing consent or a coordinator overrides (`engine.privacy.consent`).
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ from engine.db import is_postgres
 from engine.errors import NotFound
 from engine.instances import Outcome, run_step, start_by_message
 from engine.models import Ambito, Message, MessageSubscription, ProcessInstance
+from engine.privacy import cipher_for
+from engine.privacy.consent import HELD_CONSENT, HELD_REASON, sharing_needs_consent
 from engine.spiff import Case, StepReport
 
 PENDING, DELIVERED, UNMATCHED, FAILED = "pending", "delivered", "unmatched", "failed"
 OUTBOX, SENT = "outbox", "sent"
+HELD = HELD_CONSENT
 FROM_CASE = "caso "
 
 
@@ -88,7 +95,7 @@ def deliverable_ids(session: Session, limit: int) -> list[int]:
     )
     query = (
         select(Message.id)
-        .where((Message.status == PENDING) | (Message.status.in_([UNMATCHED, OUTBOX]) & matching))
+        .where((Message.status == PENDING) | (Message.status.in_([UNMATCHED, OUTBOX, HELD]) & matching))
         .order_by(Message.id)
         .limit(limit)
     )
@@ -107,7 +114,8 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
         return None
     message.attempts += 1
     message.updated_at = utcnow()
-    payload = codec.from_jsonable(codec.from_jsonable_text(message.payload_json))
+    origin = session.get(ProcessInstance, message.origin_instance_id) if message.origin_instance_id else None
+    payload = codec.from_jsonable(payload_of(session, settings, message, origin))
     subscription = _subscription_for(session, message)
     if subscription is not None:
         instance_id, task_id = subscription.instance_id, subscription.task_id
@@ -128,6 +136,10 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
         _delivered(message, outcome.instance.id)
         return outcome
     if message.source.startswith(FROM_CASE) and not starters:
+        if origin is not None and sharing_needs_consent(session, settings, origin, payload):
+            message.status = HELD  # identity may not leave without consent
+            message.error = HELD_REASON
+            return None
         message.status = OUTBOX  # for the partner systems that read the outbox
         message.error = None
         return None
@@ -138,6 +150,16 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
         else "il messaggio avvia un processo ma non indica l'Ambito"
     )
     return None
+
+
+def payload_of(session: Session, settings: Settings, message: Message, origin: ProcessInstance | None = None) -> Any:
+    """A message's payload as JSON, identity fields opened with its case's key."""
+    if message.origin_instance_id is None:
+        return codec.from_jsonable_text(message.payload_json)
+    origin = origin or session.get(ProcessInstance, message.origin_instance_id)
+    if origin is None:
+        return codec.from_jsonable_text(message.payload_json)
+    return cipher_for(session, settings, origin).open_text(message.payload_json, codec.from_jsonable_text)
 
 
 def _subscription_for(session: Session, message: Message) -> MessageSubscription | None:

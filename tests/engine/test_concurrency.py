@@ -197,7 +197,7 @@ def test_housekeeping_removes_expired_sessions_and_orphan_drafts(committed) -> N
         open_session(session, "k", user, idle_minutes=60)
         session.scalars(select(WebSession)).first().expires_at = utcnow() - timedelta(minutes=1)
         task_id = session.scalar(select(HumanTask.task_id))
-        save_draft(session, task_id, OPERATOR, {"nota": "a metà"})
+        save_draft(session, committed.settings, task_id, OPERATOR, {"nota": "a metà"})
     assert housekeeping(committed.sessions) == {"sessions": 1, "drafts": 0}
     with transaction(committed.sessions) as session:
         complete_task(session, committed.settings, task_id, {"finito": True}, OPERATOR)
