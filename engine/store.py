@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from engine import codec
 from engine.clock import utcnow
 from engine.models import ProcessInstance, SubprocessState, TaskArchive, TaskData, TaskState
-from engine.privacy import CaseCipher
+from engine.privacy.crypt import CaseCipher
 from engine.spiff import Snapshot, TaskRow
 
 # Bump with a conversion in `_upgrade` when the row layout changes.

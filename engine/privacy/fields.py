@@ -73,6 +73,11 @@ def fields_of_definitions(session: Session, definition_ids: Iterable[int]) -> fr
     return frozenset(found)
 
 
+def forget_definitions() -> None:
+    """Drop the cached names (after definitions were re-marked)."""
+    _BY_DEFINITION.clear()
+
+
 def fields_of_case(session: Session, instance: ProcessInstance) -> frozenset[str]:
     """Identity field names of a case (every definition of its manifest)."""
     try:

@@ -146,3 +146,19 @@ def test_fix_a_broken_diagram_then_migrate_and_retry(inlav, tmp_path) -> None:
     assert "Migrazione eseguita" in inlav("instances", "migrate", "ROTTO-1", "--apply")
     assert "running" in inlav("instances", "retry", "ROTTO-1")
     assert "Attività completata" in inlav("tasks", "complete", task_id, "--data", '{"nota": "x"}')
+
+
+def test_keys_commands_rotate_and_encrypt_existing(inlav, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.config import DEV_DATA_KEY
+
+    inlav("ambiti", "add", "MILANO", "Milano")
+    inlav("processes", "deploy", str(BUNDLES / "sample"))
+    inlav("instances", "start", "sample_case", "--ambito", "MILANO", "--case-code", "MI-K1")
+    assert "Casi cifrati: 0" in inlav("keys", "encrypt-existing")
+    newest = inlav("keys", "generate").strip()
+    monkeypatch.setenv("INLAV_DATA_KEYS", f"{newest},{DEV_DATA_KEY}")
+    assert "ricifrate con la chiave principale più nuova: 1" in inlav("keys", "rotate")
+    monkeypatch.setenv("INLAV_DATA_KEYS", newest)
+    assert "MI-K1" in inlav("instances", "show", "MI-K1")
+    monkeypatch.setenv("INLAV_DATA_KEYS", "non-una-chiave")
+    assert "non valida" in inlav("keys", "rotate", ok=False)
