@@ -28,10 +28,14 @@ from engine.instances import Outcome, start_instance
 from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
 from engine.privacy import (
     ERASED,
+    SHARING,
     CaseCipher,
+    ConsentView,
     KeyUnavailable,
     PersonalDataUnavailable,
     cipher_for,
+    consents_of,
+    held_messages,
     index_key,
     master_keys,
     matching_instances,
@@ -52,6 +56,10 @@ TIMELINE_KINDS = {
     "incident": "Errore del modello",
     "instance_completed": "Caso concluso",
     "instance_migrated": "Caso migrato a una nuova versione",
+    "consent_recorded": "Consenso registrato",
+    "consent_withdrawn": "Consenso revocato",
+    "consent_override": "Invio autorizzato senza consenso",
+    "identity_erased": "Identità cancellata",
 }
 STATUS_LABELS = {"running": "In corso", "completed": "Concluso", "error": "Bloccato da un errore"}
 
@@ -100,6 +108,27 @@ class CaseFile:
     pip: list[PlanItem]
     pip_meta: dict[str, Any]
     referrals: list[PlanItem]
+    consents: list[ConsentView] = field(default_factory=list)
+    held: list[HeldMessage] = field(default_factory=list)
+
+    @property
+    def identity_erased(self) -> bool:
+        return self.instance.identity_erased_at is not None
+
+    @property
+    def sharing_consent(self) -> bool:
+        return any(c.live and c.scope == SHARING for c in self.consents)
+
+
+@dataclass
+class HeldMessage:
+    """A message of the case held back until the person consents to sharing."""
+
+    id: int
+    name: str
+    correlation_key: str | None
+    created_at: datetime
+    reason: str | None
 
 
 # --------------------------------------------------------------------------- access
@@ -227,10 +256,13 @@ def case_file(session: Session, settings: Settings, case_code: str, actor: Actor
         diff = codec.from_jsonable_text(row.data_diff_json) if row.data_diff_json else {}
         changed = sorted({*(diff.get("added") or {}), *(diff.get("changed") or {})}) if isinstance(diff, dict) else []
         detail = None
-        if row.detail_json and row.kind in ("incident", "message_received", "message_sent"):
+        if row.detail_json and row.kind in ("incident", "message_received", "message_sent", "consent_override"):
             info = codec.from_jsonable_text(row.detail_json)
             if isinstance(info, dict):
-                detail = str(info.get("message") or "") or None
+                detail = " — ".join(str(info[k]) for k in ("message", "reason") if info.get(k)) or None
+        elif row.detail_json and row.kind == "identity_erased":
+            info = codec.from_jsonable_text(row.detail_json)
+            detail = str(info.get("reason") or "") or None if isinstance(info, dict) else None
         timeline.append(
             TimelineEntry(
                 seq=row.seq,
@@ -261,6 +293,11 @@ def case_file(session: Session, settings: Settings, case_code: str, actor: Actor
         pip=pip,
         pip_meta=meta,
         referrals=referrals_of(data, partners),
+        consents=consents_of(session, instance.id),
+        held=[
+            HeldMessage(m.id, m.name, m.correlation_key, m.created_at, m.error)
+            for m in held_messages(session, instance.id)
+        ],
     )
 
 

@@ -12,6 +12,14 @@ from web.security import CurrentViewer, allow, platform_of
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
+NOTICES = {
+    "completata": "Attività completata.",
+    "avviato": "Caso aperto.",
+    "consenso": "Consenso registrato.",
+    "consenso_revocato": "Revoca del consenso registrata.",
+    "invio_autorizzato": "Invio autorizzato: il messaggio è ora disponibile per il partner.",
+    "identita_cancellata": "Identità della persona cancellata.",
+}
 
 
 @router.get("/casi", dependencies=allow(Action.CASE_READ))
@@ -35,7 +43,5 @@ def case_page(request: Request, case_code: str, viewer: CurrentViewer) -> Respon
     platform = platform_of(request)
     with read_transaction(platform.sessions) as session:
         file = case_file(session, platform.settings, case_code, viewer.actor)
-        notice = {"completata": "Attività completata.", "avviato": "Caso aperto."}.get(
-            request.query_params.get("esito", "")
-        )
+        notice = NOTICES.get(request.query_params.get("esito", ""))
         return render(request, "case.html", {"file": file, "notice": notice}, partial="partials/case_body.html")
