@@ -7,6 +7,10 @@ the same text within one case: content-addressed task data, change detection and
 history diffs keep working on what is stored, and equal values are only comparable
 inside the same case (each case has its own key). The codec refuses user data that
 carries the envelope's tag, so an envelope can never be forged through a form.
+
+A script that copies an identity value verbatim into another variable (the regional
+model puts the text for the partner into the referral's payload) would leave a readable
+copy: so a text equal to an identity value seen in the same step is sealed as well.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ ENVELOPE = "pii"
 ENVELOPE_MARK = f'"{TAG}":"{ENVELOPE}"'  # how an envelope looks in text written by codec.dumps
 ERASED = "«dato cancellato»"  # what a person sees where an erased identity field was
 _AD = [b"inlav-pii-v1"]
+MIN_COPY = 3  # shorter identity texts are not hunted for elsewhere (too many false matches)
 
 
 class PersonalDataUnavailable(RuntimeError):
@@ -53,6 +58,7 @@ class CaseCipher:
         self._sealed: dict[str, dict[str, str]] = {}
         self._opened: dict[str, Any] = {}
         self._marks = tuple(f'"{name}":' for name in sorted(fields))
+        self._known: set[str] = set()  # identity texts seen this step (copies get sealed too)
 
     @property
     def can_seal(self) -> bool:
@@ -88,6 +94,8 @@ class CaseCipher:
                 return erased_value
             raise PersonalDataUnavailable("Dati personali non decifrabili con la chiave del caso.") from exc
         self._opened[raw] = value
+        if isinstance(value, str) and len(value) >= MIN_COPY:
+            self._known.add(value)  # so the copy is sealed again when written back
         return value
 
     # ---- trees
@@ -97,7 +105,24 @@ class CaseCipher:
         return any(mark in text for mark in self._marks)
 
     def seal_data(self, node: Any) -> Any:
-        """A copy of a JSON tree whose identity fields are sealed (others untouched)."""
+        """A copy of a JSON tree whose identity fields, and verbatim copies of them, are sealed."""
+        if not self.fields:
+            return node
+        self._learn(node, False)
+        return self._seal(node)
+
+    def _learn(self, node: Any, personal: bool) -> None:
+        if isinstance(node, dict):
+            if not is_envelope(node):
+                for key, value in node.items():
+                    self._learn(value, personal or key in self.fields)
+        elif isinstance(node, list):
+            for value in node:
+                self._learn(value, personal)
+        elif personal and isinstance(node, str) and len(node) >= MIN_COPY:
+            self._known.add(node)
+
+    def _seal(self, node: Any) -> Any:
         if isinstance(node, dict):
             if is_envelope(node):
                 return node
@@ -105,19 +130,22 @@ class CaseCipher:
             for key, value in node.items():
                 if key in self.fields and not _empty(value) and not is_envelope(value):
                     out[key] = self.seal_value(value)
-                elif isinstance(value, dict | list):
-                    out[key] = self.seal_data(value)
                 else:
-                    out[key] = value
+                    out[key] = self._seal(value)
             return out
         if isinstance(node, list):
-            return [self.seal_data(value) for value in node]
+            return [self._seal(value) for value in node]
+        if isinstance(node, str) and node in self._known:
+            return self.seal_value(node)
         return node
+
+    def _may_hold_identity(self, text: str) -> bool:
+        return self.mentions_fields(text) or any(value in text for value in self._known)
 
     def seal_text(self, value: Any, dumps: Any) -> str:
         """`dumps(value)`, sealed if it holds identity fields (the common case costs one dump)."""
         text: str = dumps(value)
-        if self.fields and self.mentions_fields(text):
+        if self.fields and self._may_hold_identity(text):
             text = dumps(self.seal_data(value))
         return text
 
@@ -128,6 +156,7 @@ class CaseCipher:
         out: dict[str, Any] = {}
         for part, body in diff.items():
             if part == "changed" and isinstance(body, dict):
+                self._learn({key: pair for key, pair in body.items() if key in self.fields}, False)
                 out[part] = {
                     key: [
                         self.seal_value(v) if key in self.fields and not _empty(v) else self.seal_data(v) for v in pair

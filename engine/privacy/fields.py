@@ -2,8 +2,8 @@
 
 Identity fields are the well-known names below plus every property the forms of a
 case's definitions mark `"x-personal": true` (read from the bundle at deploy time into
-`process_definition.personal_fields_json`). Definitions are immutable, so the names per
-definition are cached in the process: a step adds no query once warm.
+`process_definition.personal_fields_json`). Definitions are immutable, so the names are
+cached in the process by content hash: a step adds no query once warm.
 """
 
 from __future__ import annotations
@@ -46,47 +46,47 @@ BUILTIN_IDENTITY_FIELDS = frozenset(
     }
 )
 
-_BY_DEFINITION: dict[int, frozenset[str]] = {}
+# By content hash (what a definition is: spec and forms), never by id alone.
+_BY_CONTENT: dict[str, frozenset[str]] = {}
 
 
-def fields_of_definitions(session: Session, definition_ids: Iterable[int]) -> frozenset[str]:
-    """Identity field names for cases pinned to these definitions."""
-    ids = set(definition_ids)
-    missing = ids - _BY_DEFINITION.keys()
+def fields_of_definitions(session: Session, pinned: Iterable[tuple[int, str]]) -> frozenset[str]:
+    """Identity field names for cases pinned to these (definition id, content hash) pairs."""
+    pairs = set(pinned)
+    missing = {definition_id: digest for definition_id, digest in pairs if digest not in _BY_CONTENT}
     if missing:
-        if len(_BY_DEFINITION) > 5000:
-            _BY_DEFINITION.clear()
+        if len(_BY_CONTENT) > 5000:
+            _BY_CONTENT.clear()
         rows = session.execute(
-            select(ProcessDefinition.id, ProcessDefinition.personal_fields_json).where(
+            select(ProcessDefinition.content_hash, ProcessDefinition.personal_fields_json).where(
                 ProcessDefinition.id.in_(missing)
             )
         )
-        for definition_id, text in rows:
+        for digest, text in rows:
             try:
                 names = json.loads(text or "[]")
             except ValueError:
                 names = []
-            _BY_DEFINITION[definition_id] = frozenset(n for n in names if isinstance(n, str))
+            _BY_CONTENT[digest] = frozenset(n for n in names if isinstance(n, str))
     found: set[str] = set(BUILTIN_IDENTITY_FIELDS)
-    for definition_id in ids:
-        found |= _BY_DEFINITION.get(definition_id, frozenset())
+    for _definition_id, digest in pairs:
+        found |= _BY_CONTENT.get(digest, frozenset())
     return frozenset(found)
 
 
 def forget_definitions() -> None:
     """Drop the cached names (after definitions were re-marked)."""
-    _BY_DEFINITION.clear()
+    _BY_CONTENT.clear()
 
 
 def fields_of_case(session: Session, instance: ProcessInstance) -> frozenset[str]:
-    """Identity field names of a case (every definition of its manifest)."""
+    """Identity field names of a case (every definition its manifest pins)."""
     try:
         manifest = json.loads(instance.manifest_json or "{}")
-        ids = {int(value[0]) for value in manifest.values()}
-    except (ValueError, TypeError, IndexError):
-        ids = set()
-    ids.add(instance.definition_id)
-    return fields_of_definitions(session, ids)
+        pairs = {(int(value[0]), str(value[1])) for value in manifest.values()}
+    except (ValueError, TypeError, IndexError, AttributeError):
+        pairs = set()
+    return fields_of_definitions(session, pairs)
 
 
 def cipher_for(session: Session, settings: Settings, instance: ProcessInstance, create: bool = False) -> CaseCipher:

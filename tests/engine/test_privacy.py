@@ -120,7 +120,7 @@ def plaintext_in_rows(db: Session, needles: tuple[str, ...], skip: tuple[str, ..
             continue
         for row in db.execute(select(*columns)):
             for column, value in zip(columns, row, strict=True):
-                if isinstance(value, str) and any(n.lower() in value.lower() for n in needles):
+                if isinstance(value, str) and any(n in value for n in needles):
                     found.append(f"{table.name}.{column.name}")
     return sorted(set(found))
 
