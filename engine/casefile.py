@@ -149,7 +149,7 @@ def get_case(session: Session, case_code: str, actor: Actor) -> ProcessInstance:
 def case_data(session: Session, instance: ProcessInstance, cipher: CaseCipher, erased: Any = ERASED) -> dict[str, Any]:
     """The case's data so far (every step's data changes applied in order, kept by the engine),
     identity fields opened (an erased one reads `erased`)."""
-    data = cipher.open_text(instance.case_data_json or "{}", codec.from_jsonable_text, erased)
+    data = cipher.open_text(instance.case_data_json or "{}", erased)
     return data if isinstance(data, dict) else {}
 
 

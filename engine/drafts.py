@@ -75,7 +75,7 @@ def load_draft(
     instance = session.get(ProcessInstance, draft.instance_id)
     if instance is None:
         return None
-    data = cipher_for(session, settings, instance).open_text(draft.data_json, codec.from_jsonable_text)
+    data = cipher_for(session, settings, instance).open_text(draft.data_json)
     return (data if isinstance(data, dict) else {}), draft.updated_at, draft.note
 
 

@@ -159,7 +159,7 @@ def payload_of(session: Session, settings: Settings, message: Message, origin: P
     origin = origin or session.get(ProcessInstance, message.origin_instance_id)
     if origin is None:
         return codec.from_jsonable_text(message.payload_json)
-    return cipher_for(session, settings, origin).open_text(message.payload_json, codec.from_jsonable_text)
+    return cipher_for(session, settings, origin).open_text(message.payload_json)
 
 
 def _subscription_for(session: Session, message: Message) -> MessageSubscription | None:

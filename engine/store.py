@@ -65,8 +65,6 @@ class Stored:
 
 def load(session: Session, instance: ProcessInstance, cipher: CaseCipher) -> tuple[Snapshot, Stored]:
     """Read the live rows of a case, identity fields opened."""
-    opened = cipher.open_text
-    plain = codec.from_jsonable_text
     stored = Stored()
     rows = session.execute(
         select(
@@ -91,7 +89,7 @@ def load(session: Session, instance: ProcessInstance, cipher: CaseCipher) -> tup
         if hashes
         else {}
     )
-    decoded: dict[str, Any] = {h: opened(text, plain) for h, text in blobs.items()}
+    decoded: dict[str, Any] = {h: cipher.open_text(text, remember=True) for h, text in blobs.items()}
     tasks = []
     for r in rows:
         tasks.append(
@@ -100,7 +98,7 @@ def load(session: Session, instance: ProcessInstance, cipher: CaseCipher) -> tup
                 workflow_id=r.workflow_id,
                 spec_name=r.spec_name,
                 state=r.state,
-                row=opened(r.row_json, plain),
+                row=cipher.open_text(r.row_json, remember=True),
                 data=decoded[r.data_hash],
             )
         )
@@ -108,9 +106,9 @@ def load(session: Session, instance: ProcessInstance, cipher: CaseCipher) -> tup
         stored.data_hashes[r.task_id] = r.data_hash
     subprocesses: dict[str, tuple[str, dict[str, Any]]] = {}
     for sp in session.scalars(select(SubprocessState).where(SubprocessState.instance_id == instance.id)):
-        subprocesses[sp.subprocess_id] = (sp.spec_name, opened(sp.attrs_json, plain))
+        subprocesses[sp.subprocess_id] = (sp.spec_name, cipher.open_text(sp.attrs_json, remember=True))
         stored.subprocess_hashes[sp.subprocess_id] = codec.digest(sp.spec_name + sp.attrs_json)
-    workflow = _upgrade(opened(instance.workflow_json, plain))
+    workflow = _upgrade(cipher.open_text(instance.workflow_json, remember=True))
     return Snapshot(workflow=workflow, subprocesses=subprocesses, tasks=tasks), stored
 
 

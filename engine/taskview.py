@@ -40,7 +40,7 @@ def task_data(session: Session, settings: Settings, task: HumanTask) -> dict[str
     if instance is None:
         return {}
     cipher = cipher_for(session, settings, instance)
-    data = codec.from_jsonable(cipher.open_text(text, codec.from_jsonable_text))
+    data = codec.from_jsonable(cipher.open_text(text))
     return data if isinstance(data, dict) else {}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import codec, history
+from engine import history
 from engine.access.matrix import Action, require_in
 from engine.access.roles import Actor
 from engine.clock import utcnow
@@ -232,5 +232,5 @@ def sharing_needs_consent(session: Session, settings: Settings, instance: Proces
     if has_live_consent(session, instance.id, SHARING):
         return False
     cipher = cipher_for(session, settings, instance)
-    data = cipher.open_text(instance.case_data_json or "{}", codec.from_jsonable_text)
+    data = cipher.open_text(instance.case_data_json or "{}")
     return carries_identity(cipher, payload, identity_values(cipher, data))

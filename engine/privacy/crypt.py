@@ -39,6 +39,11 @@ def is_envelope(value: Any) -> bool:
     return isinstance(value, dict) and value.get(TAG) == ENVELOPE and len(value) == 2 and "v" in value
 
 
+def _dumps(value: Any) -> str:
+    """The canonical text codec.dumps writes (kept here to stay free of engine imports)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == ""
 
@@ -59,6 +64,7 @@ class CaseCipher:
         self._opened: dict[str, Any] = {}
         self._marks = tuple(f'"{name}":' for name in sorted(fields))
         self._known: set[str] = set()  # identity texts seen this step (copies get sealed too)
+        self._texts: dict[str, str] = {}  # plain text → stored text of what was loaded
 
     @property
     def can_seal(self) -> bool:
@@ -108,8 +114,11 @@ class CaseCipher:
         """A copy of a JSON tree whose identity fields, and verbatim copies of them, are sealed."""
         if not self.fields:
             return node
-        self._learn(node, False)
-        return self._seal(node)
+        known = len(self._known)
+        sealed = self._seal(node)
+        if len(self._known) != known:
+            sealed = self._seal(sealed)  # a copy may have come before its original in this tree
+        return sealed
 
     def _learn(self, node: Any, personal: bool) -> None:
         if isinstance(node, dict):
@@ -129,6 +138,7 @@ class CaseCipher:
             out: dict[str, Any] = {}
             for key, value in node.items():
                 if key in self.fields and not _empty(value) and not is_envelope(value):
+                    self._learn(value, True)
                     out[key] = self.seal_value(value)
                 else:
                     out[key] = self._seal(value)
@@ -145,6 +155,9 @@ class CaseCipher:
     def seal_text(self, value: Any, dumps: Any) -> str:
         """`dumps(value)`, sealed if it holds identity fields (the common case costs one dump)."""
         text: str = dumps(value)
+        stored = self._texts.get(text)
+        if stored is not None:
+            return stored
         if self.fields and self._may_hold_identity(text):
             text = dumps(self.seal_data(value))
         return text
@@ -181,10 +194,22 @@ class CaseCipher:
             return [self.open_data(value, erased_value) for value in node]
         return node
 
-    def open_text(self, text: str, loads: Any, erased_value: Any = None) -> Any:
-        """`loads(text)` with envelopes opened (texts without any are not walked)."""
-        value = loads(text)
-        return self.open_data(value, erased_value) if ENVELOPE_MARK in text else value
+    def open_text(self, text: str, erased_value: Any = None, remember: bool = False) -> Any:
+        """Parse JSON text written by codec.dumps, opening envelopes as it parses.
+
+        With `remember`, the plain text of what was opened is kept with the stored text,
+        so writing the same data back costs a dictionary lookup instead of a sealing walk.
+        """
+        if ENVELOPE_MARK not in text:
+            return json.loads(text)
+
+        def hook(obj: dict[str, Any]) -> Any:
+            return self.open_value(obj, erased_value) if is_envelope(obj) else obj
+
+        value = json.loads(text, object_hook=hook)
+        if remember:
+            self._texts[_dumps(value)] = text
+        return value
 
 
 def identity_values(cipher: CaseCipher, data: Any, minimum: int = 3) -> set[str]:

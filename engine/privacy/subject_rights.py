@@ -69,7 +69,7 @@ def export_subject(session: Session, settings: Settings, actor: Actor, case_code
     cipher = cipher_for(session, settings, instance)
 
     def opened(text: str | None) -> Any:
-        return None if text is None else _plain(cipher.open_text(text, codec.from_jsonable_text, ERASED))
+        return None if text is None else _plain(cipher.open_text(text, ERASED))
 
     ambito = session.get(Ambito, instance.ambito_code)
     definition = session.get(ProcessDefinition, instance.definition_id)

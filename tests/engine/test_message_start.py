@@ -32,7 +32,7 @@ def test_referral_message_starts_a_case_in_the_messages_ambito(db, settings, wit
     assert done.completed
     stored = db.get(ProcessInstance, instance.id).workflow_json
     assert '"K."' not in stored, "the alias in the partner's payload is sealed at rest"
-    data = cipher_for(db, settings, instance).open_text(stored, json.loads)["data"]
+    data = cipher_for(db, settings, instance).open_text(stored)["data"]
     assert data["segnalazione"] == {"da": "CPI Milano", "alias": "K."} and data["nota"] == "visto"
 
 

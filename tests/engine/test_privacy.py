@@ -343,3 +343,17 @@ def test_encrypt_existing_seals_data_written_before_encryption(db, settings, mon
     task = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
     assert complete_task(db, settings, task.task_id, {"nota": "ok"}, OPERATOR).completed
     assert encrypt_existing(db, settings).cases == 0, "running it again changes nothing"
+
+
+def test_sealing_is_deterministic_per_case_and_catches_verbatim_copies() -> None:
+    from engine.privacy import CaseCipher, new_person_key
+
+    cipher = CaseCipher(frozenset({"alias"}), new_person_key())
+    data = {"copia": "Mario Rossi", "alias": "Mario Rossi", "gruppo": {"alias": "M."}, "nota": "Mario"}
+    sealed = cipher.seal_data(data)
+    assert sealed["copia"] == sealed["alias"] and sealed["alias"]["__inlav__"] == "pii"
+    assert sealed["gruppo"]["alias"]["__inlav__"] == "pii" and sealed["nota"] == "Mario"
+    assert CaseCipher(frozenset({"alias"}), new_person_key()).seal_data(data)["alias"] != sealed["alias"]
+    assert cipher.open_data(sealed) == data
+    diff = cipher.seal_diff({"changed": {"alias": ["Mario Rossi", "Mario R."]}, "added": {"x": 1}})
+    assert diff["changed"]["alias"][0] == sealed["alias"] and diff["added"] == {"x": 1}
