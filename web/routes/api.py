@@ -402,7 +402,7 @@ class MessageOut(BaseModel):
     name: str
     ambito: str | None
     correlation_key: str | None
-    status: str = Field(description="pending, delivered, unmatched, failed, outbox, sent")
+    status: str = Field(description="pending, delivered, unmatched, failed, outbox, held_consent, sent")
     case_code: str | None = None
     error: str | None = None
     payload: dict[str, Any] | None = None
