@@ -128,12 +128,12 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
             message.status = FAILED
             message.error = outcome.error.message
         else:
-            _delivered(message, instance_id)
+            _delivered(session, settings, message, instance_id)
         return outcome
     starters = definitions.start_definitions_for_message(session, message.name, message.ambito_code)
     if starters and message.ambito_code:
         outcome = start_by_message(session, settings, starters[0], message.ambito_code, message.name, payload)
-        _delivered(message, outcome.instance.id)
+        _delivered(session, settings, message, outcome.instance.id)
         return outcome
     if message.source.startswith(FROM_CASE) and not starters:
         if origin is not None and sharing_needs_consent(session, settings, origin, payload):
@@ -153,13 +153,15 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
 
 
 def payload_of(session: Session, settings: Settings, message: Message, origin: ProcessInstance | None = None) -> Any:
-    """A message's payload as JSON, identity fields opened with its case's key."""
-    if message.origin_instance_id is None:
+    """A message's payload as JSON, identity fields opened with the key of the case that threw it
+    (or, for a message from outside, of the case it was delivered to)."""
+    owner_id = message.origin_instance_id or (message.instance_id if message.status == DELIVERED else None)
+    if owner_id is None:
         return codec.from_jsonable_text(message.payload_json)
-    origin = origin or session.get(ProcessInstance, message.origin_instance_id)
-    if origin is None:
+    owner = origin if origin is not None and origin.id == owner_id else session.get(ProcessInstance, owner_id)
+    if owner is None:
         return codec.from_jsonable_text(message.payload_json)
-    return cipher_for(session, settings, origin).open_text(message.payload_json)
+    return cipher_for(session, settings, owner).open_text(message.payload_json)
 
 
 def _subscription_for(session: Session, message: Message) -> MessageSubscription | None:
@@ -181,11 +183,17 @@ def _subscription_for(session: Session, message: Message) -> MessageSubscription
     return found[0] if found else None
 
 
-def _delivered(message: Message, instance_id: int) -> None:
+def _delivered(session: Session, settings: Settings, message: Message, instance_id: int) -> None:
+    """Mark a message delivered; one that came from outside is sealed with its case's key from now on."""
     message.status = DELIVERED
     message.instance_id = instance_id
     message.delivered_at = utcnow()
     message.error = None
+    if message.origin_instance_id is None:
+        target = session.get(ProcessInstance, instance_id)
+        if target is not None and target.data_key is not None:
+            plain = codec.from_jsonable_text(message.payload_json)
+            message.payload_json = cipher_for(session, settings, target).seal_text(plain, codec.dumps)
 
 
 def outbox(session: Session, actor: Actor, name: str | None = None, limit: int = 100) -> list[Message]:

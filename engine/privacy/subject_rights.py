@@ -100,9 +100,8 @@ def export_subject(session: Session, settings: Settings, actor: Actor, case_code
             "status": m.status,
             "created_at": _at(m.created_at),
             "correlation_key": m.correlation_key,
-            "payload": opened(m.payload_json)
-            if m.origin_instance_id == instance.id
-            else _plain(codec.from_jsonable_text(m.payload_json)),
+            # Thrown by this case, or from outside and delivered to it: sealed with its key.
+            "payload": opened(m.payload_json),
         }
         for m in session.scalars(
             select(Message)

@@ -357,3 +357,21 @@ def test_sealing_is_deterministic_per_case_and_catches_verbatim_copies() -> None
     assert cipher.open_data(sealed) == data
     diff = cipher.seal_diff({"changed": {"alias": ["Mario Rossi", "Mario R."]}, "added": {"x": 1}})
     assert diff["changed"]["alias"][0] == sealed["alias"] and diff["added"] == {"x": 1}
+
+
+def test_a_partners_message_is_sealed_once_a_case_takes_it(db, settings) -> None:
+    from engine import send_message
+    from engine.messages import payload_of
+
+    add_ambiti(db)
+    deploy(db, files=builders.referral_bundle())
+    message = send_message(db, "segnalazione", {"da": "CPI", "alias": "Kwame Testpartner"}, ambito="MILANO")
+    assert "Kwame" in message.payload_json, "kept as sent until a case takes it"
+    deliver(db, settings, message.id)
+    db.flush()
+    assert message.status == "delivered" and "Kwame" not in message.payload_json
+    assert payload_of(db, settings, message)["alias"] == "Kwame Testpartner"
+    code = db.get(ProcessInstance, message.instance_id).case_code
+    [exported] = export_subject(db, settings, DIRECTOR, code)["messages"]
+    assert exported["direction"] == "entrata" and exported["payload"]["alias"] == "Kwame Testpartner"
+    assert plaintext_in_rows(db, ("Kwame", "Testpartner")) == []
