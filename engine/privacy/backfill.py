@@ -2,9 +2,10 @@
 
 A migration cannot read the keys, so the data written before revision 0010 is sealed by
 this command instead: every case without a data key gets one, and its live rows, case
-data, drafts and outbound messages are written again sealed; its search row and blind
-index are rebuilt. History events are append-only and hash-chained, so the data changes
-they recorded before 0010 stay as they were written (counted in the report).
+data, drafts and the messages it threw or took are written again sealed; its search
+row and blind index are rebuilt. History events are append-only and hash-chained, so
+the data changes they recorded before 0010 stay as they were written (counted in the
+report).
 """
 
 from __future__ import annotations
@@ -95,12 +96,15 @@ def encrypt_existing(session: Session, settings: Settings) -> BackfillReport:
         for draft in session.scalars(select(TaskDraft).where(TaskDraft.instance_id == instance.id)):
             draft.data_json = cipher.seal_text(codec.from_jsonable_text(draft.data_json), codec.dumps)
             report.drafts += 1
-        for message in session.scalars(
-            select(Message).where(
-                Message.source == f"{FROM_CASE}{instance.case_code}", Message.origin_instance_id.is_(None)
-            )
-        ):
-            message.origin_instance_id = instance.id
+        thrown = select(Message).where(
+            Message.source == f"{FROM_CASE}{instance.case_code}", Message.origin_instance_id.is_(None)
+        )
+        taken = select(Message).where(
+            Message.instance_id == instance.id, Message.status == "delivered", Message.origin_instance_id.is_(None)
+        )
+        for message in [*session.scalars(thrown), *session.scalars(taken)]:
+            if message.source.startswith(FROM_CASE):
+                message.origin_instance_id = instance.id
             message.payload_json = cipher.seal_text(codec.from_jsonable_text(message.payload_json), codec.dumps)
             report.messages += 1
         diffs = session.scalars(
