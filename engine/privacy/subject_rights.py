@@ -34,8 +34,8 @@ from engine.models import (
     ProcessInstance,
     TaskDraft,
 )
-from engine.privacy.consent import MIN_REASON, consents_of
-from engine.privacy.crypt import ERASED
+from engine.privacy.consent import HELD_CONSENT, MIN_REASON, consents_of
+from engine.privacy.crypt import ENVELOPE_MARK, ERASED
 from engine.privacy.fields import cipher_for
 
 EXPORT_FORMAT = 1
@@ -165,6 +165,15 @@ def erase_identity(
     session.execute(
         delete(TaskDraft).where(TaskDraft.instance_id == instance.id).execution_options(synchronize_session=False)
     )
+    # Messages still waiting for a partner would now carry unreadable identity: withdraw them.
+    waiting = select(Message).where(
+        Message.origin_instance_id == instance.id, Message.status.in_([HELD_CONSENT, "outbox", "pending"])
+    )
+    for message in session.scalars(waiting):
+        if ENVELOPE_MARK in message.payload_json:
+            message.status = "failed"
+            message.error = "Identità della persona cancellata: messaggio ritirato."
+            message.updated_at = now
     index = session.get(CaseIndex, instance.id)
     if index is not None:
         index.alias_sealed = None

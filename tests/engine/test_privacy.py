@@ -305,6 +305,7 @@ def test_erasure_shreds_identity_everywhere_and_keeps_the_case_counted(db, setti
     [logged] = events(db, instance, "identity_erased")
     assert logged.actor == "dario" and "GDPR" in json.loads(logged.detail_json)["reason"]
     assert db.get(ProcessInstance, instance.id).status == "running", "the case still counts"
+    assert held(db, instance).status == "failed", "a referral with identity no longer goes out"
     assert export_subject(db, settings, DIRECTOR, code)["data"]["alias"] == ERASED
     with pytest.raises(Conflict):
         erase_identity(db, settings, DIRECTOR, code, "di nuovo, per sicurezza", code)
