@@ -41,7 +41,7 @@ from engine.definitions import list_definitions
 from engine.messages import accept_message, list_messages
 from engine.models import Ambito, AppUser, HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
-from engine.privacy import KeyUnavailable, encrypt_existing, generate_master_key, rotate_keys
+from engine.privacy import KeyUnavailable, encrypt_existing, generate_master_key, reindex, rotate_keys
 from engine.worker import run_forever, tick
 
 app = typer.Typer(help="InLav Flow: piattaforma BPMN per i PUA InLav Lombardia.", no_args_is_help=True)
@@ -185,6 +185,18 @@ def keys_encrypt_existing() -> None:
             f"Eventi della storia scritti prima della cifratura con dati identificativi: "
             f"{report.plain_history_events} (la storia è a sola aggiunta: restano come scritti)."
         )
+
+
+@keys_app.command("reindex")
+def keys_reindex() -> None:
+    """Ricostruisce l'indice di ricerca per alias con INLAV_INDEX_KEY (dopo averla cambiata)."""
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            count = reindex(session, platform.settings)
+    except KeyUnavailable as exc:
+        _fail(str(exc))
+    typer.echo(f"Casi reindicizzati: {count}.")
 
 
 # --------------------------------------------------------------------------- ambiti

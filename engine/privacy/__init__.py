@@ -7,7 +7,7 @@ them readable; `consent` gates sharing identity with partners; `subject_rights` 
 and erases a person's data; `backfill` seals what was stored before encryption.
 """
 
-from engine.privacy.backfill import BackfillReport, encrypt_existing, mark_definitions
+from engine.privacy.backfill import BackfillReport, encrypt_existing, mark_definitions, reindex
 from engine.privacy.blind_index import matching_instances, replace_tokens, tokens_for_alias, tokens_for_query, words
 from engine.privacy.consent import (
     CHANNELS,
@@ -86,6 +86,7 @@ __all__ = [
     "new_person_key",
     "override_consent",
     "record_consent",
+    "reindex",
     "release_held",
     "replace_tokens",
     "rotate_keys",

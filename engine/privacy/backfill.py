@@ -21,6 +21,7 @@ from engine import codec, store
 from engine.config import Settings
 from engine.models import (
     BundleFile,
+    CaseIndex,
     DefinitionFile,
     HistoryEvent,
     Message,
@@ -28,6 +29,8 @@ from engine.models import (
     ProcessInstance,
     TaskDraft,
 )
+from engine.privacy.blind_index import replace_tokens, tokens_for_alias
+from engine.privacy.crypt import is_envelope
 from engine.privacy.fields import cipher_for, forget_definitions
 from engine.privacy.keys import index_key
 
@@ -116,3 +119,20 @@ def encrypt_existing(session: Session, settings: Settings) -> BackfillReport:
         report.cases += 1
         session.flush()
     return report
+
+
+def reindex(session: Session, settings: Settings) -> int:
+    """Rebuild every case's blind index with the current index key (after INLAV_INDEX_KEY changed)."""
+    idx = index_key(settings)
+    count = 0
+    rows = session.execute(
+        select(ProcessInstance, CaseIndex.alias_sealed).join(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
+    ).all()
+    for instance, alias_sealed in rows:
+        alias = None
+        if alias_sealed:
+            raw = codec.from_jsonable_text(alias_sealed)
+            alias = cipher_for(session, settings, instance).open_value(raw) if is_envelope(raw) else raw
+        replace_tokens(session, instance.id, tokens_for_alias(idx, str(alias)) if alias else set())
+        count += 1
+    return count

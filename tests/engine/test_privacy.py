@@ -376,3 +376,14 @@ def test_a_partners_message_is_sealed_once_a_case_takes_it(db, settings) -> None
     [exported] = export_subject(db, settings, DIRECTOR, code)["messages"]
     assert exported["direction"] == "entrata" and exported["payload"]["alias"] == "Kwame Testpartner"
     assert plaintext_in_rows(db, ("Kwame", "Testpartner")) == []
+
+
+def test_a_new_index_key_needs_a_reindex(db, settings) -> None:
+    from engine.privacy import reindex
+
+    instance = open_case(db, settings)
+    moved = settings.model_copy(update={"index_key": "un-altro-segreto-per-indice"})
+    assert search_cases(db, moved, OPERATOR, "zarqa") == []
+    assert reindex(db, moved) >= 1
+    assert [h.case_code for h in search_cases(db, moved, OPERATOR, "zarqa")] == [instance.case_code]
+    assert search_cases(db, settings, OPERATOR, "zarqa") == [], "the old key no longer finds it"
