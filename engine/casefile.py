@@ -26,7 +26,22 @@ from engine.config import Settings
 from engine.errors import NotFound
 from engine.instances import Outcome, start_instance
 from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
-from engine.projections import alias_of, first_present, search_key, stage_of, sync_case_index
+from engine.privacy import (
+    ERASED,
+    SHARING,
+    CaseCipher,
+    ConsentView,
+    KeyUnavailable,
+    PersonalDataUnavailable,
+    cipher_for,
+    consents_of,
+    held_messages,
+    index_key,
+    master_keys,
+    matching_instances,
+    tokens_for_query,
+)
+from engine.projections import alias_of, first_present, stage_of, sync_case_index
 
 PIP_KEYS = ("pip", "piano", "PIP")
 INTERVENTION_KEYS = ("interventi", "interventions", "servizi")
@@ -41,6 +56,10 @@ TIMELINE_KINDS = {
     "incident": "Errore del modello",
     "instance_completed": "Caso concluso",
     "instance_migrated": "Caso migrato a una nuova versione",
+    "consent_recorded": "Consenso registrato",
+    "consent_withdrawn": "Consenso revocato",
+    "consent_override": "Invio autorizzato senza consenso",
+    "identity_erased": "Identità cancellata",
 }
 STATUS_LABELS = {"running": "In corso", "completed": "Concluso", "error": "Bloccato da un errore"}
 
@@ -89,6 +108,27 @@ class CaseFile:
     pip: list[PlanItem]
     pip_meta: dict[str, Any]
     referrals: list[PlanItem]
+    consents: list[ConsentView] = field(default_factory=list)
+    held: list[HeldMessage] = field(default_factory=list)
+
+    @property
+    def identity_erased(self) -> bool:
+        return self.instance.identity_erased_at is not None
+
+    @property
+    def sharing_consent(self) -> bool:
+        return any(c.live and c.scope == SHARING for c in self.consents)
+
+
+@dataclass
+class HeldMessage:
+    """A message of the case held back until the person consents to sharing."""
+
+    id: int
+    name: str
+    correlation_key: str | None
+    created_at: datetime
+    reason: str | None
 
 
 # --------------------------------------------------------------------------- access
@@ -106,9 +146,10 @@ def get_case(session: Session, case_code: str, actor: Actor) -> ProcessInstance:
 # --------------------------------------------------------------------------- data
 
 
-def case_data(session: Session, instance: ProcessInstance) -> dict[str, Any]:
-    """The case's data so far (every step's data changes applied in order, kept by the engine)."""
-    data = codec.from_jsonable_text(instance.case_data_json or "{}")
+def case_data(session: Session, instance: ProcessInstance, cipher: CaseCipher, erased: Any = ERASED) -> dict[str, Any]:
+    """The case's data so far (every step's data changes applied in order, kept by the engine),
+    identity fields opened (an erased one reads `erased`)."""
+    data = cipher.open_text(instance.case_data_json or "{}", erased)
     return data if isinstance(data, dict) else {}
 
 
@@ -181,9 +222,10 @@ def _partner_names(session: Session, data: Mapping[str, Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------- case file
 
 
-def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
-    """The case file of a case the actor may see."""
+def case_file(session: Session, settings: Settings, case_code: str, actor: Actor) -> CaseFile:
+    """The case file of a case the actor may see (identity fields opened)."""
     instance = get_case(session, case_code, actor)
+    cipher = cipher_for(session, settings, instance)
     ambito = session.get(Ambito, instance.ambito_code)
     definition = session.get(ProcessDefinition, instance.definition_id)
     tasks = list(
@@ -193,7 +235,7 @@ def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
             .order_by(HumanTask.created_at, HumanTask.task_id)
         )
     )
-    data = case_data(session, instance)
+    data = case_data(session, instance, cipher)
     versions: dict[int, int] = {
         row[0]: row[1]
         for row in session.execute(
@@ -214,10 +256,13 @@ def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
         diff = codec.from_jsonable_text(row.data_diff_json) if row.data_diff_json else {}
         changed = sorted({*(diff.get("added") or {}), *(diff.get("changed") or {})}) if isinstance(diff, dict) else []
         detail = None
-        if row.detail_json and row.kind in ("incident", "message_received", "message_sent"):
+        if row.detail_json and row.kind in ("incident", "message_received", "message_sent", "consent_override"):
             info = codec.from_jsonable_text(row.detail_json)
             if isinstance(info, dict):
-                detail = str(info.get("message") or "") or None
+                detail = " — ".join(str(info[k]) for k in ("message", "reason") if info.get(k)) or None
+        elif row.detail_json and row.kind == "identity_erased":
+            info = codec.from_jsonable_text(row.detail_json)
+            detail = str(info.get("reason") or "") or None if isinstance(info, dict) else None
         timeline.append(
             TimelineEntry(
                 seq=row.seq,
@@ -248,15 +293,22 @@ def case_file(session: Session, case_code: str, actor: Actor) -> CaseFile:
         pip=pip,
         pip_meta=meta,
         referrals=referrals_of(data, partners),
+        consents=consents_of(session, instance.id),
+        held=[
+            HeldMessage(m.id, m.name, m.correlation_key, m.created_at, m.error)
+            for m in held_messages(session, instance.id)
+        ],
     )
 
 
 # --------------------------------------------------------------------------- index and search
 
 
-def refresh_case_index(session: Session, instance: ProcessInstance) -> CaseIndex:
-    """Bring a case's search row up to date (the engine does it after every step)."""
-    row = sync_case_index(session, instance, case_data(session, instance))
+def refresh_case_index(session: Session, settings: Settings, instance: ProcessInstance) -> CaseIndex:
+    """Bring a case's search row and blind index up to date (the engine does it after every step)."""
+    cipher = cipher_for(session, settings, instance, create=True)
+    stored = codec.from_jsonable_text(instance.case_data_json or "{}")
+    row = sync_case_index(session, instance, stored if isinstance(stored, dict) else {}, cipher, index_key(settings))
     session.flush()
     return row
 
@@ -273,21 +325,17 @@ class CaseHit:
     started_at: datetime
 
 
-def search_cases(session: Session, actor: Actor, text: str, limit: int = 50) -> list[CaseHit]:
-    """Cases of the actor's Ambiti whose code starts with, or alias contains, the text."""
+def search_cases(session: Session, settings: Settings, actor: Actor, text: str, limit: int = 50) -> list[CaseHit]:
+    """Cases of the actor's Ambiti whose code starts with the text, or whose alias has a word
+    starting with each word typed (through the blind index: aliases are never compared in clear)."""
     needle = text.strip()
     if not needle:
         return []
-    key = search_key(needle)
-    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     code_like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    query = _hits_query(actor).where(
-        or_(
-            ProcessInstance.case_code.ilike(f"{code_like}%", escape="\\"),
-            CaseIndex.alias_key.like(f"%{escaped}%", escape="\\"),
-        )
-    )
-    return _hits(session, query, limit)
+    by_code = ProcessInstance.case_code.ilike(f"{code_like}%", escape="\\")
+    tokens = tokens_for_query(index_key(settings), needle)
+    condition = or_(by_code, ProcessInstance.id.in_(matching_instances(tokens))) if tokens else by_code
+    return _hits(session, settings, _hits_query(actor).where(condition), limit)
 
 
 def _hits_query(actor: Actor) -> Any:
@@ -297,7 +345,9 @@ def _hits_query(actor: Actor) -> Any:
         ProcessInstance.ambito_code,
         ProcessInstance.status,
         ProcessInstance.started_at,
-        CaseIndex.alias,
+        ProcessInstance.data_key,
+        ProcessInstance.identity_erased_at,
+        CaseIndex.alias_sealed,
         CaseIndex.stage,
     ).outerjoin(CaseIndex, CaseIndex.instance_id == ProcessInstance.id)
     require(actor, Action.CASE_READ)
@@ -307,14 +357,33 @@ def _hits_query(actor: Actor) -> Any:
     return query
 
 
-def _hits(session: Session, query: Any, limit: int) -> list[CaseHit]:
+def _hits(session: Session, settings: Settings, query: Any, limit: int) -> list[CaseHit]:
     rows = session.execute(query.order_by(ProcessInstance.started_at.desc()).limit(limit)).all()
-    return [CaseHit(r.case_code, r.ambito_code, r.alias, r.stage, r.status, r.started_at) for r in rows]
+    return [
+        CaseHit(r.case_code, r.ambito_code, _open_alias(settings, r), r.stage, r.status, r.started_at) for r in rows
+    ]
 
 
-def recent_cases(session: Session, actor: Actor, limit: int = 20) -> list[CaseHit]:
+def _open_alias(settings: Settings, row: Any) -> str | None:
+    """The alias of a search hit, opened with its case's key (erased or unreadable: a label)."""
+    if not row.alias_sealed:
+        return None
+    sealed = codec.from_jsonable_text(row.alias_sealed)
+    try:
+        key = master_keys(settings).unwrap(row.data_key) if row.data_key else None
+    except KeyUnavailable:
+        return None
+    cipher = CaseCipher(frozenset(), key, erased=row.identity_erased_at is not None)
+    try:
+        value = cipher.open_data(sealed, ERASED)
+    except PersonalDataUnavailable:
+        return None
+    return str(value) if value is not None else None
+
+
+def recent_cases(session: Session, settings: Settings, actor: Actor, limit: int = 20) -> list[CaseHit]:
     """Most recently started cases of the actor's Ambiti."""
-    return _hits(session, _hits_query(actor), limit)
+    return _hits(session, settings, _hits_query(actor), limit)
 
 
 # --------------------------------------------------------------------------- starting cases from the web and the API

@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/inlav.db"
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside dev by `check`
+# Fernet key and blind-index secret for development and tests only, refused elsewhere by `check`.
+DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="
+DEV_INDEX_KEY = "dev-only-index-key-change-me"
 
 
 class Settings(BaseSettings):
@@ -19,6 +22,11 @@ class Settings(BaseSettings):
     environment: str = Field("dev", description="dev, test or production")
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str = DEV_SECRET
+
+    # Personal data: master keys that wrap each person's data key (comma-separated Fernet
+    # keys, newest first: the first wraps, all unwrap) and the secret of the search index.
+    data_keys: str = DEV_DATA_KEY
+    index_key: str = DEV_INDEX_KEY
 
     # Script sandbox: each expression/script runs in a separate, limited process.
     script_timeout_seconds: float = 2.0
@@ -50,6 +58,14 @@ class Settings(BaseSettings):
         from engine.access.roles import roles_requiring_second_factor
 
         roles_requiring_second_factor(self.require_2fa_for)  # refuses unknown group names
+        if self.environment not in {"dev", "test"} and DEV_DATA_KEY in self.data_key_list():
+            raise ValueError("INLAV_DATA_KEYS must be set outside dev/test")
+        if self.environment not in {"dev", "test"} and self.index_key == DEV_INDEX_KEY:
+            raise ValueError("INLAV_INDEX_KEY must be set outside dev/test")
+
+    def data_key_list(self) -> list[str]:
+        """The master keys, newest first."""
+        return [k.strip() for k in self.data_keys.split(",") if k.strip()]
 
     def sqlite_path(self) -> Path | None:
         """File path of a SQLite database URL, if it is one."""

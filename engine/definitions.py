@@ -276,12 +276,26 @@ def deploy_bundle(
             spec_json=process.spec_json,
             calls_json=codec.dumps(process.calls),
             start_messages_json=codec.dumps(process.start_messages),
+            personal_fields_json=codec.dumps(_personal_fields(process, files)),
             created_at=now,
         )
         session.add(definition)
         session.flush()
         deployed.append(DeployedDefinition(definition.id, key, definition.version, True))
     return DeployResult(bundle.id, True, deployed)
+
+
+def _personal_fields(process: Any, files: dict[str, bytes]) -> list[str]:
+    """Fields the forms of a process mark as identity data (`"x-personal": true`)."""
+    names: set[str] = set()
+    for task in process.human_tasks:
+        form = task.properties.get(FORM_PROPERTY)
+        if form and form in files:
+            try:
+                names |= forms.personal_fields(json.loads(files[form]))
+            except ValueError:
+                continue
+    return sorted(names)
 
 
 # --------------------------------------------------------------------------- lookup

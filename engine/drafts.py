@@ -16,21 +16,31 @@ from sqlalchemy.orm import Session
 from engine import codec
 from engine.access.roles import Actor
 from engine.clock import utcnow
+from engine.config import Settings
 from engine.errors import Conflict
-from engine.models import HumanTask, TaskDraft
+from engine.models import HumanTask, ProcessInstance, TaskDraft
+from engine.privacy import cipher_for
 from engine.tasks import check_access, get_task
 
 MAX_DRAFT_BYTES = 256_000
 
 
 def save_draft(
-    session: Session, task_id: str, actor: Actor, data: dict[str, Any], note: str | None = None
+    session: Session,
+    settings: Settings,
+    task_id: str,
+    actor: Actor,
+    data: dict[str, Any],
+    note: str | None = None,
 ) -> TaskDraft:
-    """Store (or replace) the actor's draft of an open task she may work on."""
+    """Store (or replace) the actor's draft of an open task she may work on, identity fields sealed."""
     task = get_task(session, task_id, actor)
     check_access(actor, task)
+    instance = session.get(ProcessInstance, task.instance_id)
+    assert instance is not None  # the inbox row cascades with its case
+    cipher = cipher_for(session, settings, instance, create=True)
     try:
-        text = codec.dumps(codec.to_jsonable(data))
+        text = cipher.seal_text(codec.to_jsonable(data), codec.dumps)
     except codec.UnstorableValue as exc:
         raise Conflict(f"Bozza non salvabile: {exc}") from exc
     if len(text.encode()) > MAX_DRAFT_BYTES:
@@ -55,12 +65,17 @@ def save_draft(
     return draft
 
 
-def load_draft(session: Session, task_id: str, username: str) -> tuple[dict[str, Any], datetime, str | None] | None:
+def load_draft(
+    session: Session, settings: Settings, task_id: str, username: str
+) -> tuple[dict[str, Any], datetime, str | None] | None:
     """(data, saved at, note) of a person's draft of a task, or None."""
     draft = session.get(TaskDraft, (task_id, username))
     if draft is None:
         return None
-    data = codec.from_jsonable_text(draft.data_json)
+    instance = session.get(ProcessInstance, draft.instance_id)
+    if instance is None:
+        return None
+    data = cipher_for(session, settings, instance).open_text(draft.data_json)
     return (data if isinstance(data, dict) else {}), draft.updated_at, draft.note
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from engine.datadiff import apply_diff, data_diff
 from engine.errors import Conflict, EngineStateError, NotFound, ScriptError
 from engine.history import NewEvent
 from engine.models import Ambito, Message, ProcessDefinition, ProcessInstance
+from engine.privacy import CaseCipher, cipher_for, index_key
 from engine.spiff import Case, SpecSet, StepReport, build_specset
 
 RUNNING, COMPLETED, ERROR = "running", "completed", "error"
@@ -145,6 +146,7 @@ def _start(
     data = {**(data or {}), "codice_caso": code, "ambito_caso": ambito}
     case = Case.new(specset, code, data)
     case.max_engine_tasks = settings.max_engine_tasks_per_step
+    cipher = cipher_for(session, settings, instance, create=True)
     try:
         report = case.start(actor.username) if message is None else case.start_with_message(*message)
     except EngineStateError as exc:
@@ -168,7 +170,7 @@ def _start(
         },
         data_diff=data_diff({}, codec.to_jsonable(data or {})) if data else None,
     )
-    events = _persist(session, instance, case, report, store.Stored(), actor, [start_event], settings)
+    events = _persist(session, instance, case, report, store.Stored(), actor, [start_event], settings, cipher)
     return Outcome(instance, None, events)
 
 
@@ -229,7 +231,8 @@ def run_step(
     if instance is None:
         raise NotFound(f"Caso {instance_id} non trovato.")
     try:
-        snapshot, stored = store.load(session, instance)
+        cipher = cipher_for(session, settings, instance, create=True)
+        snapshot, stored = store.load(session, instance, cipher)
         case = Case.restore(specset_for(session, instance), snapshot, instance.case_code)
         case.max_engine_tasks = settings.max_engine_tasks_per_step
         try:
@@ -238,14 +241,14 @@ def run_step(
             raise ScriptError(f"Il caso non può proseguire: {exc}", kind="engine") from exc
         leading = extra_events(case) if extra_events else []
         with session.begin_nested(), session.no_autoflush:
-            events = _persist(session, instance, case, report, stored, actor, leading, settings)
+            events = _persist(session, instance, case, report, stored, actor, leading, settings, cipher)
             # Released in the same UPDATE that saves the case (one write of the instance row).
             instance.lock_owner = None
             instance.lock_expires_at = None
         return Outcome(instance, None, events)
     except (ScriptError, codec.UnstorableValue) as exc:
         error = exc if isinstance(exc, ScriptError) else ScriptError(f"Dati del caso non salvabili: {exc}", kind="data")
-        _record_incident(session, instance, actor, error)
+        _record_incident(session, instance, actor, error, cipher, index_key(settings))
         instance.lock_owner = None
         instance.lock_expires_at = None
         _flush(session)
@@ -264,7 +267,9 @@ def _flush(session: Session) -> None:
         raise Conflict("Il caso è stato modificato da un'altra operazione: ricaricare e riprovare.") from exc
 
 
-def _record_incident(session: Session, instance: ProcessInstance, actor: Actor, error: ScriptError) -> None:
+def _record_incident(
+    session: Session, instance: ProcessInstance, actor: Actor, error: ScriptError, cipher: CaseCipher, idx: bytes
+) -> None:
     instance.status = ERROR
     instance.error_message = error.message
     instance.error_task_id = error.details.get("task_id")  # type: ignore[assignment]
@@ -282,7 +287,8 @@ def _record_incident(session: Session, instance: ProcessInstance, actor: Actor, 
             )
         ],
     )
-    projections.sync_case_index(session, instance, codec.from_jsonable_text(instance.case_data_json or "{}"))
+    data = codec.from_jsonable_text(instance.case_data_json or "{}")
+    projections.sync_case_index(session, instance, data, cipher, idx)
 
 
 def _persist(
@@ -294,10 +300,15 @@ def _persist(
     actor: Actor,
     leading: list[NewEvent],
     settings: Settings,
+    cipher: CaseCipher,
 ) -> list[NewEvent]:
-    """Save the case, refresh projections, append history, queue outbound messages."""
+    """Save the case, refresh projections, append history, queue outbound messages.
+
+    Identity fields are sealed in everything written (rows, history diffs, case data,
+    message payloads); the events returned keep the plain diffs.
+    """
     snapshot = case.snapshot()
-    store.save(session, instance, snapshot, stored, report.archived)
+    store.save(session, instance, snapshot, stored, report.archived, cipher)
     open_titles: list[str] = []
     removed = projections.sync_human_tasks(session, instance, case, open_titles)
     projections.sync_timers(session, instance, case)
@@ -343,9 +354,10 @@ def _persist(
                 name=message.name,
                 correlation_key=message.correlation_key,
                 ambito_code=instance.ambito_code,
-                payload_json=codec.dumps(codec.to_jsonable(message.payload)),
+                payload_json=cipher.seal_text(codec.to_jsonable(message.payload), codec.dumps),
                 status="pending",
                 source=f"caso {instance.case_code}",
+                origin_instance_id=instance.id,
                 created_at=now,
                 updated_at=now,
                 delivered_at=None,
@@ -372,17 +384,28 @@ def _persist(
         instance.status = RUNNING
     instance.error_message = None
     instance.error_task_id = None
-    history.append(session, instance, events)
-    _update_case_data(session, instance, events, open_titles)
+    # The chain is computed over what is stored: the sealed diffs.
+    sealed = [replace(e, data_diff=cipher.seal_diff(e.data_diff)) if e.data_diff else e for e in events]
+    history.append(session, instance, sealed)
+    _update_case_data(session, instance, sealed, open_titles, cipher, index_key(settings))
     return events
 
 
 def _update_case_data(
-    session: Session, instance: ProcessInstance, events: list[NewEvent], open_titles: list[str]
+    session: Session,
+    instance: ProcessInstance,
+    events: list[NewEvent],
+    open_titles: list[str],
+    cipher: CaseCipher,
+    idx: bytes,
 ) -> None:
-    """Fold the step's data changes into the case data, then refresh the search row."""
+    """Fold the step's (sealed) data changes into the (sealed) case data, then refresh the search row.
+
+    Sealing is deterministic per case, so sealed diffs apply to sealed data exactly as
+    plain ones to plain data: the case data is never opened here.
+    """
     data = codec.from_jsonable_text(instance.case_data_json or "{}")
     for event in events:
         apply_diff(data, event.data_diff)
     instance.case_data_json = codec.dumps(data)
-    projections.sync_case_index(session, instance, data, open_titles)
+    projections.sync_case_index(session, instance, data, cipher, idx, open_titles)

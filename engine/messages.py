@@ -7,6 +7,10 @@ whose start event catches it. A message from outside that nobody waits for is ke
 dropped. A message thrown by a case that no case takes goes to the `outbox`, where
 partner systems read it (API) and acknowledge it (`sent`); it too is delivered inside
 if a matching subscription appears first.
+
+A message thrown by a case is sealed with that case's data key. One that carries
+identity data and would go to partner systems waits as `held_consent` until the case
+has a sharing consent or a coordinator overrides (`engine.privacy.consent`).
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ from engine.db import is_postgres
 from engine.errors import NotFound
 from engine.instances import Outcome, run_step, start_by_message
 from engine.models import Ambito, Message, MessageSubscription, ProcessInstance
+from engine.privacy import cipher_for
+from engine.privacy.consent import HELD_CONSENT, HELD_REASON, sharing_needs_consent
 from engine.spiff import Case, StepReport
 
 PENDING, DELIVERED, UNMATCHED, FAILED = "pending", "delivered", "unmatched", "failed"
 OUTBOX, SENT = "outbox", "sent"
+HELD = HELD_CONSENT
 FROM_CASE = "caso "
 
 
@@ -88,7 +95,7 @@ def deliverable_ids(session: Session, limit: int) -> list[int]:
     )
     query = (
         select(Message.id)
-        .where((Message.status == PENDING) | (Message.status.in_([UNMATCHED, OUTBOX]) & matching))
+        .where((Message.status == PENDING) | (Message.status.in_([UNMATCHED, OUTBOX, HELD]) & matching))
         .order_by(Message.id)
         .limit(limit)
     )
@@ -107,7 +114,8 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
         return None
     message.attempts += 1
     message.updated_at = utcnow()
-    payload = codec.from_jsonable(codec.from_jsonable_text(message.payload_json))
+    origin = session.get(ProcessInstance, message.origin_instance_id) if message.origin_instance_id else None
+    payload = codec.from_jsonable(payload_of(session, settings, message, origin))
     subscription = _subscription_for(session, message)
     if subscription is not None:
         instance_id, task_id = subscription.instance_id, subscription.task_id
@@ -120,14 +128,18 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
             message.status = FAILED
             message.error = outcome.error.message
         else:
-            _delivered(message, instance_id)
+            _delivered(session, settings, message, instance_id)
         return outcome
     starters = definitions.start_definitions_for_message(session, message.name, message.ambito_code)
     if starters and message.ambito_code:
         outcome = start_by_message(session, settings, starters[0], message.ambito_code, message.name, payload)
-        _delivered(message, outcome.instance.id)
+        _delivered(session, settings, message, outcome.instance.id)
         return outcome
     if message.source.startswith(FROM_CASE) and not starters:
+        if origin is not None and sharing_needs_consent(session, settings, origin, payload):
+            message.status = HELD  # identity may not leave without consent
+            message.error = HELD_REASON
+            return None
         message.status = OUTBOX  # for the partner systems that read the outbox
         message.error = None
         return None
@@ -138,6 +150,18 @@ def deliver(session: Session, settings: Settings, message_id: int, actor: Actor 
         else "il messaggio avvia un processo ma non indica l'Ambito"
     )
     return None
+
+
+def payload_of(session: Session, settings: Settings, message: Message, origin: ProcessInstance | None = None) -> Any:
+    """A message's payload as JSON, identity fields opened with the key of the case that threw it
+    (or, for a message from outside, of the case it was delivered to)."""
+    owner_id = message.origin_instance_id or (message.instance_id if message.status == DELIVERED else None)
+    if owner_id is None:
+        return codec.from_jsonable_text(message.payload_json)
+    owner = origin if origin is not None and origin.id == owner_id else session.get(ProcessInstance, owner_id)
+    if owner is None:
+        return codec.from_jsonable_text(message.payload_json)
+    return cipher_for(session, settings, owner).open_text(message.payload_json)
 
 
 def _subscription_for(session: Session, message: Message) -> MessageSubscription | None:
@@ -159,11 +183,17 @@ def _subscription_for(session: Session, message: Message) -> MessageSubscription
     return found[0] if found else None
 
 
-def _delivered(message: Message, instance_id: int) -> None:
+def _delivered(session: Session, settings: Settings, message: Message, instance_id: int) -> None:
+    """Mark a message delivered; one that came from outside is sealed with its case's key from now on."""
     message.status = DELIVERED
     message.instance_id = instance_id
     message.delivered_at = utcnow()
     message.error = None
+    if message.origin_instance_id is None:
+        target = session.get(ProcessInstance, instance_id)
+        if target is not None and target.data_key is not None:
+            plain = codec.from_jsonable_text(message.payload_json)
+            message.payload_json = cipher_for(session, settings, target).seal_text(plain, codec.dumps)
 
 
 def outbox(session: Session, actor: Actor, name: str | None = None, limit: int = 100) -> list[Message]:

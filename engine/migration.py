@@ -19,6 +19,7 @@ from engine.errors import Conflict
 from engine.history import NewEvent
 from engine.instances import Outcome, get_instance, manifest_ids, run_step, specset_for, specset_for_manifest
 from engine.models import Timer
+from engine.privacy import cipher_for
 from engine.spiff import Case, StepReport
 
 
@@ -47,7 +48,7 @@ def migrate_case(
     result = MigrationResult(case_code, current.version, target.version)
 
     if dry_run:
-        snapshot, _stored = store.load(session, instance)
+        snapshot, _stored = store.load(session, instance, cipher_for(session, settings, instance))
         plan = Case.restore(specset_for(session, instance), snapshot, instance.case_code).plan_migration(target_specs)
         result.changed, result.removed = plan.changed, plan.removed
         return result

@@ -96,6 +96,8 @@ class ProcessDefinition(Base):
     spec_json: Mapped[str] = mapped_column(Text)
     calls_json: Mapped[str] = mapped_column(Text)
     start_messages_json: Mapped[str] = mapped_column(Text)
+    # Names of the fields its forms mark `"x-personal": true` (encrypted at rest in its cases).
+    personal_fields_json: Mapped[str] = mapped_column(Text, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
@@ -129,6 +131,9 @@ class ProcessInstance(Base):
     archived_task_count: Mapped[int] = mapped_column(Integer)
     last_event_seq: Mapped[int] = mapped_column(Integer)
     last_event_hash: Mapped[str] = mapped_column(String(64))
+    # The person's data key, wrapped by the master key (engine/privacy); NULL once erased.
+    data_key: Mapped[str | None] = mapped_column(Text)
+    identity_erased_at: Mapped[datetime | None] = mapped_column(TS)
 
     # Every ORM update checks and bumps `revision`: a concurrent change makes the
     # flush fail (StaleDataError) instead of silently overwriting the other writer.
@@ -261,6 +266,10 @@ class Message(Base):
     payload_json: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(100))
+    # The case that threw it (its payload is sealed with that case's data key).
+    origin_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
     delivered_at: Mapped[datetime | None] = mapped_column(TS)
@@ -363,19 +372,43 @@ class TaskDraft(Base):
 
 
 class CaseIndex(Base):
-    """Search projection of a case: code, alias, stage (case files, search by alias)."""
+    """Search projection of a case: code, alias (sealed), stage; the alias is found through CaseSearchToken."""
 
     __tablename__ = "case_index"
-    __table_args__ = (Index("ix_case_index_ambito_code_alias_key", "ambito_code", "alias_key"),)
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
     case_code: Mapped[str] = mapped_column(String(64), index=True)
-    ambito_code: Mapped[str] = mapped_column(ForeignKey("ambito.code"))
-    alias: Mapped[str | None] = mapped_column(String(200))
-    alias_key: Mapped[str | None] = mapped_column(String(200))
+    ambito_code: Mapped[str] = mapped_column(ForeignKey("ambito.code"), index=True)
+    alias_sealed: Mapped[str | None] = mapped_column(Text)
     stage: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class CaseSearchToken(Base):
+    """Blind index of a case's alias: keyed hashes of its normalised words and their prefixes."""
+
+    __tablename__ = "case_search_token"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Consent(Base):
+    """A consent a person gave (scope, channel, when), until withdrawn."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    given_at: Mapped[datetime] = mapped_column(TS)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(TS)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(TS)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class WebSession(Base):

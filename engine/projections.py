@@ -6,8 +6,6 @@ only the difference, so a step costs the same however old the case is.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +13,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from engine import codec
 from engine.access.roles import role_for_lane
 from engine.clock import as_utc, utcnow
 from engine.errors import ScriptError
 from engine.models import CaseIndex, HumanTask, MessageSubscription, ProcessInstance, Timer
+from engine.privacy.blind_index import replace_tokens, tokens_for_alias
+from engine.privacy.crypt import CaseCipher, is_envelope
 from engine.sandbox import SandboxFailure
 from engine.spiff import Case, add_iso_duration
 
@@ -193,8 +194,8 @@ def first_present(data: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-def alias_of(data: Mapping[str, Any]) -> str | None:
-    """The alias a person is known by (top level or inside a `contatto` group)."""
+def alias_value(data: Mapping[str, Any]) -> Any:
+    """The alias a person is known by, as stored (top level or inside a `contatto` group)."""
     value = first_present(data, ALIAS_KEYS)
     if value is None:
         for group in ("contatto", "persona", "anagrafica"):
@@ -203,13 +204,13 @@ def alias_of(data: Mapping[str, Any]) -> str | None:
                 value = first_present(inner, ALIAS_KEYS)
                 if value is not None:
                     break
+    return value
+
+
+def alias_of(data: Mapping[str, Any]) -> str | None:
+    """The alias a person is known by, from opened (plain) data."""
+    value = alias_value(data)
     return str(value)[:200] if value is not None else None
-
-
-def search_key(text: str) -> str:
-    """Lower-case, accent-free form used to match aliases."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"\s+", " ", folded).strip()
 
 
 def stage_of(status: str, data: Mapping[str, Any], open_titles: list[str]) -> str:
@@ -227,25 +228,34 @@ def stage_of(status: str, data: Mapping[str, Any], open_titles: list[str]) -> st
 
 
 def sync_case_index(
-    session: Session, instance: ProcessInstance, data: Mapping[str, Any], open_titles: list[str] | None = None
+    session: Session,
+    instance: ProcessInstance,
+    data: Mapping[str, Any],
+    cipher: CaseCipher,
+    index_key: bytes,
+    open_titles: list[str] | None = None,
 ) -> CaseIndex:
-    """Bring a case's search row (code, alias, stage) up to date from its data.
+    """Bring a case's search row (code, sealed alias, stage) and its blind index up to date.
 
-    `open_titles` are the titles of its open tasks (read from the inbox if not given).
-    The row is written only when something a search shows has changed.
+    `data` is the case data as stored (identity fields sealed). `open_titles` are the
+    titles of its open tasks (read from the inbox if not given). The row is written only
+    when something a search shows has changed, the blind index only when the alias has.
     """
     if open_titles is None:
         open_titles = list(session.scalars(select(HumanTask.title).where(HumanTask.instance_id == instance.id)))
-    alias = alias_of(data)
+    raw = alias_value(data)
+    if raw is not None and not is_envelope(raw) and cipher.can_seal:
+        raw = cipher.seal_value(str(raw)[:200])
+    alias_sealed = codec.dumps(raw) if raw is not None else None
     values = {
         "case_code": instance.case_code,
         "ambito_code": instance.ambito_code,
-        "alias": alias,
-        "alias_key": search_key(alias) if alias else None,
+        "alias_sealed": alias_sealed,
         "stage": stage_of(instance.status, data, open_titles)[:200],
         "status": instance.status,
     }
     row = session.get(CaseIndex, instance.id)
+    alias_changed = row is None or row.alias_sealed != alias_sealed
     if row is None:
         row = CaseIndex(instance_id=instance.id, updated_at=utcnow(), **values)
         session.add(row)
@@ -253,4 +263,7 @@ def sync_case_index(
         for key, value in values.items():
             setattr(row, key, value)
         row.updated_at = utcnow()
+    if alias_changed:
+        alias = cipher.open_value(raw) if is_envelope(raw) else raw
+        replace_tokens(session, instance.id, tokens_for_alias(index_key, str(alias)) if alias else set())
     return row

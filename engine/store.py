@@ -5,6 +5,10 @@ one row per live subprocess, and the workflow's own attributes on the instance r
 Loading reads only the live rows; saving writes only rows whose hash changed,
 deletes rows that pruning removed and archives their metadata. Neither depends on
 how many tasks the case has completed before.
+
+Identity fields are sealed on the way in and opened on the way out (`engine.privacy`):
+what the database holds is ciphertext, what the workflow sees is the plain value.
+Sealing is deterministic per case, so hashes and change detection work on what is stored.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from sqlalchemy.orm import Session
 from engine import codec
 from engine.clock import utcnow
 from engine.models import ProcessInstance, SubprocessState, TaskArchive, TaskData, TaskState
+from engine.privacy.crypt import CaseCipher
 from engine.spiff import Snapshot, TaskRow
 
-STORAGE_FORMAT = 1  # bump with a conversion in `_upgrade` when the row layout changes
+# Bump with a conversion in `_upgrade` when the row layout changes.
+# 1: plain JSON. 2: identity fields may be sealed envelopes (format 1 rows simply have none).
+STORAGE_FORMAT = 2
+READABLE_FORMATS = {1, 2}
 
 
 class UnknownStorageFormat(RuntimeError):
@@ -30,9 +38,9 @@ class UnknownStorageFormat(RuntimeError):
 
 
 def _upgrade(workflow: dict[str, Any]) -> dict[str, Any]:
-    """Bring stored workflow attributes to the current format (none needed yet)."""
+    """Bring stored workflow attributes to the current format (1 → 2 needs no conversion)."""
     version = workflow.pop("format", 1)
-    if version != STORAGE_FORMAT:
+    if version not in READABLE_FORMATS:
         raise UnknownStorageFormat(f"formato di memorizzazione {version} non supportato")
     return workflow
 
@@ -55,8 +63,8 @@ class Stored:
     subprocess_hashes: dict[str, str] = field(default_factory=dict)
 
 
-def load(session: Session, instance: ProcessInstance) -> tuple[Snapshot, Stored]:
-    """Read the live rows of a case."""
+def load(session: Session, instance: ProcessInstance, cipher: CaseCipher) -> tuple[Snapshot, Stored]:
+    """Read the live rows of a case, identity fields opened."""
     stored = Stored()
     rows = session.execute(
         select(
@@ -81,7 +89,7 @@ def load(session: Session, instance: ProcessInstance) -> tuple[Snapshot, Stored]
         if hashes
         else {}
     )
-    decoded: dict[str, Any] = {h: codec.from_jsonable_text(text) for h, text in blobs.items()}
+    decoded: dict[str, Any] = {h: cipher.open_text(text, remember=True) for h, text in blobs.items()}
     tasks = []
     for r in rows:
         tasks.append(
@@ -90,7 +98,7 @@ def load(session: Session, instance: ProcessInstance) -> tuple[Snapshot, Stored]
                 workflow_id=r.workflow_id,
                 spec_name=r.spec_name,
                 state=r.state,
-                row=codec.from_jsonable_text(r.row_json),
+                row=cipher.open_text(r.row_json, remember=True),
                 data=decoded[r.data_hash],
             )
         )
@@ -98,9 +106,9 @@ def load(session: Session, instance: ProcessInstance) -> tuple[Snapshot, Stored]
         stored.data_hashes[r.task_id] = r.data_hash
     subprocesses: dict[str, tuple[str, dict[str, Any]]] = {}
     for sp in session.scalars(select(SubprocessState).where(SubprocessState.instance_id == instance.id)):
-        subprocesses[sp.subprocess_id] = (sp.spec_name, codec.from_jsonable_text(sp.attrs_json))
+        subprocesses[sp.subprocess_id] = (sp.spec_name, cipher.open_text(sp.attrs_json, remember=True))
         stored.subprocess_hashes[sp.subprocess_id] = codec.digest(sp.spec_name + sp.attrs_json)
-    workflow = _upgrade(codec.from_jsonable_text(instance.workflow_json))
+    workflow = _upgrade(cipher.open_text(instance.workflow_json, remember=True))
     return Snapshot(workflow=workflow, subprocesses=subprocesses, tasks=tasks), stored
 
 
@@ -110,17 +118,20 @@ def save(
     snapshot: Snapshot,
     stored: Stored,
     archived: list[dict[str, Any]],
+    cipher: CaseCipher,
 ) -> Stored:
-    """Write what changed since `stored`; returns the new stored fingerprint."""
+    """Write what changed since `stored`, identity fields sealed; returns the new stored fingerprint."""
     now = utcnow()
+    sealed = cipher.seal_text
+    dumps = codec.dumps
     new = Stored()
     blob_texts: dict[str, str] = {}
     known_blobs = set(stored.data_hashes.values())
     inserts: list[dict[str, Any]] = []
     for task in snapshot.tasks:
-        data_text = codec.dumps(task.data)
+        data_text = sealed(task.data, dumps)
         data_hash = codec.digest(data_text)
-        row_text = codec.dumps(task.row)
+        row_text = sealed(task.row, dumps)
         row_hash = codec.digest(f"{task.workflow_id}|{task.spec_name}|{task.state}|{data_hash}|{row_text}")
         new.row_hashes[task.task_id] = row_hash
         new.data_hashes[task.task_id] = data_hash
@@ -172,7 +183,7 @@ def save(
     instance.archived_task_count += len(archive_rows)
 
     for sp_id, (spec_name, attrs) in snapshot.subprocesses.items():
-        attrs_text = codec.dumps(attrs)
+        attrs_text = sealed(attrs, dumps)
         digest = codec.digest(spec_name + attrs_text)
         new.subprocess_hashes[sp_id] = digest
         previous = stored.subprocess_hashes.get(sp_id)
@@ -197,7 +208,7 @@ def save(
             .execution_options(synchronize_session=False)
         )
 
-    instance.workflow_json = codec.dumps({**snapshot.workflow, "format": STORAGE_FORMAT})
+    instance.workflow_json = sealed({**snapshot.workflow, "format": STORAGE_FORMAT}, dumps)
     instance.live_task_count = len(snapshot.tasks)
     instance.updated_at = now
     return new

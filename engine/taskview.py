@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import codec
-from engine.models import HumanTask, TaskData, TaskState
+from engine.config import Settings
+from engine.models import HumanTask, ProcessInstance, TaskData, TaskState
+from engine.privacy import cipher_for
 
 
 @dataclass
@@ -25,8 +27,8 @@ class TaskContext:
     documentation: str | None
 
 
-def task_data(session: Session, task: HumanTask) -> dict[str, Any]:
-    """Data the task holds now (what its form is pre-filled with)."""
+def task_data(session: Session, settings: Settings, task: HumanTask) -> dict[str, Any]:
+    """Data the task holds now (what its form is pre-filled with), identity fields opened."""
     text = session.scalar(
         select(TaskData.data_json)
         .join(TaskState, (TaskState.instance_id == TaskData.instance_id) & (TaskState.data_hash == TaskData.hash))
@@ -34,10 +36,14 @@ def task_data(session: Session, task: HumanTask) -> dict[str, Any]:
     )
     if text is None:
         return {}
-    data = codec.from_jsonable(codec.from_jsonable_text(text))
+    instance = session.get(ProcessInstance, task.instance_id)
+    if instance is None:
+        return {}
+    cipher = cipher_for(session, settings, instance)
+    data = codec.from_jsonable(cipher.open_text(text))
     return data if isinstance(data, dict) else {}
 
 
-def task_context(session: Session, task: HumanTask) -> TaskContext:
+def task_context(session: Session, settings: Settings, task: HumanTask) -> TaskContext:
     """Data, instructions and documentation of an open task."""
-    return TaskContext(task_data(session, task), task.instructions, task.documentation)
+    return TaskContext(task_data(session, settings, task), task.instructions, task.documentation)

@@ -23,6 +23,7 @@ from forms.schema import (
     check_schema,
     check_ui_schema,
     clean_submission,
+    personal_fields,
     validate_data,
 )
 
@@ -45,6 +46,7 @@ __all__ = [
     "field_id",
     "fill_options",
     "parse_form",
+    "personal_fields",
     "render_instructions",
     "resolve_data_options",
     "validate_data",

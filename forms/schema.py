@@ -110,3 +110,26 @@ def _path(parts: Iterable[Any]) -> str:
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+PERSONAL_KEY = "x-personal"
+
+
+def personal_fields(schema: object) -> set[str]:
+    """Names of the properties a form marks as identity data (`"x-personal": true`), at any depth."""
+    found: set[str] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                if isinstance(prop, dict) and prop.get(PERSONAL_KEY) is True:
+                    found.add(name)
+            for key, value in node.items():
+                if key != PERSONAL_KEY:
+                    visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    return found

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from engine import Platform, open_platform
 from web import errors
 from web.config import WebSettings, load_web_settings
-from web.routes import account, admin, api, audit, auth, cases, contacts, inbox, profile, reports, tasks
+from web.routes import account, admin, api, audit, auth, cases, contacts, inbox, privacy, profile, reports, tasks
 from web.security import PUBLIC, landing_page, load_viewer
 from web.templating import make_templates
 
@@ -42,8 +42,10 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
     errors.install(app)
-    for module in (auth, inbox, tasks, contacts, cases, account, profile, reports, admin, audit, api):
+    # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
+    for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, admin, audit, api):
         app.include_router(module.router)
+    app.include_router(privacy.api_router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

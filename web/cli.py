@@ -41,6 +41,7 @@ from engine.definitions import list_definitions
 from engine.messages import accept_message, list_messages
 from engine.models import Ambito, HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
+from engine.privacy import KeyUnavailable, encrypt_existing, generate_master_key, reindex, rotate_keys
 from engine.worker import run_forever, tick
 from web.cli_admin import users_app
 from web.cli_backup import backup_app
@@ -54,6 +55,7 @@ tasks_app = typer.Typer(help="Attività umane.", no_args_is_help=True)
 messages_app = typer.Typer(help="Messaggi tra casi e sistemi esterni.", no_args_is_help=True)
 ambiti_app = typer.Typer(help="Ambiti territoriali.", no_args_is_help=True)
 demo_app = typer.Typer(help="Dati dimostrativi.", no_args_is_help=True)
+keys_app = typer.Typer(help="Chiavi dei dati personali (solo dalla console del server).", no_args_is_help=True)
 for sub, name in [
     (db_app, "db"),
     (processes_app, "processes"),
@@ -62,6 +64,7 @@ for sub, name in [
     (messages_app, "messages"),
     (ambiti_app, "ambiti"),
     (demo_app, "demo"),
+    (keys_app, "keys"),
 ]:
     app.add_typer(sub, name=name)
 app.add_typer(backup_app, name="backup")
@@ -100,6 +103,10 @@ COMMAND_ACTIONS: dict[str, Action | None] = {
     "users list": Action.ADMIN_USERS,
     "users deactivate": Action.ADMIN_USERS,
     "users reactivate": Action.ADMIN_USERS,
+    "keys generate": None,
+    "keys rotate": None,
+    "keys encrypt-existing": None,
+    "keys reindex": None,
 }
 
 
@@ -141,6 +148,62 @@ def db_downgrade(revision: str) -> None:
     platform = _platform()
     downgrade_database(platform.settings.database_url, revision)
     typer.echo(f"Database riportato a {revision}.")
+
+
+# --------------------------------------------------------------------------- keys
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Stampa una nuova chiave principale da mettere in testa a INLAV_DATA_KEYS."""
+    typer.echo(generate_master_key())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Ricifra la chiave di ogni persona con la prima chiave di INLAV_DATA_KEYS (la più nuova).
+
+    Dopo la rotazione le chiavi principali più vecchie si possono togliere da INLAV_DATA_KEYS.
+    """
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            count = rotate_keys(session, platform.settings)
+    except KeyUnavailable as exc:
+        fail(str(exc))
+    typer.echo(f"Chiavi ricifrate con la chiave principale più nuova: {count}.")
+
+
+@keys_app.command("encrypt-existing")
+def keys_encrypt_existing() -> None:
+    """Cifra i dati identificativi salvati prima della cifratura (una volta, dopo `db upgrade`)."""
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            report = encrypt_existing(session, platform.settings)
+    except KeyUnavailable as exc:
+        fail(str(exc))
+    typer.echo(
+        f"Casi cifrati: {report.cases}; bozze: {report.drafts}; messaggi: {report.messages}; "
+        f"processi con campi personali aggiornati: {report.definitions}."
+    )
+    if report.plain_history_events:
+        typer.echo(
+            f"Eventi della storia scritti prima della cifratura con dati identificativi: "
+            f"{report.plain_history_events} (la storia è a sola aggiunta: restano come scritti)."
+        )
+
+
+@keys_app.command("reindex")
+def keys_reindex() -> None:
+    """Ricostruisce l'indice di ricerca per alias con INLAV_INDEX_KEY (dopo averla cambiata)."""
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            count = reindex(session, platform.settings)
+    except KeyUnavailable as exc:
+        fail(str(exc))
+    typer.echo(f"Casi reindicizzati: {count}.")
 
 
 # --------------------------------------------------------------------------- ambiti

@@ -205,3 +205,19 @@ def test_every_cli_command_names_its_action_and_refuses_roles_without_it(inlav, 
         assert not permits(monitor, action)
         out = inlav(*name.split(), *ARGS[name], "--user", "mona", ok=False)
         assert f"({action.value})" in out, (name, out)
+
+
+def test_keys_commands_rotate_and_encrypt_existing(inlav, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.config import DEV_DATA_KEY
+
+    inlav("ambiti", "add", "MILANO", "Milano")
+    inlav("processes", "deploy", str(BUNDLES / "sample"))
+    inlav("instances", "start", "sample_case", "--ambito", "MILANO", "--case-code", "MI-K1")
+    assert "Casi cifrati: 0" in inlav("keys", "encrypt-existing")
+    newest = inlav("keys", "generate").strip()
+    monkeypatch.setenv("INLAV_DATA_KEYS", f"{newest},{DEV_DATA_KEY}")
+    assert "ricifrate con la chiave principale più nuova: 1" in inlav("keys", "rotate")
+    monkeypatch.setenv("INLAV_DATA_KEYS", newest)
+    assert "MI-K1" in inlav("instances", "show", "MI-K1")
+    monkeypatch.setenv("INLAV_DATA_KEYS", "non-una-chiave")
+    assert "non valida" in inlav("keys", "rotate", ok=False)

@@ -198,7 +198,7 @@ def test_housekeeping_removes_expired_sessions_and_orphan_drafts(committed) -> N
         open_session(session, "k", user, idle_minutes=60)
         session.scalars(select(WebSession)).first().expires_at = utcnow() - timedelta(minutes=1)
         task_id = session.scalar(select(HumanTask.task_id))
-        save_draft(session, task_id, OPERATOR, {"nota": "a metà"})
+        save_draft(session, committed.settings, task_id, OPERATOR, {"nota": "a metà"})
         record_failure(session, "k", "anna", "10.0.0.1")  # three counters: pair, address, name
         record_failure(session, "k", "bruno", "10.0.0.9")
         for row in session.scalars(select(LoginThrottle).where(LoginThrottle.key.like("%10.0.0.1%"))):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engine import complete_task, deliver, send_message, start_instance
 from engine.messages import DELIVERED, UNMATCHED
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
+from engine.privacy import cipher_for
 from tests import builders
 from tests.conftest import OPERATOR, add_ambiti, deploy
 
@@ -29,7 +30,9 @@ def test_referral_message_starts_a_case_in_the_messages_ambito(db, settings, wit
     assert json.loads(started.detail_json)["message"] == "segnalazione"
     done = complete_task(db, settings, task.task_id, {"nota": "visto"}, OPERATOR)
     assert done.completed
-    data = json.loads(db.get(ProcessInstance, instance.id).workflow_json)["data"]
+    stored = db.get(ProcessInstance, instance.id).workflow_json
+    assert '"K."' not in stored, "the alias in the partner's payload is sealed at rest"
+    data = cipher_for(db, settings, instance).open_text(stored)["data"]
     assert data["segnalazione"] == {"da": "CPI Milano", "alias": "K."} and data["nota"] == "visto"
 
 

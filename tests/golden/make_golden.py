@@ -1,4 +1,7 @@
-"""Write a golden stored case (storage format 1) for tests/engine/test_golden.py.
+"""Write a golden stored case (the current storage format) for tests/engine/test_golden.py.
+
+From format 2 on it also holds the case's wrapped data key (wrapped with the development
+master key) and its identity field names, so the test can open the sealed values.
 
 Run only when a new storage format is introduced; keep the old golden files so every
 format ever written stays loadable:
@@ -17,6 +20,7 @@ from engine import open_platform, start_instance
 from engine.db import transaction
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, SubprocessState, TaskData, TaskState
 from engine.platform import upgrade_database
+from engine.privacy import fields_of_case
 from engine.store import STORAGE_FORMAT
 from engine.tasks import complete_task
 from tests.conftest import OPERATOR, add_ambiti, deploy, make_settings
@@ -70,6 +74,8 @@ def main() -> None:
             "subprocesses": subprocesses,
             "tasks": tasks,
             "blobs": blobs,
+            "data_key": instance.data_key,
+            "personal_fields": sorted(fields_of_case(session, instance)),
         }
     OUT.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
     print(f"written {OUT}")

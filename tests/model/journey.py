@@ -209,10 +209,11 @@ def task_data(driver: CaseDriver, name: str) -> dict[str, Any]:
     """The data an open task's form is shown with (its current values)."""
     from engine import store
     from engine.instances import specset_for
+    from engine.privacy import cipher_for
     from engine.spiff import Case
 
     instance = driver.instance
-    snapshot, _stored = store.load(driver.db, instance)
+    snapshot, _stored = store.load(driver.db, instance, cipher_for(driver.db, driver.settings, instance))
     case = Case.restore(specset_for(driver.db, instance), snapshot, instance.case_code)
     task_id = driver.task(name).task_id
     view = next(v for v in case.human_tasks() if v.task_id == task_id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import select
 
 from engine import FormInvalid, complete_task, deliver, send_message
-from engine.messages import DELIVERED, UNMATCHED, deliverable_ids
+from engine.messages import DELIVERED, UNMATCHED, deliverable_ids, payload_of
 from engine.models import MessageSubscription, Timer
 from tests.model.journey import AMBITO, NETWORK, intervento, task_data
 
@@ -107,7 +105,7 @@ def test_referrals_go_out_and_partner_answers_come_back_per_intervention(start_c
     assert subscriptions(case) == sorted(
         [("risposta_partner", codes["politica_attiva_cpi"]), ("risposta_partner", codes["percorso_antitratta"])]
     )
-    sent = {m.correlation_key: json.loads(m.payload_json) for m in case.outbound("invio_partner")}
+    sent = {m.correlation_key: payload_of(case.db, case.settings, m) for m in case.outbound("invio_partner")}
     assert sent[codes["politica_attiva_cpi"]]["partner"] == "MI-CPI"
     assert sent[codes["percorso_antitratta"]]["partner"] == "MI-ANTITRATTA"
     assert sent[codes["percorso_antitratta"]]["messaggio"] == "Persona segnalata dal PUA"

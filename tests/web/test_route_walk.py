@@ -44,9 +44,12 @@ from engine.admin import add_partner
 from engine.clock import utcnow
 from engine.db import read_transaction, transaction
 from engine.models import AppUser, Base, HumanTask, Message, UserRole, WebSession
+from engine.privacy import record_consent
 from tests import builders
 from tests.conftest import add_ambiti, deploy
+from tests.engine.test_privacy import person_bundle
 from tests.web.conftest import PASSWORD, login
+from tests.web.test_privacy_pages import held_case
 from web.security import ApiPermit, Permit, public_route
 
 HOME, OTHER = "MILANO", "LECCO"
@@ -170,6 +173,21 @@ class World:
             code = f"W-{uuid.uuid4().hex[:8]}"
             return add_partner(session, code, f"Partner {code}", "cpi", HOME).id
 
+    def new_case(self) -> str:
+        """A fresh MILANO case (for an erasure)."""
+        with transaction(self.platform.sessions) as session:
+            return start_instance(session, self.platform.settings, START, HOME, SYSTEM).instance.case_code
+
+    def new_consent(self) -> tuple[str, int]:
+        """A consent recorded on the shared case: (case code, consent id)."""
+        with transaction(self.platform.sessions) as session:
+            consent = record_consent(session, SYSTEM, self.case_code, "trattamento", "orale")
+            return self.case_code, consent.id
+
+    def new_held_message(self) -> tuple[str, int]:
+        """A case whose referral carries identity and waits for consent: (case code, message id)."""
+        return held_case(self.platform)
+
     def new_token(self, person: Person) -> int:
         with transaction(self.platform.sessions) as session:
             user = session.scalar(select(AppUser).where(AppUser.username == person.name))
@@ -183,6 +201,7 @@ def world(web_platform: Platform, app) -> Iterator[World]:  # type: ignore[no-un
     with transaction(web_platform.sessions) as session:
         deploy(session, files=_walk_bundle())
         deploy(session, files=builders.throw_bundle())
+        deploy(session, files=person_bundle())
     walkers: list[tuple[str, list[tuple[str, str | None]], bool]] = [
         (f"w_{r.code}", [(r.code, None if r.regional else HOME)], True) for r in ROLES
     ]
@@ -243,6 +262,10 @@ def _task(world: World, person: Person, target: str, fresh: bool) -> str:
     if target == "unknown":
         return UNKNOWN_TASK
     return world.new_task(lane_of(person)) if fresh else world.task_id
+
+
+def _code(world: World, target: str) -> str:
+    return world.case_code if target == "home" else "NESSUNO-1"
 
 
 def _user_id(world: World, target: str) -> int:
@@ -508,6 +531,55 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/audit/operazioni"): Sample(
         Action.OPLOG_READ, lambda w, p, t: Call("GET", "/audit/operazioni"), scoped=False
     ),
+    # personal data (consent, export, erasure)
+    ("POST", "/privacy/casi/{case_code:path}/consensi"): Sample(
+        Action.CONSENT_RECORD,
+        lambda w, p, t: Call(
+            "POST",
+            f"/privacy/casi/{_code(w, t)}/consensi",
+            _page_form(p, {"ambito_consenso": "trattamento", "modalita": "orale"}),
+        ),
+    ),
+    ("POST", "/privacy/casi/{case_code:path}/consensi/{consent_id}/revoca"): Sample(
+        Action.CONSENT_RECORD,
+        lambda w, p, t: Call(
+            "POST",
+            "/privacy/casi/{}/consensi/{}/revoca".format(*(w.new_consent() if t == "home" else ("NESSUNO-1", 999_999))),
+            _page_form(p),
+        ),
+    ),
+    ("POST", "/privacy/casi/{case_code:path}/messaggi/{message_id}/autorizza"): Sample(
+        Action.CONSENT_OVERRIDE,
+        lambda w, p, t: Call(
+            "POST",
+            "/privacy/casi/{}/messaggi/{}/autorizza".format(
+                *(w.new_held_message() if t == "home" else ("NESSUNO-1", 999_999))
+            ),
+            _page_form(p, {"motivo": "La persona è in pericolo: invio urgente all'ente antitratta."}),
+        ),
+    ),
+    ("GET", "/privacy/casi/{case_code:path}/esporta.json"): Sample(
+        Action.CASE_EXPORT, lambda w, p, t: Call("GET", f"/privacy/casi/{_code(w, t)}/esporta.json")
+    ),
+    ("GET", "/privacy/casi/{case_code:path}/esporta"): Sample(
+        Action.CASE_EXPORT, lambda w, p, t: Call("GET", f"/privacy/casi/{_code(w, t)}/esporta")
+    ),
+    ("GET", "/privacy/casi/{case_code:path}/cancella"): Sample(
+        Action.CASE_ERASE, lambda w, p, t: Call("GET", f"/privacy/casi/{_code(w, t)}/cancella")
+    ),
+    ("POST", "/privacy/casi/{case_code:path}/cancella"): Sample(
+        Action.CASE_ERASE,
+        lambda w, p, t: (
+            lambda code: Call(
+                "POST",
+                f"/privacy/casi/{code}/cancella",
+                _page_form(p, {"motivo": "Richiesta della persona (art. 17 GDPR).", "conferma": code}),
+            )
+        )(w.new_case() if t == "home" else "NESSUNO-1"),
+    ),
+    ("GET", "/api/v1/privacy/cases/{case_code:path}/export"): Sample(
+        Action.CASE_EXPORT, lambda w, p, t: Call("GET", f"/api/v1/privacy/cases/{_code(w, t)}/export", api=True)
+    ),
     # API
     ("POST", "/api/v1/cases"): Sample(
         Action.CASE_START,
@@ -621,11 +693,25 @@ def _fingerprint(platform: Platform) -> str:
     return digest.hexdigest()
 
 
-def _same_404(first: Any, second: Any, first_id: str, second_id: str) -> bool:
-    def text(response: Any, asked: str) -> str:
-        return response.text.replace(asked, "<id>").replace(str(uuid.UUID(int=0)), "<id>")
+def _asked(first: Call, second: Call) -> list[tuple[str, str]]:
+    """What two calls of the same route asked about differently (path segments, body fields)."""
+    pairs = [
+        (a, b)
+        for a, b in zip(first.url.split("?")[0].split("/"), second.url.split("?")[0].split("/"), strict=False)
+        if a != b
+    ]
+    body_a = first.kwargs.get("json") or first.kwargs.get("data") or {}
+    body_b = second.kwargs.get("json") or second.kwargs.get("data") or {}
+    pairs += [(str(body_a[k]), str(body_b[k])) for k in body_a if k in body_b and body_a[k] != body_b[k]]
+    return pairs
 
-    return first.status_code == second.status_code == 404 and text(first, first_id) == text(second, second_id)
+
+def _same_404(first: Any, second: Any, asked: list[tuple[str, str]]) -> bool:
+    """Both 404, with the same text but for the identifiers each one asked about."""
+    one, other = first.text, second.text
+    for a, b in asked:
+        one, other = one.replace(a, "<id>"), other.replace(b, "<id>")
+    return first.status_code == second.status_code == 404 and one == other
 
 
 def test_every_route_declares_its_permission_and_has_a_sample(app) -> None:  # type: ignore[no-untyped-def]
@@ -681,26 +767,12 @@ def test_every_role_gets_exactly_what_the_matrix_says(world: World) -> None:
                 if unknown.status_code != 404:
                     problems.append(f"{person.name} {method} {unknown_call.url}: {unknown.status_code}, expected 404")
                 elif (
-                    not person.home
-                    and not sample.own
-                    and not _same_404(response, unknown, _asked(call.url, call), _asked(unknown_call.url, unknown_call))
+                    not person.home and not sample.own and not _same_404(response, unknown, _asked(call, unknown_call))
                 ):
                     problems.append(f"{person.name} {method} {path}: other-Ambito 404 differs from unknown 404")
     for person in world.people.values():
         world.password_back(person)
     assert problems == []
-
-
-def _asked(url: str, call: Call) -> str:
-    """The identifier a request asked about (path tail, or the Ambito sent in the body)."""
-    body = call.kwargs.get("json") or call.kwargs.get("data") or {}
-    if isinstance(body, dict) and "ambito" in body:
-        return str(body["ambito"])
-    parts = [p for p in url.split("?")[0].split("/") if p]
-    known = {"attivita", "prendi", "rilascia", "casi", "api", "v1", "cases", "tasks", "claim", "release"}
-    known |= {"complete", "messages", "ack", "profilo", "token", "revoca"}
-    candidates = [p for p in parts if p not in known]
-    return candidates[-1] if candidates else ""
 
 
 def test_public_and_session_routes_answer_everyone(world: World, app) -> None:  # type: ignore[no-untyped-def]

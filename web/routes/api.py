@@ -7,7 +7,6 @@ and act with the roles of the person who created them). Errors are
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +34,7 @@ from engine import case_file as load_case_file
 from engine.access import Action
 from engine.access.roles import role_label
 from engine.db import read_transaction, transaction
-from engine.messages import accept_message, acknowledge, outbox
+from engine.messages import accept_message, acknowledge, outbox, payload_of
 from engine.models import HumanTask, ProcessInstance
 from web.errors import diagram_message
 from web.security import ApiViewer, allow_api, platform_of
@@ -245,9 +244,10 @@ def api_start(request: Request, body: StartCase, viewer: ApiViewer) -> StepOut:
 def api_search(
     request: Request, viewer: ApiViewer, q: str = Query(min_length=1, max_length=100, description="Codice o alias")
 ) -> list[CaseHitOut]:
-    """Cases whose code starts with, or alias contains, `q`."""
-    with read_transaction(platform_of(request).sessions) as session:
-        hits = search_cases(session, viewer.actor, q)
+    """Cases whose code starts with `q`, or whose alias has words starting with the words of `q`."""
+    platform = platform_of(request)
+    with read_transaction(platform.sessions) as session:
+        hits = search_cases(session, platform.settings, viewer.actor, q)
         return [
             CaseHitOut(
                 case_code=h.case_code,
@@ -270,8 +270,9 @@ def api_search(
 )
 def api_case(request: Request, case_code: str, viewer: ApiViewer) -> CaseOut:
     """Stage, open tasks, timeline, PIP, referrals and data of a case."""
-    with read_transaction(platform_of(request).sessions) as session:
-        return CaseOut.of(load_case_file(session, case_code, viewer.actor))
+    platform = platform_of(request)
+    with read_transaction(platform.sessions) as session:
+        return CaseOut.of(load_case_file(session, platform.settings, case_code, viewer.actor))
 
 
 @router.get(
@@ -317,14 +318,15 @@ def api_tasks(
 )
 def api_task(request: Request, task_id: str, viewer: ApiViewer) -> TaskDetail:
     """A task with its JSON Schema, UI schema and current data."""
-    with read_transaction(platform_of(request).sessions) as session:
+    platform = platform_of(request)
+    with read_transaction(platform.sessions) as session:
         row = get_task(session, task_id, viewer.actor, Action.CASE_READ)
         base = TaskOut.of(row).model_dump()
         return TaskDetail(
             **base,
             form_schema=form_for(session, row),
             ui_schema=ui_form_for(session, row),
-            data=task_data(session, row),
+            data=task_data(session, platform.settings, row),
         )
 
 
@@ -400,15 +402,14 @@ class MessageOut(BaseModel):
     name: str
     ambito: str | None
     correlation_key: str | None
-    status: str = Field(description="pending, delivered, unmatched, failed, outbox, sent")
+    status: str = Field(description="pending, delivered, unmatched, failed, outbox, held_consent, sent")
     case_code: str | None = None
     error: str | None = None
     payload: dict[str, Any] | None = None
     created_at: datetime
 
     @classmethod
-    def of(cls, message: Any, case_code: str | None = None, with_payload: bool = False) -> MessageOut:
-        payload = json.loads(message.payload_json) if with_payload else None
+    def of(cls, message: Any, case_code: str | None = None, payload: Any = None) -> MessageOut:
         return cls(
             id=message.id,
             name=message.name,
@@ -456,8 +457,12 @@ def api_outbox(
     limit: int = Query(100, ge=1, le=500),
 ) -> list[MessageOut]:
     """Messages thrown by cases (e.g. a referral to a partner) waiting to be taken by a partner system."""
-    with read_transaction(platform_of(request).sessions) as session:
-        return [MessageOut.of(m, with_payload=True) for m in outbox(session, viewer.actor, name, limit)]
+    platform = platform_of(request)
+    with read_transaction(platform.sessions) as session:
+        return [
+            MessageOut.of(m, payload=payload_of(session, platform.settings, m))
+            for m in outbox(session, viewer.actor, name, limit)
+        ]
 
 
 @router.post(

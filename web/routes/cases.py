@@ -12,23 +12,36 @@ from web.security import CurrentViewer, allow, platform_of
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
+NOTICES = {
+    "completata": "Attività completata.",
+    "avviato": "Caso aperto.",
+    "consenso": "Consenso registrato.",
+    "consenso_revocato": "Revoca del consenso registrata.",
+    "invio_autorizzato": "Invio autorizzato: il messaggio è ora disponibile per il partner.",
+    "identita_cancellata": "Identità della persona cancellata.",
+}
 
 
 @router.get("/casi", dependencies=allow(Action.CASE_READ))
 def cases(request: Request, viewer: CurrentViewer) -> Response:
     """Search cases by code or alias (recent cases when nothing is typed)."""
     text = request.query_params.get("q", "").strip()[:100]
-    with read_transaction(platform_of(request).sessions) as session:
-        hits = search_cases(session, viewer.actor, text) if text else recent_cases(session, viewer.actor)
+    platform = platform_of(request)
+    with read_transaction(platform.sessions) as session:
+        settings = platform.settings
+        hits = (
+            search_cases(session, settings, viewer.actor, text)
+            if text
+            else recent_cases(session, settings, viewer.actor)
+        )
         return render(request, "cases.html", {"q": text, "hits": hits}, partial="partials/case_results.html")
 
 
 @router.get("/casi/{case_code:path}", dependencies=allow(Action.CASE_READ))
 def case_page(request: Request, case_code: str, viewer: CurrentViewer) -> Response:
     """The case file: stage, open tasks, timeline, PIP, referrals."""
-    with read_transaction(platform_of(request).sessions) as session:
-        file = case_file(session, case_code, viewer.actor)
-        notice = {"completata": "Attività completata.", "avviato": "Caso aperto."}.get(
-            request.query_params.get("esito", "")
-        )
+    platform = platform_of(request)
+    with read_transaction(platform.sessions) as session:
+        file = case_file(session, platform.settings, case_code, viewer.actor)
+        notice = NOTICES.get(request.query_params.get("esito", ""))
         return render(request, "case.html", {"file": file, "notice": notice}, partial="partials/case_body.html")

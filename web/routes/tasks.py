@@ -26,6 +26,7 @@ from engine import (
 )
 from engine.access import Action
 from engine.access.roles import Actor
+from engine.config import Settings
 from engine.db import read_transaction, transaction
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from engine.projections import alias_of
@@ -58,13 +59,13 @@ class TaskPage:
     draft_at: datetime | None
 
 
-def load_page(session: Session, task_id: str, viewer: Viewer) -> TaskPage:
+def load_page(session: Session, settings: Settings, task_id: str, viewer: Viewer) -> TaskPage:
     """Everything the page needs about an open task the viewer may see."""
     task = get_task(session, task_id, viewer.actor, Action.CASE_READ)
     can_work = can_work_on(viewer.actor, task)
-    ctx = task_context(session, task)
+    ctx = task_context(session, settings, task)
     definition = session.get(ProcessDefinition, task.definition_id)
-    draft = load_draft(session, task_id, viewer.username) if can_work else None
+    draft = load_draft(session, settings, task_id, viewer.username) if can_work else None
     html, problem = forms.render_instructions(ctx.instructions, ctx.data)
     return TaskPage(
         task=task,
@@ -111,8 +112,9 @@ def task_page(request: Request, task_id: str, viewer: CurrentViewer) -> Response
         "rilasciata": "Attività rilasciata.",
         "completata": "Attività completata. Questa è la prossima attività del caso.",
     }
-    with read_transaction(platform_of(request).sessions) as session:
-        page = load_page(session, task_id, viewer)
+    platform = platform_of(request)
+    with read_transaction(platform.sessions) as session:
+        page = load_page(session, platform.settings, task_id, viewer)
         notice = notices.get(request.query_params.get("esito", ""))
         if page.draft_at and not notice:
             notice = f"Hai ripreso la bozza salvata il {local_time(page.draft_at)}."
@@ -140,12 +142,12 @@ def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs)
         return RedirectResponse(target, status_code=303)
 
     with transaction(platform.sessions) as session:
-        page = load_page(session, task_id, viewer)
+        page = load_page(session, platform.settings, task_id, viewer)
         if not page.can_work:
             check_access(viewer.actor, page.task)  # raises the precise Forbidden
         parsed = forms.parse_form(page.schema, pairs, page.ui, page.data)
         if action == "bozza":
-            save_draft(session, task_id, viewer.actor, parsed.data)
+            save_draft(session, platform.settings, task_id, viewer.actor, parsed.data)
             page.draft_at = datetime.now().astimezone()
             note = "Bozza salvata: puoi riprenderla quando vuoi."
             if parsed.errors:
@@ -162,7 +164,9 @@ def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs)
             outcome = complete_task(session, platform.settings, task_id, parsed.data, viewer.actor)
             if outcome.error is not None:
                 # The diagram failed: nothing moved. Keep what was typed as a draft.
-                save_draft(session, task_id, viewer.actor, parsed.data, note=outcome.error.message[:500])
+                save_draft(
+                    session, platform.settings, task_id, viewer.actor, parsed.data, note=outcome.error.message[:500]
+                )
                 problem = diagram_message(outcome.error)
             else:
                 problem = None
@@ -170,13 +174,13 @@ def submit(request: Request, task_id: str, viewer: CsrfViewer, pairs: FormPairs)
                 case_code = outcome.instance.case_code
     except FormInvalid as exc:
         with read_transaction(platform.sessions) as session:
-            page = load_page(session, task_id, viewer)
+            page = load_page(session, platform.settings, task_id, viewer)
             return _render(request, page, {**page.values, **parsed.data}, exc.errors, parsed.raw, 422)
     except ScriptError as exc:
         problem = diagram_message(exc)
     if problem is not None:
         with read_transaction(platform.sessions) as session:
-            page = load_page(session, task_id, viewer)
+            page = load_page(session, platform.settings, task_id, viewer)
             return _render(request, page, {**page.values, **parsed.data}, None, parsed.raw, 422, problem=problem)
     target = f"/attivita/{next_task}?esito=completata" if next_task else f"/casi/{case_code}?esito=completata"
     if is_htmx(request):
