@@ -14,9 +14,6 @@ screenshots of docs/guida-admin.md:
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +22,7 @@ import pytest
 from engine import Platform
 from engine.db import transaction
 from engine.demo import DEMO_PASSWORD, seed
-from tests.web.test_browser import DESKTOP, PHONE, _deploy_model, browser, check_accessibility, shot
+from tests.web.test_browser import DESKTOP, PHONE, _deploy_model, browser, check_accessibility, serving, shot
 
 __all__ = ["browser"]  # the Chromium fixture, shared with the operator journey
 
@@ -37,29 +34,12 @@ NEW_PASSWORD = "giulia-sceglie-2026"
 @pytest.fixture
 def demo_server(committed: Platform) -> Iterator[str]:
     """The app on the demo data of Milano and Lecco (users, partners, targets, cases)."""
-    import uvicorn
-
-    from web.app import create_app
-
     with transaction(committed.sessions) as session:
         _deploy_model(session)
     summary = seed(committed, ambiti=["MILANO", "LECCO"])
     assert not [line for line in summary if line.startswith("Attenzione")], summary
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    config = uvicorn.Config(create_app(committed), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert instance.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with serving(committed) as base:
+        yield base
 
 
 def log_in(page: Any, username: str, password: str) -> None:

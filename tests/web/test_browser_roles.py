@@ -83,5 +83,6 @@ def test_monitor_sees_figures_only_and_auditor_reads_without_changing(regional, 
     page.goto(f"/attivita/{task_id}")
     assert page.locator('#task-form button[value="completa"]').count() == 0, "read-only for the auditor"
     assert page.locator("main form[method=post]").count() == 0, "no form that changes the case"
+    assert page.locator('main a[href="/attivita"]').count() == 0, "no link to an inbox she cannot open"
     shot(page, "21-revisore-attivita-in-lettura.png")
     context.close()
