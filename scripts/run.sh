@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export INLAV_DATABASE_URL="${INLAV_DATABASE_URL:-sqlite:///var/inlav.db}"
 .venv/bin/inlav db upgrade
-.venv/bin/inlav processes deploy processes forms/schemas --user installazione --note "modello regionale"
+.venv/bin/inlav processes deploy processes forms/schemas --note "modello regionale (installazione)"
 .venv/bin/inlav demo seed
 exec .venv/bin/inlav serve --host 127.0.0.1 --port "${PORT:-8000}"
