@@ -35,15 +35,14 @@ from engine import (
 )
 from engine.access import Action, ambiti_for, require_in
 from engine.casefile import get_case, start_case
-from engine.clock import utcnow
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
 from engine.messages import accept_message, list_messages
-from engine.models import Ambito, HistoryEvent, HumanTask, ProcessInstance
+from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
 from engine.privacy import KeyUnavailable, encrypt_existing, generate_master_key, reindex, rotate_keys
 from engine.worker import run_forever, tick
-from web.cli_admin import users_app
+from web.cli_admin import ambiti_app, users_app
 from web.cli_backup import backup_app
 from web.cli_common import UserOpt, acting, fail
 
@@ -53,7 +52,6 @@ processes_app = typer.Typer(help="Pacchetti di processi (BPMN, DMN, moduli).", n
 instances_app = typer.Typer(help="Casi (istanze di processo).", no_args_is_help=True)
 tasks_app = typer.Typer(help="Attività umane.", no_args_is_help=True)
 messages_app = typer.Typer(help="Messaggi tra casi e sistemi esterni.", no_args_is_help=True)
-ambiti_app = typer.Typer(help="Ambiti territoriali.", no_args_is_help=True)
 demo_app = typer.Typer(help="Dati dimostrativi.", no_args_is_help=True)
 keys_app = typer.Typer(help="Chiavi dei dati personali (solo dalla console del server).", no_args_is_help=True)
 for sub, name in [
@@ -62,13 +60,13 @@ for sub, name in [
     (instances_app, "instances"),
     (tasks_app, "tasks"),
     (messages_app, "messages"),
-    (ambiti_app, "ambiti"),
     (demo_app, "demo"),
     (keys_app, "keys"),
 ]:
     app.add_typer(sub, name=name)
 app.add_typer(backup_app, name="backup")
 app.add_typer(users_app, name="users")
+app.add_typer(ambiti_app, name="ambiti")
 
 
 # What each command does in the permission matrix. None: a console-only command (set-up,
@@ -207,27 +205,6 @@ def keys_reindex() -> None:
 
 
 # --------------------------------------------------------------------------- ambiti
-
-
-@ambiti_app.command("add")
-def ambiti_add(code: str, name: str, user: UserOpt = None) -> None:
-    """Registra un Ambito."""
-    platform = _platform()
-    acting(platform, user, Action.ADMIN_AMBITI)
-    with transaction(platform.sessions) as session:
-        if session.get(Ambito, code) is not None:
-            fail(f"L'Ambito {code} esiste già.")
-        session.add(Ambito(code=code, name=name, created_at=utcnow()))
-    typer.echo(f"Ambito {code} registrato.")
-
-
-@ambiti_app.command("list")
-def ambiti_list() -> None:
-    """Elenca gli Ambiti."""
-    platform = _platform()
-    with read_transaction(platform.sessions) as session:
-        for row in session.scalars(select(Ambito).order_by(Ambito.code)):
-            typer.echo(f"{row.code:20s} {row.name}")
 
 
 # --------------------------------------------------------------------------- processes

@@ -8,14 +8,14 @@ credentials already has every power); with --user it acts with that account's ro
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from sqlalchemy import select
 
 from engine import EngineError, FormInvalid, open_platform
 from engine.access import Action
-from engine.admin import UserFilter, add_user, deactivate_user, list_users, reactivate_user
+from engine.admin import UserFilter, add_user, ambito_names, create_ambito, deactivate_user, list_users, reactivate_user
 from engine.db import read_transaction, transaction
 from engine.models import AppUser
 from engine.platform import Platform
@@ -44,7 +44,33 @@ def _grants(roles: list[str]) -> list[tuple[str, str | None]]:
     return pairs
 
 
-def _explain(exc: EngineError) -> None:
+ambiti_app = typer.Typer(help="Ambiti territoriali (registrati nel registro delle operazioni).", no_args_is_help=True)
+
+
+@ambiti_app.command("add")
+def ambiti_add(code: str, name: str, user: UserOpt = None) -> None:
+    """Registra un Ambito."""
+    platform = open_platform()
+    actor = acting(platform, user, Action.ADMIN_AMBITI)
+    try:
+        with transaction(platform.sessions) as session:
+            ambito = create_ambito(session, actor, code, name)
+            code = ambito.code
+    except EngineError as exc:
+        _explain(exc)
+    typer.echo(f"Ambito {code} registrato.")
+
+
+@ambiti_app.command("list")
+def ambiti_list() -> None:
+    """Elenca gli Ambiti."""
+    platform = open_platform()
+    with read_transaction(platform.sessions) as session:
+        for code, name in ambito_names(session):
+            typer.echo(f"{code:20s} {name}")
+
+
+def _explain(exc: EngineError) -> NoReturn:
     lines = [exc.message]
     if isinstance(exc, FormInvalid):
         lines += [f"  {field}: {'; '.join(messages)}" for field, messages in exc.errors.items()]

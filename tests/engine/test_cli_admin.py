@@ -65,10 +65,12 @@ def test_users_add_list_deactivate(inlav, fresh_url: str, tmp_path: Path) -> Non
         assert authenticate(session, "chiave-di-prova", "rev", generated, "127.0.0.1") is not None
         rows = list(session.scalars(select(OperationLog).order_by(OperationLog.seq)))
         assert [(r.actor, r.action, r.target_id) for r in rows] == [
+            ("console", "ambito.created", "MILANO"),
+            ("console", "ambito.created", "LECCO"),
             ("console", "user.created", "sara"),
             ("console", "user.created", "rev"),
             ("console", "user.deactivated", "sara"),
         ]
-        assert json.loads(rows[0].after_json or "{}")["ruoli"] == ["operatore_contatto@MILANO", "mediatore@LECCO"]
-        assert "una-password-lunga" not in (rows[0].after_json or "")
+        assert json.loads(rows[2].after_json or "{}")["ruoli"] == ["operatore_contatto@MILANO", "mediatore@LECCO"]
+        assert "una-password-lunga" not in (rows[2].after_json or "")
     platform.close()
