@@ -51,12 +51,17 @@ class PasswordRejected(FormInvalid):
     """A new password does not satisfy the password policy (errors under `password`)."""
 
 
+def problems_heading(count: int) -> str:
+    """«Il pacchetto non è valido (1 problema)» / «(N problemi)»: the first line of a bundle's report."""
+    return f"Il pacchetto non è valido ({count} {'problema' if count == 1 else 'problemi'})"
+
+
 class DefinitionError(EngineError):
     """A bundle could not be deployed: every problem names file, element and cause."""
 
     def __init__(self, problems: list[Problem]) -> None:
         lines = "\n".join(f"- {p}" for p in problems)
-        super().__init__(f"Il pacchetto non è valido ({len(problems)} problemi):\n{lines}")
+        super().__init__(f"{problems_heading(len(problems))}:\n{lines}")
         self.problems = problems
 
 

@@ -37,6 +37,7 @@ from engine.access import Action, ambiti_for, require_in
 from engine.casefile import get_case, start_case
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
+from engine.errors import problems_heading
 from engine.messages import accept_message, list_messages
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
@@ -230,7 +231,7 @@ def processes_validate(
     with read_transaction(platform.sessions) as session:
         check = check_bundle(session, files, ambito, platform.settings.max_file_bytes)
     if not check.ok:
-        typer.secho(f"Il pacchetto non è valido ({len(check.problems)} problemi):", fg=typer.colors.RED, err=True)
+        typer.secho(f"{problems_heading(len(check.problems))}:", fg=typer.colors.RED, err=True)
         _print_problems(check.problems)
         raise typer.Exit(1)
     names = ", ".join(sorted(check.parsed.processes)) if check.parsed else ""

@@ -121,6 +121,8 @@ def test_deploy_reports_every_problem_and_fails(inlav, tmp_path) -> None:
     (tmp_path / "eroga.schema.json").write_text((BUNDLES / "sample" / "eroga.schema.json").read_text())
     out = inlav("processes", "deploy", str(tmp_path), ok=False)
     assert "broken.bpmn › eroga: la corsia «Nessuno» non corrisponde a nessun ruolo noto" in out
+    assert "Il pacchetto non è valido (1 problema)" in out, "singular, not «(1 problemi)»"
+    assert "Il pacchetto non è valido (1 problema):" in inlav("processes", "validate", str(tmp_path), ok=False)
     assert "percorso inesistente" in inlav("processes", "validate", str(tmp_path / "manca"), ok=False)
     assert "Caso «X» non trovato" in inlav("instances", "show", "X", ok=False)
 
@@ -221,3 +223,10 @@ def test_keys_commands_rotate_and_encrypt_existing(inlav, fresh_url: str, monkey
     assert "MI-K1" in inlav("instances", "show", "MI-K1")
     monkeypatch.setenv("INLAV_DATA_KEYS", "non-una-chiave")
     assert "non valida" in inlav("keys", "rotate", ok=False)
+
+
+def test_problem_counts_agree_with_their_number() -> None:
+    from engine.errors import problems_heading
+
+    assert problems_heading(1) == "Il pacchetto non è valido (1 problema)"
+    assert problems_heading(3) == "Il pacchetto non è valido (3 problemi)"

@@ -176,3 +176,14 @@ def test_partner_systems_send_messages_and_read_the_outbox(app, tokens, web_plat
     acked = anna.post(f"/api/v1/messages/{outbox[0]['id']}/ack")
     assert acked.status_code == 200 and acked.json()["status"] == "sent"
     assert anna.get("/api/v1/messages/outbox").json() == []
+
+
+def test_date_times_carry_their_offset(app, tokens, web_platform) -> None:
+    from datetime import datetime
+
+    code, task_id = start(web_platform)
+    client = api(app, tokens["anna"])
+    task = client.get(f"/api/v1/tasks/{task_id}").json()
+    case = client.get(f"/api/v1/cases/{code}").json()
+    stamps = [task["created_at"], task["due_at"], case["started_at"], case["timeline"][0]["at"]]
+    assert all(datetime.fromisoformat(s).utcoffset() is not None for s in stamps), stamps

@@ -8,11 +8,11 @@ and act with the roles of the person who created them). Errors are
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 
 from engine import (
@@ -33,6 +33,7 @@ from engine import (
 from engine import case_file as load_case_file
 from engine.access import Action
 from engine.access.roles import role_label
+from engine.clock import as_utc
 from engine.db import read_transaction, transaction
 from engine.messages import accept_message, acknowledge, outbox, payload_of
 from engine.models import HumanTask, ProcessInstance
@@ -40,6 +41,10 @@ from web.errors import diagram_message
 from web.security import ApiViewer, allow_api, platform_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
+
+# Date-times leave the API with their offset (UTC), as the `date-time` format requires;
+# SQLite hands them back without one.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Token mancante, scaduto o revocato"},
@@ -62,8 +67,8 @@ class TaskOut(BaseModel):
     role: str | None
     role_label: str | None
     assignee: str | None
-    due_at: datetime | None
-    created_at: datetime
+    due_at: UtcDatetime | None
+    created_at: UtcDatetime
 
     @classmethod
     def of(cls, row: HumanTask) -> TaskOut:
@@ -125,7 +130,7 @@ class StepOut(BaseModel):
 
 class TimelineOut(BaseModel):
     seq: int
-    at: datetime
+    at: UtcDatetime
     kind: str
     label: str
     title: str | None
@@ -153,8 +158,8 @@ class CaseOut(BaseModel):
     status: str
     stage: str
     alias: str | None
-    started_at: datetime
-    completed_at: datetime | None
+    started_at: UtcDatetime
+    completed_at: UtcDatetime | None
     open_tasks: list[TaskOut]
     timeline: list[TimelineOut]
     pip: list[PlanItemOut]
@@ -201,7 +206,7 @@ class CaseHitOut(BaseModel):
     alias: str | None
     stage: str | None
     status: str
-    started_at: datetime
+    started_at: UtcDatetime
 
 
 def _step(session: Any, instance: Any) -> StepOut:
@@ -406,7 +411,7 @@ class MessageOut(BaseModel):
     case_code: str | None = None
     error: str | None = None
     payload: dict[str, Any] | None = None
-    created_at: datetime
+    created_at: UtcDatetime
 
     @classmethod
     def of(cls, message: Any, case_code: str | None = None, payload: Any = None) -> MessageOut:
