@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, t
 from sqlalchemy.orm import Session
 
 import forms
-from engine import definitions, history, partner_options
+from engine import definitions, history, partners
 from engine.access.matrix import Action, ambiti_for, permits, require, require_in
 from engine.access.roles import LANE_ROLES, Actor
 from engine.clock import utcnow
@@ -195,7 +195,7 @@ def form_for(session: Session, task: HumanTask) -> dict[str, Any] | None:
     if not task.form:
         return None
     schema = definitions.form_schema(session, task.definition_id, task.form)
-    return partner_options.resolve_options(session, schema, task.ambito_code)
+    return partners.resolve_options(session, schema, task.ambito_code)
 
 
 def ui_form_for(session: Session, task: HumanTask) -> dict[str, Any]:

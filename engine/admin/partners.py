@@ -2,7 +2,7 @@
 
 Administrators register partners per Ambito (or regionally), keep their contacts and
 deactivate them when the collaboration ends; forms list the active ones
-(`engine.partner_options`). A partner's code never changes: case data refers to it.
+(`engine.partners`). A partner's code never changes: case data refers to it.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from engine.admin import (
 from engine.audit import OperationFilter, list_operations, record, verify_oplog
 from engine.errors import Conflict
 from engine.models import AppUser, HistoryEvent, HumanTask, OperationLog, UserRole, WebSession
-from engine.partner_options import active_partners
+from engine.partners import active_partners
 from tests.conftest import OPERATOR, add_ambiti, deploy
 
 pytestmark = pytest.mark.db
