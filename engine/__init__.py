@@ -78,7 +78,7 @@ from engine.tasks import (
     release_task,
     ui_form_for,
 )
-from engine.taskview import TaskContext, task_context, task_data
+from engine.taskview import TaskContext, fill_instructions, task_context, task_data
 
 __all__ = [
     "ROLES",
@@ -127,6 +127,7 @@ __all__ = [
     "discard_draft",
     "drafted_task_ids",
     "drop_task_drafts",
+    "fill_instructions",
     "find_session",
     "form_for",
     "get_case",

@@ -25,7 +25,7 @@ from engine.clock import utcnow
 from engine.errors import DefinitionError, NotFound, Problem
 from engine.models import Ambito, Bundle, BundleFile, DefinitionFile, ProcessDefinition
 from engine.safexml import UnsafeXml, parse_xml
-from engine.sandbox import check_code
+from engine.sandbox import build_builtins, bundle_names, check_code, check_template, name_problems
 from engine.spiff import ParsedBundle, check_timer_value, parse_bundle
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "json"}
@@ -145,6 +145,7 @@ def check_bundle(
             problems.append(Problem(item.file, item.element, f"{item.what} non valido: {message}"))
     for item in parsed.timers:
         _lint_timer(item, problems)
+    _lint_names(parsed, json_files, problems)
     known = set(parsed.processes)
     for file, element, target in parsed.calls:
         if target in known:
@@ -178,11 +179,27 @@ def _lint_human_task(task: Any, json_files: dict[str, Any], problems: list[Probl
         else:
             for message in forms.check_ui_schema(json_files[ui]):
                 problems.append(Problem(ui, task.element, message))
+    instructions = task.properties.get("instructionsForEndUser")
+    if instructions:
+        for message in check_template(instructions):
+            problems.append(Problem(task.file, task.element, f"istruzioni non valide: {message}"))
     due = task.properties.get("dueIn")
     if due:
         error = check_timer_value("duration", due)
         if error:
             problems.append(Problem(task.file, task.element, f"scadenza (dueIn) non valida: {error}"))
+
+
+def _lint_names(parsed: ParsedBundle, json_files: dict[str, Any], problems: list[Problem]) -> None:
+    """Calls of functions that exist nowhere (`get_env()`), located on their element."""
+    items = [*parsed.code, *parsed.timers]
+    fields = {k for form in json_files.values() if isinstance(form, dict) for k in form.get("properties") or {}}
+    reserved = {"codice_caso", "ambito_caso"}  # given to every case at start (engine.instances)
+    bundle = bundle_names([(i.source, i.mode) for i in items], parsed.names | fields | reserved)
+    builtins = set(build_builtins())
+    for item in items:
+        for finding in name_problems(item.source, item.mode, builtins, bundle):
+            problems.append(Problem(item.file, item.element, f"{item.what}: {finding}"))
 
 
 def _lint_timer(item: Any, problems: list[Problem]) -> None:

@@ -16,6 +16,7 @@ from engine import codec
 from engine.config import Settings
 from engine.models import HumanTask, ProcessInstance, TaskData, TaskState
 from engine.privacy import cipher_for
+from engine.sandbox import SandboxFailure, get_pool
 
 
 @dataclass
@@ -47,3 +48,24 @@ def task_data(session: Session, settings: Settings, task: HumanTask) -> dict[str
 def task_context(session: Session, settings: Settings, task: HumanTask) -> TaskContext:
     """Data, instructions and documentation of an open task."""
     return TaskContext(task_data(session, settings, task), task.instructions, task.documentation)
+
+
+def fill_instructions(template: str | None, data: dict[str, Any]) -> tuple[str, str | None]:
+    """(text, problem) of a task's instructions filled with its data, computed in the sandbox.
+
+    On any failure (template error, time or memory exhausted) the text is the template as
+    written and `problem` says why, so the page always answers.
+    """
+    if not template:
+        return "", None
+    try:
+        return get_pool().render(template, data), None
+    except SandboxFailure as exc:
+        if exc.kind in {"timeout", "memory", "crash"}:
+            problem = (
+                "Le istruzioni richiedono troppo tempo o memoria per essere completate con i dati del caso: "
+                "sono mostrate come scritte nel modello. Segnalarlo a chi cura il processo."
+            )
+        else:
+            problem = f"Istruzioni non completate ({exc}): sono mostrate come scritte nel modello."
+        return template, problem

@@ -4,7 +4,7 @@ build the render model a template walks, and parse submitted HTML fields back to
 Imports nothing of ours: the engine and the web layer both build on it.
 """
 
-from forms.instructions import render_instructions
+from forms.instructions import instructions_html
 from forms.options import data_options, enum_labels, fill_options, resolve_data_options
 from forms.parse import Parsed, parse_form
 from forms.render import (
@@ -45,9 +45,9 @@ __all__ = [
     "enum_labels",
     "field_id",
     "fill_options",
+    "instructions_html",
     "parse_form",
     "personal_fields",
-    "render_instructions",
     "resolve_data_options",
     "validate_data",
 ]

@@ -28,6 +28,28 @@ def user_task(task_id: str, form: str = "nota.schema.json", name: str = "Compila
     )
 
 
+def instructed_task(task_id: str, instructions: str, form: str = "nota.schema.json") -> str:
+    """A user task whose instructions (a Jinja template) are `instructions`."""
+    return (
+        f'<bpmn:userTask id="{task_id}" name="Leggi e compila"><bpmn:extensionElements>'
+        f"<spiffworkflow:instructionsForEndUser>{escape(instructions)}</spiffworkflow:instructionsForEndUser>"
+        f'<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" value="{form}"/>'
+        "</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>\n"
+    )
+
+
+def instructions_bundle(instructions: str, process_id: str = "istruzioni") -> dict[str, bytes]:
+    """start → user task with the given instructions → end, as a bundle."""
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        + instructed_task("leggi", instructions)
+        + '<bpmn:endEvent id="fine"/>\n'
+        + flow("f1", "start", "leggi")
+        + flow("f2", "leggi", "fine")
+    )
+    return {f"{process_id}.bpmn": document(process(process_id, body, ["leggi"])), "nota.schema.json": form_json()}
+
+
 def script_task(task_id: str, script: str) -> str:
     body = f"<bpmn:script>{escape(script)}</bpmn:script>"
     return f'<bpmn:scriptTask id="{task_id}" name="Calcolo">{body}</bpmn:scriptTask>\n'

@@ -20,9 +20,22 @@ import time
 from typing import Any
 
 from engine import codec
-from engine.sandbox.policy import check_code
+from engine.sandbox.lint import NameProblem, bundle_names, name_problems
+from engine.sandbox.policy import build_builtins, check_code
+from engine.sandbox.templates import MAX_TEMPLATE, check_template
 
-__all__ = ["SandboxFailure", "ScriptPool", "check_code", "configure_pool", "get_pool"]
+__all__ = [
+    "NameProblem",
+    "SandboxFailure",
+    "ScriptPool",
+    "build_builtins",
+    "bundle_names",
+    "check_code",
+    "check_template",
+    "configure_pool",
+    "get_pool",
+    "name_problems",
+]
 
 _HEADER = struct.Struct(">I")
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
@@ -32,15 +45,24 @@ MAX_REQUEST_BYTES = 32 * 1024 * 1024
 class SandboxFailure(Exception):
     """A script or expression could not produce a result; `kind` says why."""
 
-    def __init__(self, kind: str, message: str, line: int | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, line: int | None = None, code: str | None = None, mode: str | None = None
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.line = line
+        self.code = code
+        self.mode = mode
 
     def __str__(self) -> str:
-        suffix = f" (riga {self.line})" if self.line else ""
-        return f"{self.message}{suffix}"
+        """«riga 2: `d.k`: l'oggetto dict non ha l'attributo «k»» (line only for scripts)."""
+        parts = []
+        if self.line and self.mode != "eval":
+            parts.append(f"riga {self.line}")
+        if self.code and f"«{self.code}»" not in self.message:
+            parts.append(f"`{self.code}`")
+        return ": ".join([*parts, self.message])
 
 
 class _Child:
@@ -122,6 +144,11 @@ class ScriptPool:
         result: dict[str, Any] = codec.from_jsonable(answer.get("context") or {})
         return result
 
+    def render(self, template: str, context: dict[str, Any]) -> str:
+        """Fill an instruction template (Jinja) with task data, under the same limits as scripts."""
+        answer = self._call({"op": "render", "code": template[:MAX_TEMPLATE]}, context, None)
+        return str(answer.get("result") or "")
+
     def _call(self, request: dict[str, Any], context: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
         try:
             request["context"] = codec.to_jsonable(context)
@@ -139,7 +166,13 @@ class ScriptPool:
         finally:
             self._checkin(child, healthy)
         if not answer.get("ok"):
-            raise SandboxFailure(answer.get("kind", "runtime"), answer.get("message", "errore"), answer.get("line"))
+            raise SandboxFailure(
+                answer.get("kind", "runtime"),
+                answer.get("message", "errore"),
+                answer.get("line"),
+                answer.get("code"),
+                request.get("op"),
+            )
         return answer
 
     def _checkout(self) -> _Child:

@@ -14,7 +14,6 @@ import os
 import resource
 import struct
 import sys
-import traceback
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,6 +33,8 @@ def _load(name: str, path: str) -> Any:
 
 codec = _load("codec", os.path.join(os.path.dirname(HERE), "codec.py"))
 policy = _load("policy", os.path.join(HERE, "policy.py"))
+messages = _load("messages", os.path.join(HERE, "messages.py"))
+templates = _load("templates", os.path.join(HERE, "templates.py"))
 
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -53,17 +54,8 @@ def _write_frame(stream: Any, payload: bytes) -> None:
     stream.flush()
 
 
-def _error_line(exc: BaseException) -> int | None:
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == "<diagramma>":
-            return frame.lineno
-    return getattr(exc, "lineno", None)
-
-
 def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
+    return str(messages.describe(exc))
 
 
 class Runner:
@@ -87,6 +79,8 @@ class Runner:
         op = request.get("op")
         if op == "ping":
             return {"ok": True, "result": "pong"}
+        if op == "render":
+            return self.render(request)
         mode = "eval" if op == "eval" else "exec"
         try:
             code = self.compiled(request["code"], mode)
@@ -117,7 +111,29 @@ class Runner:
         except RecursionError:
             return {"ok": False, "kind": "runtime", "message": "ricorsione troppo profonda"}
         except BaseException as exc:
-            return {"ok": False, "kind": "runtime", "message": _describe(exc), "line": _error_line(exc)}
+            answer: dict[str, Any] = messages.runtime_error(exc, policy.prepared_source(request["code"], mode))
+            return answer
+
+    def render(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Fill an instruction template: compiled here, since Jinja folds constants while compiling."""
+        data = codec.from_jsonable(request.get("context") or {})
+        source = str(request.get("code") or "")
+        try:
+            template = self.cache.get(("render", source))
+            if template is None:
+                if len(self.cache) > 1024:
+                    self.cache.clear()
+                template = templates.compile_template(source)
+                self.cache[("render", source)] = template
+            return {"ok": True, "result": templates.fill(template, data)}
+        except MemoryError:
+            return {"ok": False, "kind": "memory", "message": "memoria esaurita"}
+        except RecursionError:
+            return {"ok": False, "kind": "template", "message": "ricorsione troppo profonda"}
+        except templates.TemplateSyntaxError as exc:
+            return {"ok": False, "kind": "template", "message": templates.syntax_message(exc)}
+        except Exception as exc:
+            return {"ok": False, "kind": "template", "message": templates.runtime_message(exc, messages.describe)}
 
 
 def main() -> None:

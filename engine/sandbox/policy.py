@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ast
 import datetime
+import difflib
 import math
 import re
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
@@ -69,7 +71,7 @@ def compile_code(source: str, mode: str) -> Any:
     if len(source) > MAX_SOURCE_CHARS:
         raise RestrictedCodeError([f"codice troppo lungo (oltre {MAX_SOURCE_CHARS} caratteri)"])
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    text = source.strip() if mode == "eval" else _dedent(source)
+    text = prepared_source(source, mode)
     result = compiler(text, filename="<diagramma>", policy=InLavPolicy)
     if result.errors or result.code is None:
         raise RestrictedCodeError([_italian(e) for e in result.errors] or ["compilazione fallita"])
@@ -112,6 +114,11 @@ def _dedent(source: str) -> str:
     return textwrap.dedent(source).strip("\n")
 
 
+def prepared_source(source: str, mode: str) -> str:
+    """The text `compile_code` actually compiles (line and column numbers refer to it)."""
+    return source.strip() if mode == "eval" else _dedent(source)
+
+
 def _inplace(op: str, target: Any, value: Any) -> Any:
     ops = {
         "+=": lambda a, b: a + b,
@@ -139,6 +146,61 @@ def _internal_import(name: str, *args: Any, **kwargs: Any) -> Any:
     if name not in _INTERNAL_IMPORTS:
         raise ImportError(f"importazione di «{name}» non consentita")
     return __import__(name, *args, **kwargs)
+
+
+_MISSING = object()
+_safer_getattr: Callable[..., Any] = safer_getattr  # keeps its guards: "_" names, str.format
+
+# `datetime` is the class datetime.datetime (as after `from datetime import datetime`),
+# not the module that SpiffArena's environment binds to the same name. What a module-style
+# `datetime.X` would mean on the class is either missing or a different thing
+# (`datetime.date` is the instance method, not the class): refuse those names with the fix.
+DATETIME_MODULE_NAMES = {
+    "datetime": "datetime",
+    "date": "date",
+    "time": "un orario si ottiene da un datetime: `datetime.now(timezone.utc).time()`",
+    "timedelta": "timedelta",
+    "timezone": "timezone",
+    "tzinfo": "timezone",
+    "UTC": "timezone.utc",
+    "MINYEAR": "1",
+    "MAXYEAR": "9999",
+}
+
+
+def datetime_module_hint(name: str) -> str:
+    fix = DATETIME_MODULE_NAMES[name]
+    advice = fix if " " in fix else f"al posto di «datetime.{name}» scrivere «{fix}»"
+    return f"«datetime» è la classe datetime (come dopo `from datetime import datetime`), non il modulo: {advice}"
+
+
+def _type_label(obj: Any) -> str:
+    if obj is None:
+        return "il valore None"
+    if isinstance(obj, type):
+        return f"la classe {obj.__name__}"
+    return f"l'oggetto {type(obj).__name__}"
+
+
+def _missing_attribute(obj: Any, name: str) -> str:
+    message = f"{_type_label(obj)} non ha l'attributo «{name}»"
+    if isinstance(obj, dict) and name in obj:
+        return f"{message} (per leggere la chiave scrivere ['{name}'] oppure .get('{name}'))"
+    public = [n for n in dir(obj) if not n.startswith("_")]
+    close = difflib.get_close_matches(name, public, n=1)
+    return f"{message} (forse «{close[0]}»?)" if close else message
+
+
+def guarded_getattr(obj: Any, name: str) -> Any:
+    """`obj.name` as Python does it (AttributeError when missing), with RestrictedPython's guards."""
+    if obj is datetime.datetime and name in DATETIME_MODULE_NAMES:
+        raise AttributeError(datetime_module_hint(name))
+    if name in ("format", "format_map") and (isinstance(obj, str) or obj is str):
+        raise AttributeError("i metodi format() e format_map() dei testi non sono consentiti: usare una f-string")
+    value = _safer_getattr(obj, name, _MISSING)
+    if value is _MISSING:
+        raise AttributeError(_missing_attribute(obj, name))
+    return value
 
 
 def _apply(func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -174,12 +236,11 @@ def build_builtins() -> dict[str, Any]:
             "zip": zip,
             "datetime": datetime.datetime,
             "date": datetime.date,
-            "time": datetime.time,
             "timedelta": datetime.timedelta,
             "timezone": datetime.timezone,
             "floor": math.floor,
             "ceil": math.ceil,
-            "_getattr_": safer_getattr,
+            "_getattr_": guarded_getattr,
             "_getitem_": default_guarded_getitem,
             "_getiter_": _guarded_iter,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence,

@@ -84,6 +84,7 @@ class ParsedBundle:
     timers: list[CodeItem] = field(default_factory=list)
     calls: list[tuple[str | None, str, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # variables declared outside code (name lint)
 
 
 def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
@@ -153,6 +154,7 @@ def _describe_process(
     human: list[HumanTaskInfo] = []
     for current in [spec, *embedded.values()]:
         file = current.file
+        result.names |= _declared_names(current)
         for ts in current.task_specs.values():
             element = getattr(ts, "bpmn_id", None)
             if element is None:
@@ -253,6 +255,25 @@ def _collect_code(
                 add(CodeItem(file, element, "eval", definition.expression, "contenuto dell'evento"))
     if isinstance(ts, BusinessRuleTaskMixin):
         _collect_dmn(ts, result, decision_files)
+        result.names |= {out.name for out in ts.dmnEngine.decision_table.outputs if out.name}
+        result.names.add("dmninputexpr")
+    result.names |= _declared_names(ts)
+
+
+def _declared_names(spec: Any) -> set[str]:
+    """Variables a process or task spec puts in the data besides its code (data objects, items, messages)."""
+    refs: list[Any] = list((getattr(spec, "data_objects", None) or {}).values())
+    refs += [getattr(spec, a, None) for a in ("data_input", "data_output", "input_item", "output_item")]
+    for associations in ("data_input_associations", "data_output_associations"):
+        refs += getattr(spec, associations, None) or []
+    io = getattr(spec, "io_specification", None)
+    if io is not None:
+        refs += [*io.data_inputs, *io.data_outputs]
+    names = {str(ref.bpmn_id) for ref in refs if getattr(ref, "bpmn_id", None)}
+    for definition in _event_definitions(spec):
+        names |= {v for v in (getattr(definition, "message_var", None), getattr(definition, "variable", None)) if v}
+        names |= {p.name for p in getattr(definition, "correlation_properties", None) or [] if p.name}
+    return names
 
 
 def _collect_dmn(ts: Any, result: ParsedBundle, decision_files: dict[str, str]) -> None:

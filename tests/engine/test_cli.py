@@ -141,7 +141,7 @@ def test_fix_a_broken_diagram_then_migrate_and_retry(inlav, tmp_path) -> None:
     inlav("instances", "start", "calcolo", "--ambito", "MILANO", "--case-code", "ROTTO-1")
     task_id = re.search(r"^([0-9a-f-]{36})", inlav("tasks", "list"), re.M).group(1)
     out = inlav("tasks", "complete", task_id, "--data", '{"nota": "x"}', ok=False)
-    assert "Attività non completata" in out and "NameError" in out
+    assert "Attività non completata" in out and "il nome «manca» non è definito" in out
     assert "Errore:" in inlav("instances", "show", "ROTTO-1")
     inlav("processes", "deploy", str(fixed))
     assert "Prova: nessuna modifica" in inlav("instances", "migrate", "ROTTO-1")

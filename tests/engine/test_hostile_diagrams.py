@@ -4,6 +4,7 @@ exactly as it was, and it resumes once a fixed version is published and the case
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -20,11 +21,25 @@ RUNTIME_HOSTILE = {
     "infinite loop": ("while True:\n    pass", "tempo di calcolo esaurito"),
     "memory bomb": ("x = 'x' * 10**10", "memoria esaurita"),
     "huge list": ("x = [0] * 10**9", "memoria esaurita"),
-    "file access": ("x = open('/etc/passwd').read()", "NameError"),
     "format escape": ("x = '{0.__class__}'.format(1)", "format"),
     "huge power": ("x = 10**10**10", "tempo di calcolo esaurito"),
     "unstorable result": ("x = set([1])", "non salvabile"),
-    "bad data": ("x = manca + 1", "NameError"),
+    "bad data": ("x = manca + 1", "riga 1: il nome «manca» non è definito"),
+    # Python's semantics, not RestrictedPython's default None (issue #8): each names line and code.
+    "missing attribute": ('d = {"k": 5}\nv = d.k', "riga 2: `d.k`: l'oggetto dict non ha l'attributo «k»"),
+    "missing str attribute": ('v = "abc".nope', "riga 1: `\"abc\".nope`: l'oggetto str non ha l'attributo «nope»"),
+    "misspelt method": (
+        "items = [2, 1]\nitems.sortt()",
+        "riga 2: `items.sortt`: l'oggetto list non ha l'attributo «sortt»",
+    ),
+    "missing key": ('d = {"k": 5}\nv = d["x"]', 'riga 2: `d["x"]`: chiave «x» assente'),
+}
+
+NAMES_DEFINED_NOWHERE = {
+    "unknown function": ("v = get_env()", "riga 1: `get_env()`: la funzione «get_env» non esiste"),
+    "file access": ("x = open('/etc/passwd').read()", "la funzione «open» non esiste"),
+    "time module": ("t = time.time()", "riga 1: `time.time()`: il modulo «time» non è disponibile"),
+    "datetime module": ("n = datetime.datetime.now()", "«datetime» è la classe datetime"),
 }
 
 COMPILE_HOSTILE = {
@@ -43,6 +58,16 @@ def test_hostile_code_never_gets_deployed(db, name: str) -> None:
     assert {(p.file, p.element) for p in err.value.problems} == {("calcolo.bpmn", "calcola")}
 
 
+@pytest.mark.parametrize("name", sorted(NAMES_DEFINED_NOWHERE))
+def test_calls_of_names_defined_nowhere_never_get_deployed(db, name: str) -> None:
+    script, expected = NAMES_DEFINED_NOWHERE[name]
+    with pytest.raises(DefinitionError) as err:
+        deploy(db, files=builders.form_then_script(script))
+    [problem] = err.value.problems
+    assert (problem.file, problem.element) == ("calcolo.bpmn", "calcola")
+    assert expected in problem.message
+
+
 @pytest.mark.parametrize("name", sorted(RUNTIME_HOSTILE))
 def test_runtime_failure_is_a_task_error_and_nothing_moves(db, settings, name: str) -> None:
     script, expected = RUNTIME_HOSTILE[name]
@@ -58,6 +83,7 @@ def test_runtime_failure_is_a_task_error_and_nothing_moves(db, settings, name: s
 
     assert outcome.error is not None
     assert "«Calcolo» (calcola)" in outcome.error.message and expected in outcome.error.message
+    assert not re.search(r"Error\b|\bobject\b", outcome.error.message), "no English library text"
     instance = get_instance(db, instance.case_code)
     assert instance.status == "error" and instance.error_message == outcome.error.message
     rows_after = sorted(

@@ -101,7 +101,8 @@ def test_print_does_not_break_the_protocol(pool) -> None:
 def test_errors_carry_the_line(pool) -> None:
     with pytest.raises(SandboxFailure) as err:
         pool.execute("a = 1\nb = a / 0", {})
-    assert err.value.line == 2 and "ZeroDivisionError" in err.value.message
+    assert err.value.line == 2 and err.value.message == "divisione per zero"
+    assert str(err.value) == "riga 2: `a / 0`: divisione per zero"
 
 
 def test_date_functions_implemented_in_c_work(pool) -> None:
@@ -111,3 +112,66 @@ def test_date_functions_implemented_in_c_work(pool) -> None:
     with pytest.raises(SandboxFailure) as err:
         pool.evaluate("__import__('os')", {})
     assert err.value.kind == "compile"
+
+
+# --------------------------------------------------------------------------- Python's semantics (issue #8)
+
+
+@pytest.mark.parametrize(
+    "code, context, expected",
+    [
+        ('d = {"k": 5}\nv = d.k', {}, "riga 2: `d.k`: l'oggetto dict non ha l'attributo «k»"),
+        ('v = "abc".nope', {}, "riga 1: `\"abc\".nope`: l'oggetto str non ha l'attributo «nope»"),
+        (
+            "items.sortt()",
+            {"items": [2, 1]},
+            "riga 1: `items.sortt`: l'oggetto list non ha l'attributo «sortt» (forse «sort»?)",
+        ),
+        ("v = d['x']", {"d": {}}, "riga 1: `d['x']`: chiave «x» assente"),
+        ("v = time.time()", {}, "riga 1: il nome «time» non è definito"),
+        ("v = get_env()", {}, "riga 1: il nome «get_env» non è definito"),
+        ("def f(p):\n    return p.nome\nv = f({})", {}, "riga 2: `p.nome`: l'oggetto dict non ha l'attributo «nome»"),
+        ("v = x.y", {"x": None}, "riga 1: `x.y`: il valore None non ha l'attributo «y»"),
+    ],
+)
+def test_a_missing_name_attribute_or_key_is_an_error_naming_line_and_code(pool, code, context, expected) -> None:
+    with pytest.raises(SandboxFailure) as err:
+        pool.execute(code, context)
+    assert err.value.kind == "runtime"
+    assert str(err.value).startswith(expected), str(err.value)
+
+
+def test_a_failing_condition_names_the_expression(pool) -> None:
+    with pytest.raises(SandboxFailure) as err:
+        pool.evaluate("esito.grado == 'grave'", {"esito": {"grado": "grave"}})
+    assert str(err.value).startswith("`esito.grado`: l'oggetto dict non ha l'attributo «grado»")
+    assert "['grado']" in str(err.value), "the fix for a dict is suggested"
+
+
+@pytest.mark.parametrize("attribute", ["datetime", "date", "time", "timedelta", "timezone"])
+def test_datetime_is_the_class_and_module_style_use_is_refused(pool, attribute: str) -> None:
+    with pytest.raises(SandboxFailure) as err:
+        pool.evaluate(f"datetime.{attribute}", {})
+    assert "«datetime» è la classe datetime" in str(err.value) and "non il modulo" in str(err.value)
+    # The class itself and its instances behave as in Python.
+    assert pool.evaluate("datetime(2026, 1, 2).date()", {}) == datetime.date(2026, 1, 2)
+    assert pool.evaluate("datetime.now(timezone.utc).time().hour", {}) in range(24)
+
+
+def test_the_attribute_guard_keeps_restrictedpythons_protections(pool) -> None:
+    with pytest.raises(SandboxFailure, match="format"):
+        pool.evaluate("'{0}'.format(x)", {"x": 1})
+    with pytest.raises(SandboxFailure, match="format"):
+        pool.evaluate("str.format('{0}', x)", {"x": 1})
+    assert pool.evaluate("x.get('a', 0) + len('abc'.upper())", {"x": {"a": 1}}) == 4
+
+
+def test_every_script_global_is_documented() -> None:
+    from pathlib import Path
+
+    from engine.sandbox import build_builtins
+
+    guide = (Path(__file__).parents[2] / "docs" / "scripting.md").read_text(encoding="utf-8")
+    missing = [name for name in build_builtins() if not name.startswith("_") and f"`{name}`" not in guide]
+    assert missing == [], f"names scripts can use but docs/scripting.md does not mention: {missing}"
+    assert "`time`" in guide and "time" not in build_builtins()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import forms
+from engine.taskview import fill_instructions
 
 BUNDLE = Path(__file__).parent / "bundles" / "forms"
 SCHEMA = json.loads((BUNDLE / "scheda.schema.json").read_text())
@@ -137,17 +138,20 @@ def test_emptied_optional_text_overwrites_and_unchecked_lists_are_empty() -> Non
 
 
 def test_instructions_are_rendered_safely() -> None:
-    html, problem = forms.render_instructions(
+    text, problem = fill_instructions(
         "Ciao **{{ alias }}** <script>alert(1)</script> [x](javascript:alert(1))",
         {"alias": "<b>Amir</b>"},
     )
     assert problem is None
+    html = forms.instructions_html(text)
     assert "<strong>&lt;b&gt;Amir&lt;/b&gt;</strong>" in html
     assert "<script>" not in html and 'href="javascript:' not in html
-    escaped, problem = forms.render_instructions("{{ ''.__class__.__mro__ }}", {})
-    assert problem and "unsafe" in problem and "&lt;class" not in escaped and "object" not in escaped
-    broken, problem = forms.render_instructions("{% for %}", {})
-    assert problem and "{% for %}" in broken
+    hostile = "{{ ''.__class__.__mro__ }}"
+    shown, problem = fill_instructions(hostile, {})
+    assert problem and "operazione non consentita" in problem
+    assert shown == hostile and "&lt;class" not in forms.instructions_html(shown), "shown as written, never filled"
+    broken, problem = fill_instructions("{% for %}", {})
+    assert problem and "{% for %}" in forms.instructions_html(broken)
 
 
 def test_options_from_task_data_become_an_enum() -> None:

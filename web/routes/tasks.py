@@ -17,6 +17,7 @@ from engine import (
     ScriptError,
     complete_task,
     discard_draft,
+    fill_instructions,
     form_for,
     get_task,
     load_draft,
@@ -66,14 +67,14 @@ def load_page(session: Session, settings: Settings, task_id: str, viewer: Viewer
     ctx = task_context(session, settings, task)
     definition = session.get(ProcessDefinition, task.definition_id)
     draft = load_draft(session, settings, task_id, viewer.username) if can_work else None
-    html, problem = forms.render_instructions(ctx.instructions, ctx.data)
+    text, problem = fill_instructions(ctx.instructions, ctx.data)
     return TaskPage(
         task=task,
         process_name=definition.name if definition else task.process_key,
         version=definition.version if definition else None,
         alias=alias_of(ctx.data),
         can_work=can_work,
-        instructions=html,
+        instructions=forms.instructions_html(text),
         instructions_problem=problem,
         documentation=ctx.documentation,
         schema=form_for(session, task),

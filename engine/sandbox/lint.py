@@ -1,0 +1,129 @@
+"""Deploy-time name check of a bundle's code: calls of names that exist nowhere.
+
+A script that calls `get_env()` compiles fine and fails only when a case reaches it.
+Task data are JSON (never callable), so a call can only work on a sandbox function or on
+a function the bundle's own code defines. To stay free of false positives the check is
+generous about what counts as "defined": the sandbox globals, every name any code of
+the bundle binds anywhere (assignments, loop and comprehension variables, `def`,
+`lambda` and their parameters, `except … as`, walrus), and every variable the bundle
+declares elsewhere (form fields, DMN outputs, message variables, multi-instance items,
+data objects — collected by the caller). Scope is ignored on purpose.
+
+Reported, each with its line and code:
+- a call `f(...)` of a name defined nowhere;
+- a call rooted in a module the sandbox does not offer (`time.time()`, `json.dumps(x)`),
+  unless the bundle defines that name;
+- `datetime.datetime`, `datetime.timedelta`… : module-style use of `datetime`, which here
+  is the class (SpiffArena binds the module to the same name).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.sandbox.policy import DATETIME_MODULE_NAMES, datetime_module_hint, prepared_source
+
+# Modules that other BPMN engines' script environments offer and ours does not.
+FOREIGN_MODULES = frozenset(
+    {"time", "json", "math", "random", "re", "os", "sys", "uuid", "decimal", "dateparser", "pytz", "calendar"}
+)
+MAX_SNIPPET = 80
+
+
+@dataclass(frozen=True)
+class NameProblem:
+    """One finding: the line (in the code item), the code concerned and why."""
+
+    line: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"riga {self.line}: `{self.code}`: {self.message}"
+
+
+def _tree(source: str, mode: str) -> ast.AST | None:
+    try:
+        return ast.parse(prepared_source(source, mode), mode="eval" if mode == "eval" else "exec")
+    except (SyntaxError, ValueError):
+        return None  # reported by the compiler check
+
+
+def bound_names(source: str, mode: str) -> set[str]:
+    """Every name a piece of code binds, in any scope."""
+    tree = _tree(source, mode)
+    names: set[str] = set()
+    if tree is None:
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+    return names
+
+
+def _snippet(text: str, node: ast.AST) -> str:
+    code = ast.get_source_segment(text, node) or ""
+    code = " ".join(code.split())
+    return code if len(code) <= MAX_SNIPPET else code[: MAX_SNIPPET - 1] + "…"
+
+
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def name_problems(source: str, mode: str, builtins: set[str], bundle: set[str]) -> list[NameProblem]:
+    """Calls of names defined nowhere and module-style uses of `datetime` in one piece of code.
+
+    `builtins` are the sandbox globals, `bundle` the names the bundle itself defines
+    (see `bundle_names`).
+    """
+    defined = builtins | bundle
+    tree = _tree(source, mode)
+    if tree is None:
+        return []
+    text = prepared_source(source, mode)
+    found: list[NameProblem] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id not in defined:
+                message = f"la funzione «{func.id}» non esiste: non è tra quelle disponibili negli script"
+                found.append(NameProblem(node.lineno, _snippet(text, node), message + " e nessuno script la definisce"))
+            elif isinstance(func, ast.Attribute):
+                root = _root(func)
+                if root in FOREIGN_MODULES and root not in defined:
+                    message = f"il modulo «{root}» non è disponibile negli script (niente import)"
+                    found.append(NameProblem(node.lineno, _snippet(text, node), message))
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "datetime"
+            and node.attr in DATETIME_MODULE_NAMES
+            and "datetime" not in bundle
+        ):
+            found.append(NameProblem(node.lineno, _snippet(text, node), datetime_module_hint(node.attr)))
+    return sorted(found, key=lambda p: (p.line, p.code))
+
+
+def bundle_names(code: Iterable[tuple[str, str]], declared: Iterable[str]) -> set[str]:
+    """Names a bundle defines: bound by any of its code, or declared by forms, DMN, messages…"""
+    names = set(declared)
+    for source, mode in code:
+        names |= bound_names(source, mode)
+    return names
