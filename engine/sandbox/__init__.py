@@ -1,4 +1,4 @@
-"""Run diagram expressions and scripts in separate, limited processes.
+"""Run diagram expressions, scripts and instruction templates in separate, limited processes.
 
 A pool of long-lived child processes (see `child.py`) evaluates code compiled with the
 restricted policy. Each call has a wall-clock deadline: a child that does not answer in
