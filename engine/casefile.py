@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine import codec
+from engine import codec, definitions
 from engine.access.matrix import Action, ambiti_for, require, require_in
 from engine.access.roles import Actor, role_label
 from engine.config import Settings
 from engine.errors import NotFound
-from engine.instances import Outcome, start_instance
+from engine.instances import Outcome, require_plain_start, start_instance
 from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
 from engine.privacy import (
     ERASED,
@@ -478,5 +478,11 @@ def start_case(
     known = session.get(Ambito, ambito) is not None
     require_in(actor, Action.CASE_START, ambito if known else None, f"Ambito «{ambito}» non trovato.")
     if process_key not in {s.process_key for s in startable_processes(session, ambito)}:
+        try:
+            latest = definitions.resolve(session, process_key, ambito)
+        except NotFound:
+            latest = None
+        if latest is not None:
+            require_plain_start(latest, ambito)  # says how a message-started process starts
         raise NotFound(f"Processo «{process_key}» non disponibile per l'Ambito {ambito}.")
     return start_instance(session, settings, process_key, ambito, actor, case_code, data)
