@@ -54,6 +54,7 @@ TIMELINE_KINDS = {
     "message_received": "Messaggio ricevuto",
     "message_sent": "Messaggio inviato",
     "incident": "Errore del modello",
+    "stalled": "Caso fermo: nessuna attività in attesa",
     "instance_completed": "Caso concluso",
     "instance_migrated": "Caso migrato a una nuova versione",
     "consent_recorded": "Consenso registrato",
@@ -61,6 +62,8 @@ TIMELINE_KINDS = {
     "consent_override": "Invio autorizzato senza consenso",
     "identity_erased": "Identità cancellata",
 }
+# Events whose detail (message, reason) the timeline shows.
+DETAIL_KINDS = ("incident", "stalled", "message_received", "message_sent", "consent_override")
 STATUS_LABELS = {"running": "In corso", "completed": "Concluso", "error": "Bloccato da un errore"}
 
 
@@ -256,7 +259,7 @@ def case_file(session: Session, settings: Settings, case_code: str, actor: Actor
         diff = codec.from_jsonable_text(row.data_diff_json) if row.data_diff_json else {}
         changed = sorted({*(diff.get("added") or {}), *(diff.get("changed") or {})}) if isinstance(diff, dict) else []
         detail = None
-        if row.detail_json and row.kind in ("incident", "message_received", "message_sent", "consent_override"):
+        if row.detail_json and row.kind in DETAIL_KINDS:
             info = codec.from_jsonable_text(row.detail_json)
             if isinstance(info, dict):
                 detail = " — ".join(str(info[k]) for k in ("message", "reason") if info.get(k)) or None
