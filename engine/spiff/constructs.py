@@ -123,8 +123,8 @@ def check_constructs(bpmn: dict[str, Any]) -> list[Problem]:
     for name, root in sorted(bpmn.items()):
         ids = {el.get("id"): el for el in root.iter(f"{{{BPMN_NS}}}*") if el.get("id")}
         for el in root.iter(f"{{{BPMN_NS}}}*"):
-            if _in_event_subprocess(el):
-                continue  # refused as a whole when the bundle is parsed
+            if _in_event_subprocess(el) or _in_non_executable_process(el):
+                continue  # refused as a whole when the bundle is parsed; never run
             cause = _refusal(el, ids)
             if cause:
                 problems.append(Problem(name, el.get("id"), cause))
@@ -135,6 +135,11 @@ def _in_event_subprocess(el: Any) -> bool:
     return any(
         _local(parent) == "subProcess" and parent.get("triggeredByEvent") == "true" for parent in el.iterancestors()
     )
+
+
+def _in_non_executable_process(el: Any) -> bool:
+    """Inside a pool drawn for context (a partner's process, isExecutable="false"), which never runs."""
+    return any(_local(parent) == "process" and parent.get("isExecutable") == "false" for parent in el.iterancestors())
 
 
 def _local(el: Any) -> str:

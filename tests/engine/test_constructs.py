@@ -133,6 +133,23 @@ def test_a_construct_that_would_stall_or_be_skipped_is_refused_at_deploy(db, nam
     assert db.scalar(select(ProcessDefinition.id)) is None, "nothing is stored"
 
 
+def test_a_partners_pool_drawn_for_context_is_not_checked(db, settings) -> None:
+    """A non-executable process (a partner's pool in a collaboration) never runs: what it draws is not refused."""
+    files = between('<bpmn:task id="x" name="Verifica"/>')
+    partner = (
+        '<bpmn:process id="partner" name="CPI" isExecutable="false"><bpmn:startEvent id="p_start"/>'
+        '<bpmn:serviceTask id="p_servizio"/><bpmn:intermediateCatchEvent id="p_segnale">'
+        '<bpmn:signalEventDefinition id="p_d" signalRef="s1"/></bpmn:intermediateCatchEvent></bpmn:process>'
+    )
+    files["passaggio.bpmn"] = files["passaggio.bpmn"].replace(
+        b"</bpmn:definitions>", partner.encode() + b"</bpmn:definitions>"
+    )
+    add_ambiti(db)
+    deploy(db, files=files)
+    instance = start_instance(db, settings, "passaggio", "MILANO", OPERATOR).instance
+    assert db.scalar(select(HumanTask.task_name).where(HumanTask.instance_id == instance.id)) == "dopo"
+
+
 # Constructs BPMN defines as pass-through: the case reaches the user task after them.
 PASSING = {
     "abstract task": between('<bpmn:task id="x" name="Verifica documenti"/>'),
@@ -217,3 +234,6 @@ def test_a_process_that_starts_only_by_message_is_refused_when_started_by_hand(d
     assert "si avvia solo con il messaggio «segnalazione»" in err.value.message
     assert "inlav messages send segnalazione --ambito MILANO" in err.value.message
     assert db.scalar(select(ProcessInstance.id)) is None, "nothing is stored"
+    from web.errors import status_for
+
+    assert status_for(err.value) == (422, "not_startable"), "the web and the API answer 422 with the reason"
