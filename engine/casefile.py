@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine import codec
+from engine import codec, definitions
 from engine.access.matrix import Action, ambiti_for, require, require_in
 from engine.access.roles import Actor, role_label
 from engine.config import Settings
 from engine.errors import NotFound
-from engine.instances import Outcome, start_instance
+from engine.instances import Outcome, require_plain_start, start_instance
 from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
 from engine.privacy import (
     ERASED,
@@ -54,6 +54,7 @@ TIMELINE_KINDS = {
     "message_received": "Messaggio ricevuto",
     "message_sent": "Messaggio inviato",
     "incident": "Errore del modello",
+    "stalled": "Caso fermo: nessuna attività in attesa",
     "instance_completed": "Caso concluso",
     "instance_migrated": "Caso migrato a una nuova versione",
     "consent_recorded": "Consenso registrato",
@@ -61,6 +62,8 @@ TIMELINE_KINDS = {
     "consent_override": "Invio autorizzato senza consenso",
     "identity_erased": "Identità cancellata",
 }
+# Events whose detail (message, reason) the timeline shows.
+DETAIL_KINDS = ("incident", "stalled", "message_received", "message_sent", "consent_override")
 STATUS_LABELS = {"running": "In corso", "completed": "Concluso", "error": "Bloccato da un errore"}
 
 
@@ -256,7 +259,7 @@ def case_file(session: Session, settings: Settings, case_code: str, actor: Actor
         diff = codec.from_jsonable_text(row.data_diff_json) if row.data_diff_json else {}
         changed = sorted({*(diff.get("added") or {}), *(diff.get("changed") or {})}) if isinstance(diff, dict) else []
         detail = None
-        if row.detail_json and row.kind in ("incident", "message_received", "message_sent", "consent_override"):
+        if row.detail_json and row.kind in DETAIL_KINDS:
             info = codec.from_jsonable_text(row.detail_json)
             if isinstance(info, dict):
                 detail = " — ".join(str(info[k]) for k in ("message", "reason") if info.get(k)) or None
@@ -478,5 +481,11 @@ def start_case(
     known = session.get(Ambito, ambito) is not None
     require_in(actor, Action.CASE_START, ambito if known else None, f"Ambito «{ambito}» non trovato.")
     if process_key not in {s.process_key for s in startable_processes(session, ambito)}:
+        try:
+            latest = definitions.resolve(session, process_key, ambito)
+        except NotFound:
+            latest = None
+        if latest is not None:
+            require_plain_start(latest, ambito)  # says how a message-started process starts
         raise NotFound(f"Processo «{process_key}» non disponibile per l'Ambito {ambito}.")
     return start_instance(session, settings, process_key, ambito, actor, case_code, data)

@@ -26,7 +26,7 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.models import Ambito, Bundle, BundleFile, DefinitionFile, ProcessDefinition
 from engine.safexml import UnsafeXml, parse_xml
 from engine.sandbox import build_builtins, bundle_names, check_code, check_template, name_problems
-from engine.spiff import ParsedBundle, check_timer_value, parse_bundle
+from engine.spiff import ParsedBundle, check_constructs, check_timer_value, parse_bundle
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "json"}
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -131,9 +131,11 @@ def check_bundle(
         (bpmn if kind == "bpmn" else dmn)[name] = root
     if problems:
         return check
+    refused = check_constructs(bpmn)
     parsed = parse_bundle(bpmn, dmn)
     check.parsed = parsed
-    problems.extend(parsed.problems)
+    problems.extend(refused)
+    problems.extend(_besides_refused(parsed.problems, refused))
     if parsed.problems:
         return check
 
@@ -154,6 +156,12 @@ def check_bundle(
             continue
         problems.append(Problem(file, element, f"l'attività di chiamata punta al processo «{target}», che non esiste"))
     return check
+
+
+def _besides_refused(found: list[Problem], refused: list[Problem]) -> list[Problem]:
+    """Parser problems on elements not already refused as unsupported constructs (one cause each)."""
+    places = {(p.file, p.element) for p in refused}
+    return [p for p in found if (p.file, p.element) not in places]
 
 
 def _lint_human_task(task: Any, json_files: dict[str, Any], problems: list[Problem]) -> None:

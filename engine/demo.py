@@ -634,6 +634,9 @@ def _seed_report(platform: Platform, code: str) -> int:
 # --------------------------------------------------------------------------- entry point
 
 
+WARNING = "Attenzione: "  # starts each summary line about something the seed could not do
+
+
 def seed(platform: Platform, ambiti: Sequence[str] | None = None) -> list[str]:
     """Idempotent demo seed (all twelve Ambiti unless told otherwise); returns a summary to print."""
     codes = [c for c, _ in AMBITI if ambiti is None or c in ambiti]
@@ -649,5 +652,5 @@ def seed(platform: Platform, ambiti: Sequence[str] | None = None) -> list[str]:
     lines.append(f"Obiettivi annuali {year}: {seed_targets(platform, codes, year)} Ambiti.")
     started, problems = seed_cases(platform, codes)
     lines.append(f"Casi dimostrativi: {started} avviati.")
-    lines.extend(f"Attenzione: {p}" for p in problems)
+    lines.extend(f"{WARNING}{p}" for p in problems)
     return lines

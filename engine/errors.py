@@ -31,6 +31,10 @@ class TaskNotReady(Conflict):
     """The task is no longer waiting for a human (completed, cancelled or moved on)."""
 
 
+class NotStartable(EngineError):
+    """The process cannot be started by hand (it has no none start event); the message says how it starts."""
+
+
 class Forbidden(EngineError):
     """The actor may not do this (wrong role, Ambito or assignee)."""
 

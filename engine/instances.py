@@ -27,11 +27,11 @@ from engine.access.roles import SYSTEM, Actor
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.datadiff import apply_diff, data_diff
-from engine.errors import Conflict, EngineStateError, NotFound, ScriptError
+from engine.errors import Conflict, EngineStateError, NotFound, NotStartable, ScriptError
 from engine.history import NewEvent
 from engine.models import Ambito, Message, ProcessDefinition, ProcessInstance
 from engine.privacy import CaseCipher, cipher_for, index_key
-from engine.spiff import Case, SpecSet, StepReport, build_specset
+from engine.spiff import Case, SpecSet, StepReport, build_specset, has_plain_start
 
 RUNNING, COMPLETED, ERROR = "running", "completed", "error"
 QUIET_KINDS = {"gateway", "start_event", "step"}
@@ -86,8 +86,32 @@ def start_instance(
     if session.get(Ambito, ambito) is None:
         raise NotFound(f"Ambito sconosciuto: {ambito}")
     main = definitions.resolve(session, process_key, ambito)
+    require_plain_start(main, ambito)
     manifest = definitions.manifest_for(session, main, ambito)
     return _start(session, settings, main, manifest, ambito, actor, case_code, data, None)
+
+
+def require_plain_start(main: ProcessDefinition, ambito: str) -> None:
+    """Refuse to start by hand a process that has no none start event: the case would wait
+    at its message (or timer) start for something nobody sends it, forever."""
+    if has_plain_start(main.content_hash, main.spec_json):
+        return
+    names = [str(n) for n in json.loads(main.start_messages_json or "[]")]
+    if len(names) == 1:
+        raise NotStartable(
+            f"Il processo «{main.process_key}» si avvia solo con il messaggio «{names[0]}»: usare "
+            f"`inlav messages send {names[0]} --ambito {ambito}` (o l'API dei messaggi) invece di avviarlo a mano."
+        )
+    if names:
+        listed = ", ".join(f"«{n}»" for n in names)
+        raise NotStartable(
+            f"Il processo «{main.process_key}» si avvia solo con uno dei messaggi {listed}: inviare il messaggio "
+            f"con `inlav messages send NOME --ambito {ambito}` (o l'API dei messaggi) invece di avviarlo a mano."
+        )
+    raise NotStartable(
+        f"Il processo «{main.process_key}» non ha un evento di inizio semplice (senza tipo), quindi non si può "
+        "avviare a mano: aggiungerne uno al diagramma e pubblicare una nuova versione."
+    )
 
 
 def start_by_message(

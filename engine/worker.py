@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import messages
 from engine.access.roles import SYSTEM
@@ -28,6 +29,7 @@ from engine.errors import Conflict, EngineError
 from engine.instances import run_step
 from engine.models import Timer
 from engine.spiff import Case, StepReport
+from engine.supervision import StalledCase, record_new_stalls
 
 log = logging.getLogger("inlav.worker")
 BACKOFF_SECONDS = (30, 120, 600, 3600)
@@ -139,11 +141,31 @@ def housekeeping(factory: sessionmaker[Session]) -> dict[str, int]:
         }
 
 
+def notice_stalls(factory: sessionmaker[Session]) -> list[StalledCase]:
+    """Record in their history, once, the running cases that wait for nothing, and warn in the log."""
+    try:
+        with transaction(factory) as session:
+            found = record_new_stalls(session)
+    except StaleDataError:
+        return []  # a case moved meanwhile: looked at again on the next pass
+    for case in found:
+        log.warning(
+            "caso %s (Ambito %s, %s v%d) fermo: nessuna attività, timer o messaggio atteso; ultimo passo: %s",
+            case.case_code,
+            case.ambito,
+            case.process_key,
+            case.version,
+            case.last_step or "-",
+        )
+    return found
+
+
 HOUSEKEEPING_SECONDS = 600.0
 
 
 def run_forever(factory: sessionmaker[Session], settings: Settings, worker_id: str, stop: object | None = None) -> None:
-    """Tick until interrupted, sleeping when there is nothing to do."""
+    """Tick until interrupted, sleeping when there is nothing to do; every ten minutes, housekeeping
+    and the check for stalled cases."""
     log.info("worker %s started", worker_id)
     next_housekeeping = 0.0
     while stop is None or not getattr(stop, "is_set", lambda: False)():
@@ -152,6 +174,10 @@ def run_forever(factory: sessionmaker[Session], settings: Settings, worker_id: s
                 log.info("housekeeping: %s", housekeeping(factory))
             except Exception:
                 log.exception("housekeeping failed")
+            try:
+                notice_stalls(factory)
+            except Exception:
+                log.exception("stalled-case check failed")
             next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
         try:
             result = tick(factory, settings, worker_id)

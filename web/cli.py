@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from alembic.util.exc import CommandError
 from sqlalchemy import select
 
 from engine import (
@@ -38,10 +39,11 @@ from engine.casefile import get_case, start_case
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
 from engine.errors import problems_heading
-from engine.messages import accept_message, list_messages
+from engine.messages import FAILED, UNMATCHED, accept_message, list_messages
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
 from engine.privacy import KeyUnavailable, encrypt_existing, generate_master_key, reindex, rotate_keys
+from engine.supervision import stalled_cases
 from engine.worker import run_forever, tick
 from web.cli_admin import ambiti_app, users_app
 from web.cli_backup import backup_app
@@ -86,6 +88,7 @@ COMMAND_ACTIONS: dict[str, Action | None] = {
     "instances history": Action.CASE_READ,
     "instances migrate": Action.CASE_MIGRATE,
     "instances retry": Action.CASE_MIGRATE,
+    "instances stalled": Action.CASE_MIGRATE,
     "tasks list": Action.TASK_WORK,
     "tasks claim": Action.TASK_WORK,
     "tasks release": Action.TASK_WORK,
@@ -122,11 +125,17 @@ def _in_scope(session: Any, actor: Actor, action: Action, case_code: str) -> Non
 def _json_arg(value: str | None) -> Any:
     if value is None:
         return {}
-    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            fail(f"Impossibile leggere il file {value[1:]} (JSON in UTF-8).")
+    else:
+        text = value
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        fail(f"JSON non valido: {exc}")
+        fail(f"JSON non valido: {exc.msg} (riga {exc.lineno}, colonna {exc.colno}).")
     return None
 
 
@@ -137,7 +146,10 @@ def _json_arg(value: str | None) -> Any:
 def db_upgrade(revision: str = "head") -> None:
     """Applica le migrazioni del database."""
     platform = _platform()
-    upgrade_database(platform.settings.database_url, revision)
+    try:
+        upgrade_database(platform.settings.database_url, revision)
+    except CommandError:
+        fail(f"Revisione «{revision}» sconosciuta: senza argomenti `inlav db upgrade` porta all'ultima.")
     typer.echo(f"Database aggiornato ({revision}).")
 
 
@@ -145,7 +157,10 @@ def db_upgrade(revision: str = "head") -> None:
 def db_downgrade(revision: str) -> None:
     """Riporta il database alla revisione REVISION (es. base)."""
     platform = _platform()
-    downgrade_database(platform.settings.database_url, revision)
+    try:
+        downgrade_database(platform.settings.database_url, revision)
+    except CommandError:
+        fail(f"Revisione «{revision}» sconosciuta: indicare una revisione esistente, es. base.")
     typer.echo(f"Database riportato a {revision}.")
 
 
@@ -395,6 +410,27 @@ def instances_retry(case_code: str, user: UserOpt = None) -> None:
     typer.echo(f"Caso {case_code}: {outcome.instance.status}.")
 
 
+@instances_app.command("stalled")
+def instances_stalled(
+    ambito: Annotated[str | None, typer.Option(help="Solo i casi di questo Ambito.")] = None,
+    user: UserOpt = None,
+) -> None:
+    """Elenca i casi in corso fermi: senza attività aperte, timer o messaggi attesi."""
+    platform = _platform()
+    actor = acting(platform, user, Action.CASE_MIGRATE)
+    try:
+        with read_transaction(platform.sessions) as session:
+            found = stalled_cases(session, actor, ambito)
+    except EngineError as exc:
+        fail(str(exc))
+    for case in found:
+        typer.echo(
+            f"{case.case_code:20s} {case.ambito:12s} {case.process_key} v{case.version}  "
+            f"fermo dal {case.since:%Y-%m-%d %H:%M}  ultimo passo: {case.last_step or '-'}"
+        )
+    typer.echo(f"{len(found)} {'caso fermo' if len(found) == 1 else 'casi fermi'}.")
+
+
 # --------------------------------------------------------------------------- tasks
 
 
@@ -496,9 +532,17 @@ def messages_send(
                 message = send_message(session, name, _json_arg(payload), key, ambito, source="cli")
                 if now:
                     deliver(session, platform.settings, message.id)
-            status, mid = message.status, message.id
+            status, mid, error = message.status, message.id, message.error
     except EngineError as exc:
         fail(str(exc))
+    if status == UNMATCHED:
+        fail(
+            f"Messaggio {mid} non consegnato (unmatched): {error or 'nessun caso lo attende'}. "
+            f"Resta in attesa e il worker lo consegnerà quando un caso attenderà «{name}»"
+            f"{f' con la chiave «{key}»' if key else ''}."
+        )
+    if status == FAILED:
+        fail(f"Messaggio {mid} non consegnato (failed): il caso che lo attendeva si è fermato per un errore: {error}")
     typer.echo(f"Messaggio {mid}: {status}.")
 
 
@@ -530,6 +574,11 @@ def worker(
         )
         for error in result.errors:
             typer.secho(error, fg=typer.colors.YELLOW, err=True)
+        if result.timers_failed or result.errors:
+            fail(
+                f"Passata con errori: {result.timers_failed} timer non scattati per un errore del caso, "
+                f"{len(result.errors)} altri errori (i casi interessati: inlav instances show CODICE)."
+            )
         return
     typer.echo(f"Worker {wid} avviato (Ctrl+C per fermare).")
     try:
@@ -582,12 +631,15 @@ def serve(
 @demo_app.command("seed")
 def demo_seed() -> None:
     """Crea gli Ambiti, gli utenti, i partner e i casi dimostrativi (attraverso il motore)."""
-    from engine.demo import seed
+    from engine.demo import WARNING, seed
 
     platform = _platform()
     summary = seed(platform)
     for line in summary:
         typer.echo(line)
+    problems = [line for line in summary if line.startswith(WARNING)]
+    if problems:
+        fail(f"Seme dimostrativo incompleto: {len(problems)} problemi (vedi sopra).")
 
 
 def main() -> None:  # pragma: no cover - console entry point
@@ -596,6 +648,9 @@ def main() -> None:  # pragma: no cover - console entry point
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except EngineError as exc:  # a command that let one through: still a clear message and a failure
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

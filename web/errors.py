@@ -25,6 +25,7 @@ from engine import (
     FormInvalid,
     LoginLocked,
     NotFound,
+    NotStartable,
     ScriptError,
     TaskNotReady,
 )
@@ -50,6 +51,7 @@ STATUS: list[tuple[type[EngineError], int, str]] = [
     (LoginLocked, 429, "too_many_attempts"),
     (Forbidden, 403, "forbidden"),
     (FormInvalid, 422, "form_invalid"),
+    (NotStartable, 422, "not_startable"),
     (CaseBusy, 409, "case_busy"),
     (TaskNotReady, 409, "task_not_ready"),
     (Conflict, 409, "conflict"),

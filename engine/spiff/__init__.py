@@ -14,7 +14,9 @@ from engine.spiff.case import (
     TaskRow,
     TimerView,
     build_specset,
+    has_plain_start,
 )
+from engine.spiff.constructs import check_constructs
 from engine.spiff.parsing import (
     CodeItem,
     HumanTaskInfo,
@@ -44,6 +46,8 @@ __all__ = [
     "TimerView",
     "add_iso_duration",
     "build_specset",
+    "check_constructs",
     "check_timer_value",
+    "has_plain_start",
     "parse_bundle",
 ]

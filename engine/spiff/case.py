@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import StartEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
@@ -104,6 +105,15 @@ def build_specset(
             specs[name] = sub
             owners[name] = definition_id
     return SpecSet(main=main, specs=specs, owners=owners)
+
+
+def has_plain_start(content_hash: str, spec_json: str) -> bool:
+    """Whether a stored process can be started by hand: its main process has a none start event."""
+    spec, _embedded = _cached_spec(content_hash, spec_json)
+    return any(
+        isinstance(ts, StartEvent) and isinstance(ts.event_definition, NoneEventDefinition)
+        for ts in spec.task_specs.values()
+    )
 
 
 # --------------------------------------------------------------------------- rows

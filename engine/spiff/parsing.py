@@ -24,13 +24,13 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from engine.errors import Problem
+from engine.spiff.constructs import ENGINE_CONFIG, EngineParser, run_abstract_tasks
 
-_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+_REGISTRY = BpmnWorkflowSerializer.configure(ENGINE_CONFIG)
 SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 EVENT_SUBPROCESS_UNSUPPORTED = (
@@ -90,7 +90,7 @@ class ParsedBundle:
 def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
     """Parse already-safe lxml roots (file name → root) and extract lint facts."""
     result = ParsedBundle()
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = EngineParser(validator=VALIDATOR)
     decision_files: dict[str, str] = {}
     for name, root in dmn.items():
         try:
@@ -374,4 +374,6 @@ def load_spec_json(spec_json: str) -> tuple[Any, dict[str, Any]]:
     payload = json.loads(spec_json)
     spec = _REGISTRY.restore(payload["spec"])
     embedded = {name: _REGISTRY.restore(sub) for name, sub in payload["embedded"].items()}
+    for restored in [spec, *embedded.values()]:
+        run_abstract_tasks(restored)
     return spec, embedded
