@@ -25,6 +25,14 @@ RUNTIME_HOSTILE = {
     "huge power": ("x = 10**10**10", "tempo di calcolo esaurito"),
     "unstorable result": ("x = set([1])", "non salvabile"),
     "bad data": ("x = manca + 1", "NameError"),
+    # Case data limits (engine.limits): refused like a script error, named by element and variable.
+    # How deep the stack already is decides whether the sandbox's answer can be decoded at all:
+    # either way an «annidamento oltre …» task error (tests/web/test_api_limits.py checks the full text).
+    "deep nesting": ("x = []\nfor i in range(950):\n    x = [x]", "annidamento oltre"),
+    "huge text": (
+        "x = 'a' * 25_000_000",
+        "dati del caso troppo grandi: 25,0 MB oltre il limite di 2 MB (variabile «x»)",
+    ),
 }
 
 COMPILE_HOSTILE = {
