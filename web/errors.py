@@ -119,9 +119,10 @@ def status_for(exc: EngineError) -> tuple[int, str]:
 def diagram_message(exc: ScriptError, kept_as_draft: bool = True) -> str:
     """What to tell a person when the diagram failed on her step (nothing moved)."""
     kept = "I dati inseriti sono stati conservati come bozza; " if kept_as_draft else ""
+    cause = exc.message.rstrip() + ("" if exc.message.rstrip().endswith((".", "!", "?")) else ".")
     return (
-        f"Il passo non è stato registrato perché il modello di processo ha un errore: {exc.message} "
-        f"{kept}avvisare il coordinatore che gestisce i modelli e riprovare più tardi."
+        f"Il passo non è stato registrato perché il modello di processo ha un errore: {cause} "
+        f"{kept}{'avvisare' if kept else 'Avvisare'} il coordinatore che gestisce i modelli e riprovare più tardi."
     )
 
 
