@@ -90,7 +90,7 @@ PROBLEMS: dict[int, str] = {
     400: "Corpo della richiesta illeggibile (JSON non valido o annidato troppo in profondità)",
     401: "Token mancante, scaduto o revocato",
     403: "Ruolo o Ambito non consentito",
-    404: "Non trovato (anche: di un altro Ambito, o identificativo fuori intervallo)",
+    404: "Non trovato (anche: di un altro Ambito, o identificativo fuori dall'intervallo ammesso)",
     409: "Stato cambiato (già presa in carico, già completata, caso occupato)",
     413: "Dati troppo grandi (corpo oltre il limite delle richieste, o dati oltre il limite del caso)",
     422: "Dati non validi (`errors`: messaggi per campo) o errore del modello di processo",
@@ -106,6 +106,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """
     codes = sorted({401, 403, 413, 422, *statuses})
     return {code: {"description": PROBLEMS[code], "model": ProblemOut} for code in codes}
+
+
+OUT_OF_RANGE = {"less_than_equal", "greater_than_equal", "less_than", "greater_than"}
 
 
 def status_for(exc: EngineError) -> tuple[int, str]:
@@ -204,8 +207,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        if any(tuple(err.get("loc", ()))[:1] == ("path",) for err in exc.errors()):
-            # An id that is not a number, or outside the range of its column, names nothing.
+        if any(tuple(err.get("loc", ()))[:1] == ("path",) and err.get("type") in OUT_OF_RANGE for err in exc.errors()):
+            # An id outside the range of its column (web.params) names nothing; one that is
+            # not a number at all stays a malformed request (422).
             message = "Non trovato." if _is_api(request) else "La pagina richiesta non esiste."
             return error_response(request, 404, message, "not_found")
         errors: dict[str, list[str]] = {}
