@@ -25,6 +25,7 @@ from engine.access.roles import Actor, role_label
 from engine.config import Settings
 from engine.errors import NotFound
 from engine.instances import Outcome, require_plain_start, start_instance
+from engine.limits import DataLimits, clip_depth
 from engine.models import Ambito, CaseIndex, HistoryEvent, HumanTask, Partner, ProcessDefinition, ProcessInstance
 from engine.privacy import (
     ERASED,
@@ -113,6 +114,7 @@ class CaseFile:
     referrals: list[PlanItem]
     consents: list[ConsentView] = field(default_factory=list)
     held: list[HeldMessage] = field(default_factory=list)
+    data_warnings: list[str] = field(default_factory=list)  # parts of `data` cut at the depth limit
 
     @property
     def identity_erased(self) -> bool:
@@ -225,6 +227,9 @@ def _partner_names(session: Session, data: Mapping[str, Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------- case file
 
 
+UNREADABLE_DATA = "I dati del caso sono annidati troppo in profondità per essere letti: sono omessi."
+
+
 def case_file(session: Session, settings: Settings, case_code: str, actor: Actor) -> CaseFile:
     """The case file of a case the actor may see (identity fields opened)."""
     instance = get_case(session, case_code, actor)
@@ -238,7 +243,11 @@ def case_file(session: Session, settings: Settings, case_code: str, actor: Actor
             .order_by(HumanTask.created_at, HumanTask.task_id)
         )
     )
-    data = case_data(session, instance, cipher)
+    # Cut at the depth limit: data stored before the limits existed must still be readable.
+    try:
+        data, data_warnings = clip_depth(case_data(session, instance, cipher), DataLimits.of(settings))
+    except RecursionError:
+        data, data_warnings = {}, [UNREADABLE_DATA]
     versions: dict[int, int] = {
         row[0]: row[1]
         for row in session.execute(
@@ -301,6 +310,7 @@ def case_file(session: Session, settings: Settings, case_code: str, actor: Actor
             HeldMessage(m.id, m.name, m.correlation_key, m.created_at, m.error)
             for m in held_messages(session, instance.id)
         ],
+        data_warnings=data_warnings,
     )
 
 

@@ -23,6 +23,17 @@ class UnstorableValue(TypeError):
         self.path = path
 
 
+class TooDeep(UnstorableValue):
+    """A value is nested so deep that encoding it would exhaust the stack."""
+
+    def __init__(self, path: str) -> None:
+        TypeError.__init__(
+            self,
+            f"la variabile '{path}' è annidata troppo in profondità" if path else "dati annidati troppo in profondità",
+        )
+        self.path = path
+
+
 def _tag(value: Any) -> Any:
     """`json.dumps` default: tag the few extra types we store, refuse everything else."""
     if isinstance(value, _dt.datetime):
@@ -46,11 +57,17 @@ def to_jsonable(value: Any, path: str = "") -> Any:
     """
     try:
         text = json.dumps(value, default=_tag, allow_nan=False, check_circular=False)
-    except (TypeError, ValueError, RecursionError):
-        return _walk(value, path)
-    if _TAG in text:
-        return _walk(value, path)
-    return json.loads(text)
+    except RecursionError:
+        raise TooDeep(path) from None
+    except (TypeError, ValueError):
+        try:
+            return _walk(value, path)
+        except RecursionError:
+            raise TooDeep(path) from None
+    try:
+        return _walk(value, path) if _TAG in text else json.loads(text)
+    except RecursionError:
+        raise TooDeep(path) from None
 
 
 def _walk(value: Any, path: str = "") -> Any:

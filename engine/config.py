@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     lock_wait_seconds: float = 5.0
 
+    # Case data (engine.limits): encoded size (bytes of JSON) and nesting depth (levels per
+    # variable) the data of a case may reach. A step that would exceed them is refused as a
+    # task error; data sent from outside beyond them is refused before it is stored.
+    max_case_data_bytes: int = Field(2_000_000, ge=1_000)
+    max_data_depth: int = Field(64, ge=4, le=200)
+
     # Worker.
     worker_poll_seconds: float = 2.0
     worker_batch_size: int = 20

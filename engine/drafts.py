@@ -18,6 +18,7 @@ from engine.access.roles import Actor
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.errors import Conflict
+from engine.limits import DataLimits, check_incoming
 from engine.models import HumanTask, ProcessInstance, TaskDraft
 from engine.privacy import cipher_for
 from engine.tasks import check_access, get_task
@@ -39,6 +40,7 @@ def save_draft(
     instance = session.get(ProcessInstance, task.instance_id)
     assert instance is not None  # the inbox row cascades with its case
     cipher = cipher_for(session, settings, instance, create=True)
+    check_incoming(data, DataLimits.of(settings), "dati della bozza")
     try:
         text = cipher.seal_text(codec.to_jsonable(data), codec.dumps)
     except codec.UnstorableValue as exc:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import codec, definitions, history, leases, projections, store
+from engine import codec, definitions, history, leases, limits, projections, store
 from engine.access.roles import SYSTEM, Actor
 from engine.clock import utcnow
 from engine.config import Settings
@@ -31,7 +31,7 @@ from engine.errors import Conflict, EngineStateError, NotFound, NotStartable, Sc
 from engine.history import NewEvent
 from engine.models import Ambito, Message, ProcessDefinition, ProcessInstance
 from engine.privacy import CaseCipher, cipher_for, index_key
-from engine.spiff import Case, SpecSet, StepReport, build_specset, has_plain_start
+from engine.spiff import Case, Snapshot, SpecSet, StepReport, build_specset, has_plain_start
 
 RUNNING, COMPLETED, ERROR = "running", "completed", "error"
 QUIET_KINDS = {"gateway", "start_event", "step"}
@@ -85,6 +85,8 @@ def start_instance(
     """
     if session.get(Ambito, ambito) is None:
         raise NotFound(f"Ambito sconosciuto: {ambito}")
+    if data:
+        limits.check_incoming(data, limits.DataLimits.of(settings), "dati iniziali")
     main = definitions.resolve(session, process_key, ambito)
     require_plain_start(main, ambito)
     manifest = definitions.manifest_for(session, main, ambito)
@@ -332,6 +334,8 @@ def _persist(
     message payloads); the events returned keep the plain diffs.
     """
     snapshot = case.snapshot()
+    bounds = limits.DataLimits.of(settings)
+    _check_limits(case, snapshot, report, leading, bounds)
     store.save(session, instance, snapshot, stored, report.archived, cipher)
     open_titles: list[str] = []
     removed = projections.sync_human_tasks(session, instance, case, open_titles)
@@ -411,8 +415,36 @@ def _persist(
     # The chain is computed over what is stored: the sealed diffs.
     sealed = [replace(e, data_diff=cipher.seal_diff(e.data_diff)) if e.data_diff else e for e in events]
     history.append(session, instance, sealed)
-    _update_case_data(session, instance, sealed, open_titles, cipher, index_key(settings))
+    try:
+        _update_case_data(session, instance, sealed, open_titles, cipher, index_key(settings), bounds)
+    except limits.LimitExceeded as exc:
+        raise _limit_error(case, report, exc.breach) from None
     return events
+
+
+def _check_limits(
+    case: Case, snapshot: Snapshot, report: StepReport, leading: list[NewEvent], bounds: limits.DataLimits
+) -> None:
+    """Refuse, before anything is written, a step whose data breaks the case data limits."""
+    per_task: list[tuple[str | None, Any]] = [(None, snapshot.workflow.get("data") or {})]
+    per_task += [(None, attrs.get("data") or {}) for _name, attrs in snapshot.subprocesses.values()]
+    for row in snapshot.tasks:
+        per_task.append((row.task_id, row.data))
+        per_task.append((row.task_id, row.row.get("internal_data") or {}))
+    diffs = [e.data_diff for e in leading if e.data_diff] + [e.diff for e in report.events if e.diff]
+    breach = limits.check_step(per_task, diffs, [m.payload for m in report.outbound], bounds)
+    if breach is not None:
+        raise _limit_error(case, report, breach)
+
+
+def _limit_error(case: Case, report: StepReport, breach: limits.Breach) -> ScriptError:
+    """The task error of a limit breach, on the element that last set the variable (or the task holding it)."""
+    detail = breach.problem + (f" (variabile «{breach.variable}»)" if breach.variable else "")
+    for event in reversed(report.events):
+        diff = event.diff or {}
+        if breach.variable and any(breach.variable in (diff.get(part) or {}) for part in ("added", "changed")):
+            return case.error_at(event.element, None, detail)
+    return case.error_at(None, breach.task_id, detail)
 
 
 def _update_case_data(
@@ -422,6 +454,7 @@ def _update_case_data(
     open_titles: list[str],
     cipher: CaseCipher,
     idx: bytes,
+    bounds: limits.DataLimits | None = None,
 ) -> None:
     """Fold the step's (sealed) data changes into the (sealed) case data, then refresh the search row.
 
@@ -431,5 +464,10 @@ def _update_case_data(
     data = codec.from_jsonable_text(instance.case_data_json or "{}")
     for event in events:
         apply_diff(data, event.data_diff)
-    instance.case_data_json = codec.dumps(data)
+    text = codec.dumps(data)
+    size = len(text.encode("utf-8"))
+    if bounds is not None and size > bounds.max_bytes:
+        # Checked on what is stored (sealed); the step's savepoint takes back what it wrote.
+        raise limits.LimitExceeded(limits.Breach(limits.too_large(size, bounds), limits.largest_variable(data)))
+    instance.case_data_json = text
     projections.sync_case_index(session, instance, data, cipher, idx, open_titles)

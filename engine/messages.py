@@ -28,6 +28,7 @@ from engine.config import Settings
 from engine.db import is_postgres
 from engine.errors import NotFound
 from engine.instances import Outcome, run_step, start_by_message
+from engine.limits import DataLimits, check_incoming
 from engine.models import Ambito, Message, MessageSubscription, ProcessInstance
 from engine.privacy import cipher_for
 from engine.privacy.consent import HELD_CONSENT, HELD_REASON, sharing_needs_consent
@@ -46,10 +47,14 @@ def send_message(
     correlation_key: str | None = None,
     ambito: str | None = None,
     source: str = "api",
+    bounds: DataLimits | None = None,
 ) -> Message:
-    """Queue a message for delivery (the worker, or `deliver`, routes it)."""
+    """Queue a message for delivery (the worker, or `deliver`, routes it); a payload beyond
+    the case data limits (`bounds`) is refused before it is stored."""
     if not name or len(name) > 200:
         raise NotFound("Nome del messaggio mancante o troppo lungo.")
+    if bounds is not None:
+        check_incoming(payload, bounds, "dati del messaggio")
     now = utcnow()
     message = Message(
         name=name,
@@ -82,7 +87,9 @@ def accept_message(
     """A message from a partner system, sent by someone who may send to that Ambito, delivered now."""
     known = session.get(Ambito, ambito) is not None
     require_in(actor, Action.MESSAGE_SEND, ambito if known else None, f"Ambito «{ambito}» non trovato.")
-    message = send_message(session, name, payload, correlation_key, ambito, source=f"api:{actor.username}")
+    message = send_message(
+        session, name, payload, correlation_key, ambito, source=f"api:{actor.username}", bounds=DataLimits.of(settings)
+    )
     deliver(session, settings, message.id)
     return message
 

@@ -18,6 +18,7 @@ from engine.config import Settings
 from engine.errors import Conflict, Forbidden, FormInvalid, NotFound, TaskNotReady
 from engine.history import NewEvent
 from engine.instances import Outcome, run_step
+from engine.limits import DataLimits, check_incoming
 from engine.models import HistoryEvent, HumanTask, ProcessInstance, TaskDraft
 from engine.spiff import Case, StepReport
 
@@ -237,6 +238,7 @@ def complete_task(session: Session, settings: Settings, task_id: str, data: dict
     schema = form_for(session, task)
     if not isinstance(data, dict):
         raise FormInvalid("I dati inviati non sono un oggetto.", {"": ["formato non valido"]})
+    check_incoming(data, DataLimits.of(settings))
 
     def action(case: Case) -> StepReport:
         live = case.find_task(task_id)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import codec
 from engine.config import Settings
+from engine.limits import DataLimits, clip_depth
 from engine.models import HumanTask, ProcessInstance, TaskData, TaskState
 from engine.privacy import cipher_for
 from engine.sandbox import SandboxFailure, get_pool
@@ -28,8 +29,14 @@ class TaskContext:
     documentation: str | None
 
 
-def task_data(session: Session, settings: Settings, task: HumanTask) -> dict[str, Any]:
-    """Data the task holds now (what its form is pre-filled with), identity fields opened."""
+def task_data(
+    session: Session, settings: Settings, task: HumanTask, warnings: list[str] | None = None
+) -> dict[str, Any]:
+    """Data the task holds now (what its form is pre-filled with), identity fields opened.
+
+    Cut at the depth limit (`engine.limits.clip_depth`), so data stored before the limits
+    existed can still be shown and served; what was cut is told in `warnings`, if given.
+    """
     text = session.scalar(
         select(TaskData.data_json)
         .join(TaskState, (TaskState.instance_id == TaskData.instance_id) & (TaskState.data_hash == TaskData.hash))
@@ -41,8 +48,18 @@ def task_data(session: Session, settings: Settings, task: HumanTask) -> dict[str
     if instance is None:
         return {}
     cipher = cipher_for(session, settings, instance)
-    data = codec.from_jsonable(cipher.open_text(text))
-    return data if isinstance(data, dict) else {}
+    try:
+        data = codec.from_jsonable(cipher.open_text(text))
+    except RecursionError:
+        if warnings is not None:
+            warnings.append("I dati dell'attività sono annidati troppo in profondità per essere letti: sono omessi.")
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    clipped, cut = clip_depth(data, DataLimits.of(settings))
+    if warnings is not None:
+        warnings.extend(cut)
+    return clipped
 
 
 def task_context(session: Session, settings: Settings, task: HumanTask) -> TaskContext:

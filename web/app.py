@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from engine import Platform, open_platform
 from web import errors
+from web.bodylimit import BodyLimit
 from web.config import WebSettings, load_web_settings
 from web.routes import account, admin, api, audit, auth, cases, contacts, inbox, privacy, profile, reports, tasks
 from web.security import PUBLIC, landing_page, load_viewer
@@ -42,6 +43,8 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
     errors.install(app)
+    # Forms and JSON API bodies share one limit, checked on the declared and the streamed size.
+    app.add_middleware(BodyLimit, max_bytes=app.state.web_settings.max_body_bytes)
     # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
     for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, admin, audit, api):
         app.include_router(module.router)
@@ -59,7 +62,12 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    @app.get("/health", tags=["sistema"], dependencies=PUBLIC)
+    @app.get(
+        "/health",
+        tags=["sistema"],
+        dependencies=PUBLIC,
+        responses={503: {"description": errors.PROBLEMS[503]}, 413: {"description": errors.PROBLEMS[413]}},
+    )
     def health() -> JSONResponse:
         """Liveness and database reachability."""
         try:

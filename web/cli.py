@@ -39,6 +39,7 @@ from engine.casefile import get_case, start_case
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
 from engine.errors import problems_heading
+from engine.limits import DataLimits
 from engine.messages import FAILED, UNMATCHED, accept_message, list_messages
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
@@ -529,7 +530,8 @@ def messages_send(
             if not actor.system:
                 message = accept_message(session, platform.settings, actor, name, _json_arg(payload), key, ambito or "")
             else:
-                message = send_message(session, name, _json_arg(payload), key, ambito, source="cli")
+                bounds = DataLimits.of(platform.settings)
+                message = send_message(session, name, _json_arg(payload), key, ambito, source="cli", bounds=bounds)
                 if now:
                     deliver(session, platform.settings, message.id)
             status, mid, error = message.status, message.id, message.error

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import (
@@ -29,6 +30,8 @@ from engine import (
     ScriptError,
     TaskNotReady,
 )
+from engine.limits import DataTooLarge
+from web.bodylimit import TOO_LARGE
 from web.security import (
     ENROL_PATH,
     PASSWORD_PAGE,
@@ -57,6 +60,7 @@ STATUS: list[tuple[type[EngineError], int, str]] = [
     (Conflict, 409, "conflict"),
     (ScriptError, 422, "diagram_error"),
     (EngineStateError, 409, "engine_state"),
+    (DataTooLarge, 413, "too_large"),
     (DefinitionError, 422, "definition_invalid"),
 ]
 
@@ -74,6 +78,41 @@ TITLES = {
 }
 
 
+class ProblemOut(BaseModel):
+    """Every error of the JSON API: an Italian message, a machine code and, for invalid data,
+    the messages per field."""
+
+    detail: str = Field(description="Messaggio per le persone (italiano)")
+    code: str = Field(description="Codice per i programmi (not_found, request_invalid, too_large, …)")
+    errors: dict[str, list[str]] | None = Field(None, description="Messaggi per campo (dati non validi)")
+    case_code: str | None = Field(None, description="Caso interessato (errore del modello di processo)")
+
+
+PROBLEMS: dict[int, str] = {
+    400: "Corpo della richiesta illeggibile (JSON non valido o annidato troppo in profondità)",
+    401: "Token mancante, scaduto o revocato",
+    403: "Ruolo o Ambito non consentito",
+    404: "Non trovato (anche: di un altro Ambito, o identificativo fuori dall'intervallo ammesso)",
+    409: "Stato cambiato (già presa in carico, già completata, caso occupato)",
+    413: "Dati troppo grandi (corpo oltre il limite delle richieste, o dati oltre il limite del caso)",
+    422: "Dati non validi (`errors`: messaggi per campo) o errore del modello di processo",
+    503: "Servizio non disponibile (database non raggiungibile)",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` of an API operation: each status it can answer with, in the problem format.
+
+    401, 403, 413 and 422 apply to every call with a token (authentication, permission, body
+    limit, invalid parameters).
+    """
+    codes = sorted({401, 403, 413, 422, *statuses})
+    return {code: {"description": PROBLEMS[code], "model": ProblemOut} for code in codes}
+
+
+OUT_OF_RANGE = {"less_than_equal", "greater_than_equal", "less_than", "greater_than"}
+
+
 def status_for(exc: EngineError) -> tuple[int, str]:
     """HTTP status and machine code of an engine error."""
     for kind, status, code in STATUS:
@@ -85,9 +124,10 @@ def status_for(exc: EngineError) -> tuple[int, str]:
 def diagram_message(exc: ScriptError, kept_as_draft: bool = True) -> str:
     """What to tell a person when the diagram failed on her step (nothing moved)."""
     kept = "I dati inseriti sono stati conservati come bozza; " if kept_as_draft else ""
+    cause = exc.message.rstrip() + ("" if exc.message.rstrip().endswith((".", "!", "?")) else ".")
     return (
-        f"Il passo non è stato registrato perché il modello di processo ha un errore: {exc.message} "
-        f"{kept}avvisare il coordinatore che gestisce i modelli e riprovare più tardi."
+        f"Il passo non è stato registrato perché il modello di processo ha un errore: {cause} "
+        f"{kept}{'avvisare' if kept else 'Avvisare'} il coordinatore che gestisce i modelli e riprovare più tardi."
     )
 
 
@@ -165,10 +205,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FormTooLarge)
     def too_large(request: Request, exc: FormTooLarge) -> Response:
-        return error_response(request, 413, "I dati inviati sono troppo grandi.", "too_large")
+        return error_response(request, 413, TOO_LARGE, "too_large")
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if any(tuple(err.get("loc", ()))[:1] == ("path",) and err.get("type") in OUT_OF_RANGE for err in exc.errors()):
+            # An id outside the range of its column (web.params) names nothing; one that is
+            # not a number at all stays a malformed request (422).
+            message = "Non trovato." if _is_api(request) else "La pagina richiesta non esiste."
+            return error_response(request, 404, message, "not_found")
         errors: dict[str, list[str]] = {}
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
@@ -179,9 +224,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        messages = {404: "La pagina richiesta non esiste.", 405: "Operazione non consentita su questo indirizzo."}
+        messages = {
+            400: "Il corpo della richiesta non è leggibile (JSON non valido o annidato troppo in profondità).",
+            404: "La pagina richiesta non esiste.",
+            405: "Operazione non consentita su questo indirizzo.",
+            413: TOO_LARGE,
+        }
         message = messages.get(exc.status_code) or (str(exc.detail) if exc.detail else "Errore.")
-        return error_response(request, exc.status_code, message, f"http_{exc.status_code}")
+        code = {413: "too_large", 400: "bad_request"}.get(exc.status_code, f"http_{exc.status_code}")
+        return error_response(request, exc.status_code, message, code)
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> Response:

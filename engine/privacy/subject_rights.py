@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from engine import codec, history
 from engine.access.matrix import Action, require_in
 from engine.access.roles import Actor
-from engine.clock import utcnow
+from engine.clock import as_utc, utcnow
 from engine.config import Settings
 from engine.errors import Conflict
 from engine.history import NewEvent
@@ -60,7 +60,8 @@ def _plain(value: Any) -> Any:
 
 
 def _at(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    # With its offset (UTC) on every database: SQLite hands times back without one.
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def export_subject(session: Session, settings: Settings, actor: Actor, case_code: str) -> dict[str, Any]:

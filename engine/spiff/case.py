@@ -518,6 +518,19 @@ class Case:
         plan.applied = True
         return plan
 
+    def error_at(self, element: str | None, task_id: str | None, detail: str, kind: str = "data") -> ScriptError:
+        """A task error located like a script error: on the live task `task_id` if there is one,
+        else on the first spec of the case whose element id is `element`."""
+        task = self.find_task(task_id) if task_id else None
+        spec = task.task_spec if task is not None else None
+        if spec is None and element:
+            for process in self.specset.specs.values():
+                found = next((t for t in process.task_specs.values() if getattr(t, "bpmn_id", None) == element), None)
+                if found is not None:
+                    spec = found
+                    break
+        return _located_error(spec, task, detail, kind)
+
     def evaluate(self, expression: str, data: dict[str, Any]) -> Any:
         """Evaluate an expression of the diagram in the sandbox."""
         return get_pool().evaluate(expression, data)
@@ -826,7 +839,8 @@ class _diagram_errors:
         if exc is None or isinstance(exc, (ScriptError, EngineStateError)):
             return
         diagram_faults = (SpiffWorkflowException, SandboxFailure, codec.UnstorableValue)
-        data_faults = (KeyError, TypeError, ValueError, AttributeError, NameError, IndexError)
+        # RecursionError: data nested so deep that copying or encoding it exhausts the stack.
+        data_faults = (KeyError, TypeError, ValueError, AttributeError, NameError, IndexError, RecursionError)
         if isinstance(exc, diagram_faults + data_faults):
             raise _script_error(getattr(exc, "task", None) or self.task, exc) from exc
 
@@ -834,19 +848,26 @@ class _diagram_errors:
 def _script_error(task: Any, exc: BaseException) -> ScriptError:
     cause = _root_cause(exc)
     spec = getattr(task, "task_spec", None) or getattr(exc, "task_spec", None)
+    if isinstance(cause, SandboxFailure):
+        return _located_error(spec, task, str(cause), cause.kind)
+    if isinstance(cause, RecursionError):
+        # Only data nested hundreds of levels deep gets here: far beyond `max_data_depth`.
+        return _located_error(spec, task, "annidamento oltre il limite (dati troppo profondi da elaborare)", "data")
+    return _located_error(spec, task, str(cause) or type(cause).__name__, "model")
+
+
+def _located_error(spec: Any, task: Any, detail: str, kind: str) -> ScriptError:
+    """«Errore nell'elemento «Titolo» (id) in file.bpmn: causa», with element, file and task in the details."""
     element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     title = getattr(spec, "bpmn_name", None) or element
     file = getattr(getattr(spec, "_wf_spec", None), "file", None)
-    if isinstance(cause, SandboxFailure):
-        detail = str(cause)
-        kind = cause.kind
+    if element:
+        where = f"«{title}» ({element})" if title != element else f"«{element}»"
+        if file:
+            where += f" in {file}"
+        message = f"Errore nell'elemento {where}: {detail}"
     else:
-        detail = str(cause) or type(cause).__name__
-        kind = "model"
-    where = f"«{title}» ({element})" if element and title != element else f"«{element}»"
-    if file:
-        where += f" in {file}"
-    message = f"Errore nell'elemento {where}: {detail}"
+        message = f"Errore nei dati del caso: {detail}"
     return ScriptError(
         message,
         element=element,
@@ -862,7 +883,7 @@ def _root_cause(exc: BaseException) -> BaseException:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, SandboxFailure):
+        if isinstance(current, (SandboxFailure, RecursionError)):
             return current
         nxt = current.__cause__ or current.__context__
         if nxt is None:

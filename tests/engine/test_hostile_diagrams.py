@@ -33,6 +33,14 @@ RUNTIME_HOSTILE = {
         "riga 2: `items.sortt`: l'oggetto list non ha l'attributo «sortt»",
     ),
     "missing key": ('d = {"k": 5}\nv = d["x"]', 'riga 2: `d["x"]`: chiave «x» assente'),
+    # Case data limits (engine.limits): refused like a script error, named by element and variable.
+    # How deep the stack already is decides whether the sandbox's answer can be decoded at all:
+    # either way an «annidamento oltre …» task error (tests/web/test_api_limits.py checks the full text).
+    "deep nesting": ("x = []\nfor i in range(950):\n    x = [x]", "annidamento oltre"),
+    "huge text": (
+        "x = 'a' * 25_000_000",
+        "dati del caso troppo grandi: 25,0 MB oltre il limite di 2 MB (variabile «x»)",
+    ),
 }
 
 NAMES_DEFINED_NOWHERE = {

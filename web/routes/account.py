@@ -9,6 +9,7 @@ from engine import Conflict, create_token, list_tokens, revoke_token
 from engine.access import Action
 from engine.db import read_transaction, transaction
 from engine.models import AppUser
+from web.params import RowId
 from web.security import CsrfViewer, CurrentViewer, FormPairs, allow, platform_of
 from web.templating import render
 
@@ -59,7 +60,7 @@ def new_token(request: Request, viewer: CsrfViewer, pairs: FormPairs) -> Respons
 
 
 @router.post("/profilo/token/{token_id}/revoca", dependencies=allow(Action.ACCOUNT_SELF))
-def revoke(request: Request, token_id: int, viewer: CsrfViewer) -> Response:
+def revoke(request: Request, token_id: RowId, viewer: CsrfViewer) -> Response:
     """Revoke one of my tokens."""
     with transaction(platform_of(request).sessions) as session:
         user = _user(session, viewer.user_id)

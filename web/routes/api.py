@@ -37,7 +37,8 @@ from engine.clock import as_utc
 from engine.db import read_transaction, transaction
 from engine.messages import accept_message, acknowledge, outbox, payload_of
 from engine.models import HumanTask, ProcessInstance
-from web.errors import diagram_message
+from web.errors import diagram_message, problem_responses
+from web.params import BigRowId
 from web.security import ApiViewer, allow_api, platform_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -45,14 +46,6 @@ router = APIRouter(prefix="/api/v1", tags=["api"])
 # Date-times leave the API with their offset (UTC), as the `date-time` format requires;
 # SQLite hands them back without one.
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Token mancante, scaduto o revocato"},
-    403: {"description": "Ruolo o Ambito non consentito"},
-    404: {"description": "Non trovato"},
-    409: {"description": "Stato cambiato (già presa in carico, già completata, caso occupato)"},
-    422: {"description": "Dati non validi (`errors`: messaggi per campo) o errore del modello di processo"},
-}
 
 
 class TaskOut(BaseModel):
@@ -101,7 +94,8 @@ class TaskDetail(TaskOut):
 
     form_schema: dict[str, Any] | None
     ui_schema: dict[str, Any]
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(description="Dati dell'attività; le parti annidate oltre il limite sono omesse")
+    warnings: list[str] = Field(default_factory=list, description="Parti dei dati omesse (annidamento oltre il limite)")
 
 
 class StartCase(BaseModel):
@@ -164,7 +158,8 @@ class CaseOut(BaseModel):
     timeline: list[TimelineOut]
     pip: list[PlanItemOut]
     referrals: list[PlanItemOut]
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(description="Dati del caso; le parti annidate oltre il limite sono omesse")
+    warnings: list[str] = Field(default_factory=list, description="Parti dei dati omesse (annidamento oltre il limite)")
 
     @classmethod
     def of(cls, file: CaseFile) -> CaseOut:
@@ -197,6 +192,7 @@ class CaseOut(BaseModel):
             pip=[PlanItemOut(**p.__dict__) for p in file.pip],
             referrals=[PlanItemOut(**p.__dict__) for p in file.referrals],
             data=file.data,
+            warnings=file.data_warnings,
         )
 
 
@@ -226,7 +222,7 @@ def _step(session: Any, instance: Any) -> StepOut:
     status_code=201,
     dependencies=allow_api(Action.CASE_START),
     response_model=StepOut,
-    responses=ERRORS,
+    responses=problem_responses(400, 404, 409, 422),
     summary="Apri un caso",
 )
 def api_start(request: Request, body: StartCase, viewer: ApiViewer) -> StepOut:
@@ -243,7 +239,7 @@ def api_start(request: Request, body: StartCase, viewer: ApiViewer) -> StepOut:
     "/cases",
     response_model=list[CaseHitOut],
     dependencies=allow_api(Action.CASE_READ),
-    responses=ERRORS,
+    responses=problem_responses(422),
     summary="Cerca casi",
 )
 def api_search(
@@ -270,7 +266,7 @@ def api_search(
     "/cases/{case_code:path}",
     dependencies=allow_api(Action.CASE_READ),
     response_model=CaseOut,
-    responses=ERRORS,
+    responses=problem_responses(404),
     summary="Fascicolo del caso",
 )
 def api_case(request: Request, case_code: str, viewer: ApiViewer) -> CaseOut:
@@ -284,7 +280,7 @@ def api_case(request: Request, case_code: str, viewer: ApiViewer) -> CaseOut:
     "/tasks",
     response_model=TaskList,
     dependencies=allow_api(Action.TASK_WORK),
-    responses=ERRORS,
+    responses=problem_responses(422),
     summary="Attività in attesa",
 )
 def api_tasks(
@@ -318,7 +314,7 @@ def api_tasks(
     "/tasks/{task_id}",
     response_model=TaskDetail,
     dependencies=allow_api(Action.CASE_READ),
-    responses=ERRORS,
+    responses=problem_responses(404),
     summary="Dettaglio attività",
 )
 def api_task(request: Request, task_id: str, viewer: ApiViewer) -> TaskDetail:
@@ -327,11 +323,14 @@ def api_task(request: Request, task_id: str, viewer: ApiViewer) -> TaskDetail:
     with read_transaction(platform.sessions) as session:
         row = get_task(session, task_id, viewer.actor, Action.CASE_READ)
         base = TaskOut.of(row).model_dump()
+        warnings: list[str] = []
+        data = task_data(session, platform.settings, row, warnings)
         return TaskDetail(
             **base,
             form_schema=form_for(session, row),
             ui_schema=ui_form_for(session, row),
-            data=task_data(session, platform.settings, row),
+            data=data,
+            warnings=warnings,
         )
 
 
@@ -339,7 +338,7 @@ def api_task(request: Request, task_id: str, viewer: ApiViewer) -> TaskDetail:
     "/tasks/{task_id}/claim",
     dependencies=allow_api(Action.TASK_WORK),
     response_model=TaskOut,
-    responses=ERRORS,
+    responses=problem_responses(404, 409),
     summary="Prendi in carico",
 )
 def api_claim(request: Request, task_id: str, viewer: ApiViewer) -> TaskOut:
@@ -352,7 +351,7 @@ def api_claim(request: Request, task_id: str, viewer: ApiViewer) -> TaskOut:
     "/tasks/{task_id}/release",
     dependencies=allow_api(Action.TASK_WORK),
     response_model=TaskOut,
-    responses=ERRORS,
+    responses=problem_responses(404, 409),
     summary="Rilascia",
 )
 def api_release(request: Request, task_id: str, viewer: ApiViewer) -> TaskOut:
@@ -365,7 +364,7 @@ def api_release(request: Request, task_id: str, viewer: ApiViewer) -> TaskOut:
     "/tasks/{task_id}/complete",
     dependencies=allow_api(Action.TASK_WORK),
     response_model=StepOut,
-    responses=ERRORS,
+    responses=problem_responses(400, 404, 409, 422),
     summary="Completa",
 )
 def api_complete(request: Request, task_id: str, body: CompleteTask, viewer: ApiViewer) -> StepOut | JSONResponse:
@@ -433,7 +432,7 @@ class MessageOut(BaseModel):
     status_code=202,
     dependencies=allow_api(Action.MESSAGE_SEND),
     response_model=MessageOut,
-    responses=ERRORS,
+    responses=problem_responses(400, 404, 409, 422),
     summary="Invia un messaggio",
 )
 def api_send_message(request: Request, body: MessageIn, viewer: ApiViewer) -> MessageOut:
@@ -452,7 +451,7 @@ def api_send_message(request: Request, body: MessageIn, viewer: ApiViewer) -> Me
     "/messages/outbox",
     dependencies=allow_api(Action.MESSAGE_OUTBOX),
     response_model=list[MessageOut],
-    responses=ERRORS,
+    responses=problem_responses(422),
     summary="Posta in uscita",
 )
 def api_outbox(
@@ -474,10 +473,10 @@ def api_outbox(
     "/messages/{message_id}/ack",
     dependencies=allow_api(Action.MESSAGE_ACK),
     response_model=MessageOut,
-    responses=ERRORS,
+    responses=problem_responses(404, 409),
     summary="Conferma presa",
 )
-def api_ack(request: Request, message_id: int, viewer: ApiViewer) -> MessageOut:
+def api_ack(request: Request, message_id: BigRowId, viewer: ApiViewer) -> MessageOut:
     """Mark an outbox message as taken by the partner system (`sent`)."""
     with transaction(platform_of(request).sessions) as session:
         return MessageOut.of(acknowledge(session, message_id, viewer.actor))

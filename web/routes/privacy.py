@@ -27,6 +27,8 @@ from engine.privacy import (
     record_consent,
     withdraw_consent,
 )
+from web.errors import problem_responses
+from web.params import BigRowId, RowId
 from web.security import ApiViewer, CsrfViewer, CurrentViewer, FormPairs, allow, allow_api, platform_of
 from web.templating import is_htmx, render
 
@@ -92,7 +94,7 @@ def consent_record(request: Request, case_code: str, viewer: CsrfViewer, pairs: 
 
 
 @router.post(PREFIX + "/{case_code:path}/consensi/{consent_id}/revoca", dependencies=allow(Action.CONSENT_RECORD))
-def consent_withdraw(request: Request, case_code: str, consent_id: int, viewer: CsrfViewer) -> Response:
+def consent_withdraw(request: Request, case_code: str, consent_id: RowId, viewer: CsrfViewer) -> Response:
     """Withdraw a consent (it stays on record with the date of withdrawal)."""
     with transaction(platform_of(request).sessions) as session:
         withdraw_consent(session, viewer.actor, case_code, consent_id)
@@ -101,7 +103,7 @@ def consent_withdraw(request: Request, case_code: str, consent_id: int, viewer: 
 
 @router.post(PREFIX + "/{case_code:path}/messaggi/{message_id}/autorizza", dependencies=allow(Action.CONSENT_OVERRIDE))
 def consent_override(
-    request: Request, case_code: str, message_id: int, viewer: CsrfViewer, pairs: FormPairs
+    request: Request, case_code: str, message_id: BigRowId, viewer: CsrfViewer, pairs: FormPairs
 ) -> Response:
     """A coordinator releases a held referral without consent, for a written reason."""
     reason = dict(pairs).get("motivo", "")
@@ -171,6 +173,7 @@ def erase(request: Request, case_code: str, viewer: CsrfViewer, pairs: FormPairs
 @api_router.get(
     "/privacy/cases/{case_code:path}/export",
     dependencies=allow_api(Action.CASE_EXPORT),
+    responses=problem_responses(404),
     summary="Esporta i dati di una persona",
 )
 def api_export(request: Request, case_code: str, viewer: ApiViewer) -> dict[str, object]:

@@ -25,6 +25,7 @@ from engine.admin import (
     update_partner,
 )
 from engine.db import read_transaction, transaction
+from web.params import RowId
 from web.routes.admin.common import NOTICES, STATES, form_fields, go_to, page_number
 from web.security import CsrfViewer, CurrentViewer, FormPairs, Viewer, allow, platform_of, safe_next, web_settings
 from web.templating import is_htmx, render
@@ -159,7 +160,7 @@ def add_partner_route(request: Request, viewer: CsrfViewer, pairs: FormPairs) ->
 
 
 @router.get("/admin/partner/{partner_id}", dependencies=allow(Action.ADMIN_PARTNERS))
-def partner_page(request: Request, partner_id: int, viewer: CurrentViewer) -> Response:
+def partner_page(request: Request, partner_id: RowId, viewer: CurrentViewer) -> Response:
     """A partner's details, to edit."""
     with read_transaction(platform_of(request).sessions) as session:
         partner = get_partner(session, viewer.actor, partner_id)
@@ -179,7 +180,7 @@ def partner_page(request: Request, partner_id: int, viewer: CurrentViewer) -> Re
 
 
 @router.post("/admin/partner/{partner_id}", dependencies=allow(Action.ADMIN_PARTNERS))
-def edit_partner(request: Request, partner_id: int, viewer: CsrfViewer, pairs: FormPairs) -> Response:
+def edit_partner(request: Request, partner_id: RowId, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Save a partner's details (the code does not change)."""
     fields = form_fields(pairs)
     values = {k: fields.get(k, "") for k in PARTNER_FIELDS}
@@ -210,12 +211,12 @@ def _toggle_partner(
 
 
 @router.post("/admin/partner/{partner_id}/disattiva", dependencies=allow(Action.ADMIN_PARTNERS))
-def deactivate_partner(request: Request, partner_id: int, viewer: CsrfViewer, pairs: FormPairs) -> Response:
+def deactivate_partner(request: Request, partner_id: RowId, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Deactivate a partner: forms stop offering it."""
     return _toggle_partner(request, partner_id, viewer, pairs, False)
 
 
 @router.post("/admin/partner/{partner_id}/riattiva", dependencies=allow(Action.ADMIN_PARTNERS))
-def reactivate_partner(request: Request, partner_id: int, viewer: CsrfViewer, pairs: FormPairs) -> Response:
+def reactivate_partner(request: Request, partner_id: RowId, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Reactivate a partner."""
     return _toggle_partner(request, partner_id, viewer, pairs, True)

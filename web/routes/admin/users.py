@@ -30,6 +30,7 @@ from engine.admin import (
     user_detail,
 )
 from engine.db import read_transaction, transaction
+from web.params import RowId
 from web.routes.admin.common import NOTICES, STATES, form_fields, go_to, page_number, role_choices
 from web.security import CsrfViewer, CurrentViewer, FormPairs, Viewer, allow, platform_of, web_settings
 from web.templating import render
@@ -206,14 +207,14 @@ def _user_page(
 
 
 @router.get("/admin/utenti/{user_id}", dependencies=allow(Action.ADMIN_USERS))
-def user_page(request: Request, user_id: int, viewer: CurrentViewer) -> Response:
+def user_page(request: Request, user_id: RowId, viewer: CurrentViewer) -> Response:
     """A user: profile, roles per Ambito, password, deactivation."""
     notice = NOTICES.get(request.query_params.get("esito", ""))
     return _user_page(request, viewer, user_id, notice=notice)
 
 
 @router.post("/admin/utenti/{user_id}", dependencies=allow(Action.ADMIN_USERS))
-def edit_user(request: Request, user_id: int, viewer: CsrfViewer, pairs: FormPairs) -> Response:
+def edit_user(request: Request, user_id: RowId, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Change name, email and language."""
     fields = form_fields(pairs)
     values = {k: fields.get(k, "") for k in ("full_name", "email", "locale")}
@@ -235,7 +236,7 @@ def edit_user(request: Request, user_id: int, viewer: CsrfViewer, pairs: FormPai
 
 
 @router.post("/admin/utenti/{user_id}/ruoli", dependencies=allow(Action.ADMIN_USERS))
-def grant_role_route(request: Request, user_id: int, viewer: CsrfViewer, pairs: FormPairs) -> Response:
+def grant_role_route(request: Request, user_id: RowId, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Give the user a role in an Ambito (or regionally)."""
     fields = form_fields(pairs)
     role, ambito = fields.get("ruolo", "").strip(), fields.get("ambito", "").strip()
@@ -259,7 +260,7 @@ def grant_role_route(request: Request, user_id: int, viewer: CsrfViewer, pairs: 
 
 
 @router.post("/admin/utenti/{user_id}/ruoli/{grant_id}/revoca", dependencies=allow(Action.ADMIN_USERS))
-def revoke_role_route(request: Request, user_id: int, grant_id: int, viewer: CsrfViewer) -> Response:
+def revoke_role_route(request: Request, user_id: RowId, grant_id: RowId, viewer: CsrfViewer) -> Response:
     """Take a role away from the user."""
     with transaction(platform_of(request).sessions) as session:
         revoke_user_role(session, viewer.actor, user_id, grant_id)
@@ -267,7 +268,7 @@ def revoke_role_route(request: Request, user_id: int, grant_id: int, viewer: Csr
 
 
 @router.get("/admin/utenti/{user_id}/disattiva", dependencies=allow(Action.ADMIN_USERS))
-def confirm_deactivation(request: Request, user_id: int, viewer: CurrentViewer) -> Response:
+def confirm_deactivation(request: Request, user_id: RowId, viewer: CurrentViewer) -> Response:
     """What deactivating the user will do, and the button that does it."""
     with read_transaction(platform_of(request).sessions) as session:
         detail = deactivation_preview(session, viewer.actor, user_id)
@@ -280,7 +281,7 @@ def confirm_deactivation(request: Request, user_id: int, viewer: CurrentViewer) 
 
 
 @router.post("/admin/utenti/{user_id}/disattiva", dependencies=allow(Action.ADMIN_USERS))
-def deactivate(request: Request, user_id: int, viewer: CsrfViewer) -> Response:
+def deactivate(request: Request, user_id: RowId, viewer: CsrfViewer) -> Response:
     """Deactivate: sessions end, claimed tasks go back to the team (listed in the answer)."""
     with transaction(platform_of(request).sessions) as session:
         done = deactivate_user(session, viewer.actor, user_id)
@@ -294,7 +295,7 @@ def deactivate(request: Request, user_id: int, viewer: CsrfViewer) -> Response:
 
 
 @router.post("/admin/utenti/{user_id}/riattiva", dependencies=allow(Action.ADMIN_USERS))
-def reactivate(request: Request, user_id: int, viewer: CsrfViewer) -> Response:
+def reactivate(request: Request, user_id: RowId, viewer: CsrfViewer) -> Response:
     """Reactivate a deactivated account."""
     with transaction(platform_of(request).sessions) as session:
         reactivate_user(session, viewer.actor, user_id)
@@ -302,7 +303,7 @@ def reactivate(request: Request, user_id: int, viewer: CsrfViewer) -> Response:
 
 
 @router.post("/admin/utenti/{user_id}/password", dependencies=allow(Action.ADMIN_USERS))
-def reset_password_route(request: Request, user_id: int, viewer: CsrfViewer) -> Response:
+def reset_password_route(request: Request, user_id: RowId, viewer: CsrfViewer) -> Response:
     """Give the user a one-time password (shown this once; she changes it at next login)."""
     with transaction(platform_of(request).sessions) as session:
         password = reset_password(session, viewer.actor, user_id)
@@ -310,7 +311,7 @@ def reset_password_route(request: Request, user_id: int, viewer: CsrfViewer) -> 
 
 
 @router.post("/admin/utenti/{user_id}/secondo-fattore/azzera", dependencies=allow(Action.ADMIN_USERS))
-def reset_second_factor_route(request: Request, user_id: int, viewer: CsrfViewer) -> Response:
+def reset_second_factor_route(request: Request, user_id: RowId, viewer: CsrfViewer) -> Response:
     """Switch off the user's second factor (lost phone and recovery codes)."""
     with transaction(platform_of(request).sessions) as session:
         reset_user_second_factor(session, viewer.actor, user_id)
