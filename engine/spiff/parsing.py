@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWo
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
@@ -33,6 +33,10 @@ from engine.errors import Problem
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_LOOP_TOO_LONG = (
+    "il flusso torna a «{target}» chiudendo un ciclo di {size} elementi (al massimo {limit}): "
+    "spostare il corpo del ciclo in un sottoprocesso o in un'attività di chiamata"
+)
 EVENT_SUBPROCESS_UNSUPPORTED = (
     "i sottoprocessi a evento non sono supportati (SpiffWorkflow li avvia come rami paralleli, senza "
     "interrompere il processo): usare un evento di confine su un sottoprocesso o su un'attività di chiamata"
@@ -86,10 +90,92 @@ class ParsedBundle:
     problems: list[Problem] = field(default_factory=list)
 
 
+# SpiffWorkflow parses a node by recursively parsing every node its flows lead to (two or
+# three Python frames per node), so a chain of ~400 tasks exceeded the recursion limit.
+PLAIN_PARSE_DEPTH = 150  # up to this depth the library parses as it always did
+MAX_LOOP_ELEMENTS = 200  # a loop is still parsed recursively, once around: keep it bounded
+
+
+class _FlowWalk:
+    """An iterative depth-first walk of a process's flow graph, in SpiffWorkflow's own order."""
+
+    def __init__(self, parser: Any) -> None:
+        self.leaves_first: list[Any] = []
+        self.depth = 0
+        self.long_loops: list[tuple[Any, Any, int]] = []  # (flow, target node, elements in the loop)
+        seen: set[str] = set()
+        for start in parser.xpath("./bpmn:startEvent"):
+            if start.get("id") in seen:
+                continue
+            seen.add(start.get("id"))
+            on_path = {start.get("id"): 0}
+            stack = [(start, iter(_next_nodes(parser, start)))]
+            while stack:
+                node, children = stack[-1]
+                step = next(children, None)
+                if step is None:
+                    stack.pop()
+                    del on_path[node.get("id")]
+                    if not node.tag.endswith("}boundaryEvent"):  # parsed with the task it is attached to
+                        self.leaves_first.append(node)
+                    continue
+                flow, child = step
+                child_id = child.get("id")
+                if child_id in on_path:
+                    loop = len(stack) - on_path[child_id]
+                    if flow is not None and loop > MAX_LOOP_ELEMENTS:
+                        self.long_loops.append((flow, child, loop))
+                elif child_id not in seen:
+                    seen.add(child_id)
+                    on_path[child_id] = len(stack)
+                    stack.append((child, iter(_next_nodes(parser, child))))
+                    self.depth = max(self.depth, len(stack))
+
+
+def _next_nodes(parser: Any, node: Any) -> list[tuple[Any, Any]]:
+    """(flow or None, node) pairs the library parses from `node`: boundary events, then flows."""
+    found: list[tuple[Any, Any]] = [(None, event) for event in parser.get_boundary_events(node.get("id"))]
+    for flow in parser.get_outgoing_sequence_flows(node.get("id")):
+        target = parser.get_node_by_id(flow.get("targetRef"))
+        if target is not None:  # a dangling flow is reported by the library's own parse
+            found.append((flow, target))
+    return found
+
+
+class _ShallowProcessParser(SpiffProcessParser):  # type: ignore[misc]
+    """Keeps SpiffWorkflow's recursive parse shallow however long the process is.
+
+    The library returns a node it has already parsed at once; so for a deep process we
+    walk the flow graph ourselves (iteratively, in the library's order: boundary events,
+    then outgoing flows in document order) and ask it to parse each node after the nodes
+    it leads to, so each call goes one level deep. Only a flow back to an earlier node
+    (a loop) still recurses once around the loop, so loops longer than
+    MAX_LOOP_ELEMENTS are refused with a clear message. Shallow processes are parsed by
+    the library unchanged, so their stored specs stay byte for byte the same.
+    """
+
+    def add_tasks(self) -> None:
+        walk = _FlowWalk(self)
+        for flow, target, size in walk.long_loops:
+            raise ValidationException(
+                _LOOP_TOO_LONG.format(target=target.get("id"), size=size, limit=MAX_LOOP_ELEMENTS),
+                node=flow,
+                file_name=self.filename,
+            )
+        if walk.depth > PLAIN_PARSE_DEPTH:
+            for node in walk.leaves_first:
+                self.parse_node(node)
+        super().add_tasks()
+
+
+class _Parser(SpiffBpmnParser):  # type: ignore[misc]
+    PROCESS_PARSER_CLASS = _ShallowProcessParser
+
+
 def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
     """Parse already-safe lxml roots (file name → root) and extract lint facts."""
     result = ParsedBundle()
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = _Parser(validator=VALIDATOR)
     decision_files: dict[str, str] = {}
     for name, root in dmn.items():
         try:
