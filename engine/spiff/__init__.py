@@ -15,6 +15,7 @@ from engine.spiff.case import (
     TimerView,
     build_specset,
 )
+from engine.spiff.diagnostics import code_message, json_syntax
 from engine.spiff.parsing import (
     CodeItem,
     HumanTaskInfo,
@@ -45,5 +46,7 @@ __all__ = [
     "add_iso_duration",
     "build_specset",
     "check_timer_value",
+    "code_message",
+    "json_syntax",
     "parse_bundle",
 ]
