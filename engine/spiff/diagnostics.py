@@ -56,6 +56,16 @@ def element_name(tag: str | None) -> str:
     return ELEMENT_NAMES.get(local, f"elemento «{local}»" if local else "elemento")
 
 
+def a_element(tag: str | None) -> str:
+    """«un'attività script», «una transazione», «un gateway esclusivo»: the name with its article."""
+    name = element_name(tag)
+    if name.startswith("attività"):
+        return f"un'{name}"
+    if name.startswith(("transazione", "corsia")):
+        return f"una {name}"
+    return f"un {name}"
+
+
 # --------------------------------------------------------------------------- SpiffWorkflow
 
 
@@ -72,7 +82,7 @@ _PARSER_MESSAGES: list[tuple[re.Pattern[str], Rewrite]] = [
     (
         re.compile(r"^Multiple outgoing flows are not supported for tasks of type"),
         lambda m, t: (
-            f"un {element_name(t)} non può avere più flussi in uscita: farli partire da un gateway "
+            f"{a_element(t)} non può avere più flussi in uscita: farli partire da un gateway "
             "(esclusivo per scegliere un ramo, parallelo per seguirli tutti) posto dopo l'elemento"
         ),
     ),
@@ -128,7 +138,7 @@ _PARSER_MESSAGES: list[tuple[re.Pattern[str], Rewrite]] = [
     (
         re.compile(r"^There is no support implemented for this task type"),
         lambda m, t: (
-            f"il motore non sa eseguire un {element_name(t)}: sostituirlo con un elemento supportato "
+            f"il motore non sa eseguire {a_element(t)}: sostituirlo con un elemento supportato "
             "(attività, gateway esclusivo, parallelo o inclusivo, eventi)"
         ),
     ),
@@ -258,7 +268,7 @@ def parse_message(message: str, tag: str | None = None) -> str:
         return message
     log.info("untranslated parser message: %s", message)
     return (
-        f"il motore non riesce a leggere questo {element_name(tag)}: controllarne le proprietà (riaprire e salvare "
+        f"il motore non riesce a leggere {a_element(tag)}: controllarne le proprietà (riaprire e salvare "
         "il file con l'editor del portale, bpmn.io o Camunda Modeler)"
     )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import Problem
-from engine.spiff.diagnostics import element_name
+from engine.spiff.diagnostics import a_element
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _FLOW_NODES = {
@@ -86,7 +86,7 @@ def _check_container(file: str, container: Any, problems: list[Problem]) -> None
                     Problem(
                         file,
                         container.get("id"),
-                        f"un {element_name(local)} (riga {child.sourceline}) non ha l'identificativo (id): "
+                        f"{a_element(local)} (riga {child.sourceline}) non ha l'identificativo (id): "
                         "aggiungerlo, altrimenti nessun flusso può raggiungerlo",
                     )
                 )
@@ -124,8 +124,8 @@ def _check_container(file: str, container: Any, problems: list[Problem]) -> None
                 Problem(
                     file,
                     node_id,
-                    f"il flusso predefinito «{default}» non è uno dei flussi che escono da questo "
-                    f"{element_name(node.tag)}: scegliere come predefinito uno dei suoi flussi in uscita",
+                    f"il flusso predefinito «{default}» non è tra i flussi che escono da questo elemento: "
+                    "scegliere come predefinito uno dei suoi flussi in uscita",
                 )
             )
 
