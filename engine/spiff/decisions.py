@@ -31,7 +31,7 @@ from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
 
 from engine.errors import Problem
 from engine.sandbox import check_code
-from engine.spiff.diagnostics import code_message, schema_problem
+from engine.spiff.diagnostics import code_message, parse_message, schema_problem
 
 XSD = "http://www.w3.org/2001/XMLSchema"
 DMN_VERSIONS = {
@@ -115,6 +115,15 @@ def _register(
 ) -> None:
     decision_id = decision.get("id")
     label = f"«{decision.get('name') or decision_id}»"
+    if not decision_id:
+        found.problems.append(
+            Problem(
+                file,
+                None,
+                f"la decisione {label} (riga {decision.sourceline}) non ha l'identificativo (id): aggiungerlo",
+            )
+        )
+        return
     if decision_id in found.files:
         found.problems.append(
             Problem(
@@ -151,8 +160,11 @@ def _register(
     decision_parser = _OneDecisionParser(parser, root, nsmap, decision, file)
     try:
         decision_parser.parse()
-    except Exception as exc:  # the library's own checks (e.g. an output that is not Python)
-        found.problems.append(Problem(file, decision_id, f"la tabella della decisione {label} non è leggibile ({exc})"))
+    except Exception as exc:  # whatever the library's own parse finds that we did not check first
+        cause = parse_message(str(exc.args[0]) if exc.args else str(exc), "decisionTable")
+        found.problems.append(
+            Problem(file, decision_id, f"la tabella della decisione {label} non è leggibile: {cause}")
+        )
         return
     parser.dmn_parsers[decision_id] = decision_parser
     parser.dmn_parsers_by_name[decision_parser.get_name()] = decision_parser
