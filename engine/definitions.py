@@ -26,7 +26,7 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.models import Ambito, Bundle, BundleFile, DefinitionFile, ProcessDefinition
 from engine.safexml import UnsafeXml, parse_xml
 from engine.sandbox import build_builtins, bundle_names, check_code, check_template, name_problems
-from engine.spiff import ParsedBundle, check_constructs, check_timer_value, parse_bundle
+from engine.spiff import ParsedBundle, check_constructs, check_timer_value, code_message, json_syntax, parse_bundle
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "json"}
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -120,8 +120,10 @@ def check_bundle(
         if kind == "json":
             try:
                 json_files[name] = json.loads(content.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                problems.append(Problem(name, None, f"JSON non valido: {exc}"))
+            except UnicodeDecodeError:
+                problems.append(Problem(name, None, "il file non è in codifica UTF-8: salvarlo come UTF-8"))
+            except json.JSONDecodeError as exc:
+                problems.append(Problem(name, None, json_syntax(exc)))
             continue
         try:
             root = parse_xml(content, max_bytes)
@@ -142,9 +144,10 @@ def check_bundle(
     for process in parsed.processes.values():
         for task in process.human_tasks:
             _lint_human_task(task, json_files, problems)
+    _lint_forms(parsed, json_files, problems)
     for item in parsed.code:
         for message in check_code(item.source, item.mode):
-            problems.append(Problem(item.file, item.element, f"{item.what} non valido: {message}"))
+            problems.append(Problem(item.file, item.element, code_message(item.what, message)))
     for item in parsed.timers:
         _lint_timer(item, problems)
     _lint_names(parsed, json_files, problems)
@@ -154,7 +157,18 @@ def check_bundle(
             continue
         if session is not None and _latest(session, target, ambito) is not None:
             continue
-        problems.append(Problem(file, element, f"l'attività di chiamata punta al processo «{target}», che non esiste"))
+        problems.append(
+            Problem(
+                file,
+                element,
+                f"l'attività di chiamata punta al processo «{target}», che non esiste: aggiungerlo al pacchetto, "
+                "pubblicarlo prima o correggere calledElement",
+            )
+        )
+    unique: dict[str, Problem] = {}
+    for problem in problems:  # the same finding reached by two paths is reported once
+        unique.setdefault(str(problem), problem)
+    problems[:] = unique.values()
     return check
 
 
@@ -166,27 +180,49 @@ def _besides_refused(found: list[Problem], refused: list[Problem]) -> list[Probl
 
 def _lint_human_task(task: Any, json_files: dict[str, Any], problems: list[Problem]) -> None:
     if not task.lane:
-        problems.append(Problem(task.file, task.element, "l'attività non è in nessuna corsia (lane): chi la svolge?"))
+        problems.append(
+            Problem(
+                task.file,
+                task.element,
+                "l'attività non è in nessuna corsia (lane), quindi nessuno la vedrebbe: metterla nella corsia del "
+                "ruolo che la svolge",
+            )
+        )
     elif role_for_lane(task.lane) is None:
         problems.append(
-            Problem(task.file, task.element, f"la corsia «{task.lane}» non corrisponde a nessun ruolo noto")
+            Problem(
+                task.file,
+                task.element,
+                f"la corsia «{task.lane}» non corrisponde a nessun ruolo noto: rinominarla con il nome di un ruolo "
+                "(es. operatore_contatto, direttore_pua)",
+            )
         )
     form = task.properties.get(FORM_PROPERTY)
     if task.kind == "user" and not form:
-        problems.append(Problem(task.file, task.element, f"manca il modulo ({FORM_PROPERTY})"))
-    if form:
-        if form not in json_files:
-            problems.append(Problem(task.file, task.element, f"il modulo «{form}» non è nel pacchetto"))
-        else:
-            for message in forms.check_schema(json_files[form]):
-                problems.append(Problem(form, task.element, f"modulo non valido: {message}"))
+        problems.append(
+            Problem(
+                task.file,
+                task.element,
+                f"l'attività utente non ha un modulo: indicare il file JSON del modulo nella proprietà {FORM_PROPERTY}",
+            )
+        )
+    if form and form not in json_files:
+        problems.append(
+            Problem(
+                task.file,
+                task.element,
+                f"il modulo «{form}» non è nel pacchetto: aggiungere il file o correggere il nome",
+            )
+        )
     ui = task.properties.get(UI_PROPERTY)
-    if ui:
-        if ui not in json_files:
-            problems.append(Problem(task.file, task.element, f"lo schema di interfaccia «{ui}» non è nel pacchetto"))
-        else:
-            for message in forms.check_ui_schema(json_files[ui]):
-                problems.append(Problem(ui, task.element, message))
+    if ui and ui not in json_files:
+        problems.append(
+            Problem(
+                task.file,
+                task.element,
+                f"lo schema di interfaccia «{ui}» non è nel pacchetto: aggiungere il file o correggere il nome",
+            )
+        )
     instructions = task.properties.get("instructionsForEndUser")
     if instructions:
         for message in check_template(instructions):
@@ -195,7 +231,24 @@ def _lint_human_task(task: Any, json_files: dict[str, Any], problems: list[Probl
     if due:
         error = check_timer_value("duration", due)
         if error:
-            problems.append(Problem(task.file, task.element, f"scadenza (dueIn) non valida: {error}"))
+            problems.append(Problem(task.file, task.element, f"la scadenza (dueIn) non è valida: {error}"))
+
+
+def _lint_forms(parsed: ParsedBundle, json_files: dict[str, Any], problems: list[Problem]) -> None:
+    """Check each form and UI schema once, naming every task that uses it (not once per task)."""
+    users: dict[tuple[str, str], list[str]] = {}
+    for process in parsed.processes.values():
+        for task in process.human_tasks:
+            for prop in (FORM_PROPERTY, UI_PROPERTY):
+                name = task.properties.get(prop)
+                if name and name in json_files and task.element not in users.setdefault((prop, name), []):
+                    users[(prop, name)].append(task.element)
+    for (prop, name), elements in sorted(users.items(), key=lambda item: item[0][1]):
+        check = forms.check_schema if prop == FORM_PROPERTY else forms.check_ui_schema
+        names = ", ".join(elements)
+        used_by = f"lo usa l'attività {names}" if len(elements) == 1 else f"lo usano le attività {names}"
+        for message in check(json_files[name]):
+            problems.append(Problem(name, None, f"{message}; {used_by}"))
 
 
 def _lint_names(parsed: ParsedBundle, json_files: dict[str, Any], problems: list[Problem]) -> None:
@@ -216,7 +269,7 @@ def _lint_timer(item: Any, problems: list[Problem]) -> None:
         return
     messages = check_code(item.source, "eval")
     if messages:
-        problems.extend(Problem(item.file, item.element, f"timer non valido: {m}") for m in messages)
+        problems.extend(Problem(item.file, item.element, code_message("timer", m)) for m in messages)
         return
     try:
         value = ast.literal_eval(item.source.strip())
@@ -224,7 +277,7 @@ def _lint_timer(item: Any, problems: list[Problem]) -> None:
         return  # computed from case data: checked when it runs
     error = check_timer_value(item.what, value)
     if error:
-        problems.append(Problem(item.file, item.element, error))
+        problems.append(Problem(item.file, item.element, f"il timer non è valido: {error}"))
 
 
 # --------------------------------------------------------------------------- deployment

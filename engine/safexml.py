@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import defusedxml.ElementTree as DefusedET
@@ -9,6 +11,7 @@ from defusedxml import DefusedXmlException
 from lxml import etree
 
 DEFAULT_MAX_BYTES = 2_000_000
+log = logging.getLogger(__name__)
 
 
 class UnsafeXml(ValueError):
@@ -31,7 +34,7 @@ def parse_xml(content: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     except DefusedXmlException as exc:
         raise UnsafeXml(f"costrutto XML non consentito ({type(exc).__name__}): DTD ed entità sono vietate") from exc
     except DefusedET.ParseError as exc:
-        raise UnsafeXml(f"XML non valido: {exc}") from exc
+        raise UnsafeXml(f"XML non valido{xml_syntax(str(exc))}") from exc
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -43,5 +46,32 @@ def parse_xml(content: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     try:
         root = etree.fromstring(content, parser=parser)
     except etree.XMLSyntaxError as exc:
-        raise UnsafeXml(f"XML non valido: {exc}") from exc
+        raise UnsafeXml(f"XML non valido{xml_syntax(str(exc))}") from exc
     return root
+
+
+_XML_SYNTAX = [
+    ("unclosed token", "un tag non è chiuso"),
+    ("mismatched tag", "un tag di chiusura non corrisponde a quello aperto"),
+    ("not well-formed (invalid token)", "carattere non ammesso in questo punto"),
+    ("no element found", "il documento finisce prima di essere chiuso"),
+    ("junk after document element", "c'è del testo dopo la fine del documento"),
+    ("duplicate attribute", "un attributo è ripetuto"),
+    ("unbound prefix", "un prefisso di spazio dei nomi non è dichiarato"),
+    ("syntax error", "errore di sintassi XML"),
+    ("unclosed CDATA section", "una sezione CDATA non è chiusa"),
+    ("XML or text declaration not at start of entity", "la dichiarazione <?xml?> deve stare all'inizio del file"),
+    ("undefined entity", "entità non definita"),
+    ("encoding specified in XML declaration is incorrect", "la codifica dichiarata non è quella del file"),
+]
+
+
+def xml_syntax(message: str) -> str:
+    """'mismatched tag: line 6, column 2' → ' alla riga 6, colonna 2: un tag di chiusura non corrisponde…'."""
+    where = re.search(r"line (\d+), column (\d+)", message)
+    position = f" alla riga {where[1]}, colonna {where[2]}" if where else ""
+    for english, italian in _XML_SYNTAX:
+        if message.startswith(english):
+            return f"{position}: {italian}"
+    log.info("untranslated XML message: %s", message)
+    return f"{position}: il file non è XML ben formato"

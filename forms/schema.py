@@ -21,10 +21,11 @@ def check_schema(schema: object) -> list[str]:
     """Problems that make `schema` unusable as a form; empty when it is fine."""
     if not isinstance(schema, dict):
         return ["il modulo deve essere un oggetto JSON"]
-    problems = [
-        f"{_path(err.absolute_path) or 'radice'}: {err.message}"
-        for err in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)
-    ]
+    problems: list[str] = []
+    for err in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
+        problem = _meta_problem(err)
+        if problem not in problems:
+            problems.append(problem)
     if problems:
         return problems
     if schema.get("type") != "object":
@@ -35,6 +36,45 @@ def check_schema(schema: object) -> list[str]:
         if isinstance(prop, dict) and not prop.get("title"):
             problems.append(f"il campo «{name}» non ha un'etichetta (title)")
     return problems
+
+
+_JSON_TYPES = "string, number, integer, boolean, array, object, null"
+
+
+def _meta_problem(err: ValidationError) -> str:
+    """«campo «a», chiave «type»: il tipo «testo» non esiste (…)» for a meta-schema error."""
+    path = list(err.absolute_path)
+    where = _schema_place(path)
+    if path and path[-1] == "type" and err.validator in {"anyOf", "enum", "type"}:
+        values = err.instance if isinstance(err.instance, list) else [err.instance]
+        unknown = [str(v) for v in values if v not in _JSON_TYPES.split(", ")] or ["?"]
+        return f"{where}: il tipo «{', '.join(unknown)}» non esiste (tipi ammessi: {_JSON_TYPES})"
+    leaf = next(iter(_leaves(err)))
+    return f"{where}: {italian_message(leaf)}"
+
+
+def _schema_place(path: list[Any]) -> str:
+    """Where in a form schema: «campo «a», chiave «type»», «chiave «required»», «radice»."""
+    fields: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(path):
+        if path[index] == "properties" and index + 1 < len(path) and not rest:
+            fields.append(str(path[index + 1]))
+            index += 2
+            continue
+        if path[index] == "items" and fields and not rest:
+            fields[-1] += "[]"
+            index += 1
+            continue
+        rest.append(str(path[index]))
+        index += 1
+    parts = []
+    if fields:
+        parts.append(f"campo «{'.'.join(fields)}»")
+    if rest:
+        parts.append(f"chiave «{'/'.join(rest)}»")
+    return ", ".join(parts) or "radice"
 
 
 def check_ui_schema(ui_schema: object) -> list[str]:

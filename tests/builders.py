@@ -204,3 +204,46 @@ def throw_bundle(process_id: str = "invio_rete") -> dict[str, bytes]:
     xml = document(process(process_id, body, []))
     xml = xml.replace(b"<bpmn:process", b'<bpmn:message id="m_invio" name="invio_partner"/><bpmn:process', 1)
     return {f"{process_id}.bpmn": xml}
+
+
+def long_chain_bundle(nodes: int = 2500, user_every: int = 500, process_id: str = "catena") -> dict[str, bytes]:
+    """start → about `nodes` flow nodes in a row → end: script tasks, exclusive split/merge
+    pairs (one branch with a task, one empty), and a user task every `user_every` nodes.
+
+    Each node has one incoming and one outgoing flow (gateways two), so the document holds
+    about twice as many BPMN elements as `nodes` counting sequence flows.
+    """
+    parts = ['<bpmn:startEvent id="start"/>\n', script_task("n0", "passi = 0\ndeviazioni = 0")]
+    flows: list[str] = [flow("f_start", "start", "n0")]
+    users: list[str] = []
+    previous, count, index = "n0", 2, 0
+    while count < nodes:
+        index += 1
+        if index % user_every == 0:
+            node = f"u{index}"
+            parts.append(user_task(node, name=f"Verifica {index}"))
+            users.append(node)
+            count += 1
+        elif index % 10 == 0:
+            node = f"g{index}_chiudi"
+            parts.append(f'<bpmn:exclusiveGateway id="g{index}" default="g{index}_salta"/>\n')
+            parts.append(script_task(f"g{index}_ramo", "deviazioni = deviazioni + 1"))
+            parts.append(f'<bpmn:exclusiveGateway id="{node}"/>\n')
+            flows.append(flow(f"f{index}", previous, f"g{index}"))
+            flows.append(flow(f"g{index}_si", f"g{index}", f"g{index}_ramo", "passi % 20 == 9"))
+            flows.append(flow(f"g{index}_salta", f"g{index}", node))
+            flows.append(flow(f"g{index}_rientra", f"g{index}_ramo", node))
+            previous, count = node, count + 3
+            continue
+        else:
+            node = f"n{index}"
+            parts.append(script_task(node, "passi = passi + 1"))
+            count += 1
+        flows.append(flow(f"f{index}", previous, node))
+        previous = node
+    parts.append('<bpmn:endEvent id="fine"/>\n')
+    flows.append(flow("f_fine", previous, "fine"))
+    return {
+        f"{process_id}.bpmn": document(process(process_id, "".join(parts + flows), users)),
+        "nota.schema.json": form_json(),
+    }

@@ -17,6 +17,7 @@ from engine.spiff.case import (
     has_plain_start,
 )
 from engine.spiff.constructs import check_constructs
+from engine.spiff.diagnostics import code_message, json_syntax
 from engine.spiff.parsing import (
     CodeItem,
     HumanTaskInfo,
@@ -48,6 +49,8 @@ __all__ = [
     "build_specset",
     "check_constructs",
     "check_timer_value",
+    "code_message",
     "has_plain_start",
+    "json_syntax",
     "parse_bundle",
 ]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
@@ -21,18 +18,24 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from engine.errors import Problem
 from engine.spiff.constructs import ENGINE_CONFIG, EngineParser, run_abstract_tasks
+from engine.spiff.decisions import register_decisions
+from engine.spiff.diagnostics import SCHEMA_MESSAGE, element_at_line, parse_message, schema_problem
+from engine.spiff.references import reference_problems
 
 _REGISTRY = BpmnWorkflowSerializer.configure(ENGINE_CONFIG)
 SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_LOOP_TOO_LONG = (
+    "il flusso torna a «{target}» chiudendo un ciclo di {size} elementi (al massimo {limit}): "
+    "spostare il corpo del ciclo in un sottoprocesso o in un'attività di chiamata"
+)
 EVENT_SUBPROCESS_UNSUPPORTED = (
     "i sottoprocessi a evento non sono supportati (SpiffWorkflow li avvia come rami paralleli, senza "
     "interrompere il processo): usare un evento di confine su un sottoprocesso o su un'attività di chiamata"
@@ -87,24 +90,109 @@ class ParsedBundle:
     names: set[str] = field(default_factory=set)  # variables declared outside code (name lint)
 
 
+# SpiffWorkflow parses a node by recursively parsing every node its flows lead to (two or
+# three Python frames per node), so a chain of ~400 tasks exceeded the recursion limit.
+PLAIN_PARSE_DEPTH = 150  # up to this depth the library parses as it always did
+MAX_LOOP_ELEMENTS = 200  # a loop is still parsed recursively, once around: keep it bounded
+
+
+class _FlowWalk:
+    """An iterative depth-first walk of a process's flow graph, in SpiffWorkflow's own order."""
+
+    def __init__(self, parser: Any) -> None:
+        self.leaves_first: list[Any] = []
+        self.depth = 0
+        self.long_loops: list[tuple[Any, Any, int]] = []  # (flow, target node, elements in the loop)
+        seen: set[str] = set()
+        for start in parser.xpath("./bpmn:startEvent"):
+            if start.get("id") in seen:
+                continue
+            seen.add(start.get("id"))
+            on_path = {start.get("id"): 0}
+            stack = [(start, iter(_next_nodes(parser, start)))]
+            while stack:
+                node, children = stack[-1]
+                step = next(children, None)
+                if step is None:
+                    stack.pop()
+                    del on_path[node.get("id")]
+                    if not node.tag.endswith("}boundaryEvent"):  # parsed with the task it is attached to
+                        self.leaves_first.append(node)
+                    continue
+                flow, child = step
+                child_id = child.get("id")
+                if child_id in on_path:
+                    loop = len(stack) - on_path[child_id]
+                    if flow is not None and loop > MAX_LOOP_ELEMENTS:
+                        self.long_loops.append((flow, child, loop))
+                elif child_id not in seen:
+                    seen.add(child_id)
+                    on_path[child_id] = len(stack)
+                    stack.append((child, iter(_next_nodes(parser, child))))
+                    self.depth = max(self.depth, len(stack))
+
+
+def _next_nodes(parser: Any, node: Any) -> list[tuple[Any, Any]]:
+    """(flow or None, node) pairs the library parses from `node`: boundary events, then flows."""
+    found: list[tuple[Any, Any]] = [(None, event) for event in parser.get_boundary_events(node.get("id"))]
+    for flow in parser.get_outgoing_sequence_flows(node.get("id")):
+        target = parser.get_node_by_id(flow.get("targetRef"))
+        if target is not None:  # a dangling flow is reported by the library's own parse
+            found.append((flow, target))
+    return found
+
+
+class _OurValidation(ValidationException):  # type: ignore[misc]
+    """A parse finding we raise ourselves, already in Italian."""
+
+
+class _ShallowProcessParser(SpiffProcessParser):  # type: ignore[misc]
+    """Keeps SpiffWorkflow's recursive parse shallow however long the process is.
+
+    The library returns a node it has already parsed at once; so for a deep process we
+    walk the flow graph ourselves (iteratively, in the library's order: boundary events,
+    then outgoing flows in document order) and ask it to parse each node after the nodes
+    it leads to, so each call goes one level deep. Only a flow back to an earlier node
+    (a loop) still recurses once around the loop, so loops longer than
+    MAX_LOOP_ELEMENTS are refused with a clear message. Shallow processes are parsed by
+    the library unchanged, so their stored specs stay byte for byte the same.
+    """
+
+    def add_tasks(self) -> None:
+        walk = _FlowWalk(self)
+        for flow, target, size in walk.long_loops:
+            raise _OurValidation(
+                _LOOP_TOO_LONG.format(target=target.get("id"), size=size, limit=MAX_LOOP_ELEMENTS),
+                node=flow,
+                file_name=self.filename,
+            )
+        if walk.depth > PLAIN_PARSE_DEPTH:
+            for node in walk.leaves_first:
+                self.parse_node(node)
+        super().add_tasks()
+
+
+class _Parser(EngineParser):
+    PROCESS_PARSER_CLASS = _ShallowProcessParser
+
+
 def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
     """Parse already-safe lxml roots (file name → root) and extract lint facts."""
     result = ParsedBundle()
-    parser = EngineParser(validator=VALIDATOR)
-    decision_files: dict[str, str] = {}
-    for name, root in dmn.items():
-        try:
-            parser.add_dmn_xml(root, filename=name)
-            for table in root.iter("{*}decisionTable"):
-                decision_files[table.get("id", "")] = name
-        except (ValidationException, SpiffWorkflowException, etree.LxmlError, KeyError) as exc:
-            result.problems.append(_problem(exc, name, root))
+    parser = _Parser(validator=VALIDATOR)
+    decisions = register_decisions(parser, dmn)
+    result.problems.extend(decisions.problems)
+    result.code.extend(CodeItem(c.file, c.element, "eval", c.source, c.what) for c in decisions.cells)
     roots_by_file: dict[str, Any] = {}
     for name, root in bpmn.items():
         roots_by_file[name] = root
+        found = reference_problems(name, root)
+        if found:
+            result.problems.extend(found)
+            continue
         try:
             parser.add_bpmn_xml(root, filename=name)
-        except (ValidationException, SpiffWorkflowException, etree.LxmlError) as exc:
+        except Exception as exc:  # the library raises more than its own exceptions on bad input
             result.problems.append(_problem(exc, name, root))
     for name, root in bpmn.items():
         for node in root.iter(f"{{{BPMN_NS}}}subProcess"):
@@ -115,7 +203,13 @@ def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
 
     process_ids = parser.get_process_ids()
     if not process_ids:
-        result.problems.append(Problem(None, None, 'nessun processo eseguibile (isExecutable="true") nel pacchetto'))
+        result.problems.append(
+            Problem(
+                None,
+                None,
+                'nessun processo eseguibile nel pacchetto: impostare isExecutable="true" sul processo da eseguire',
+            )
+        )
     for key in process_ids:
         proc_parser = parser.get_process_parser(key)
         if getattr(proc_parser, "parent", None) is not None:
@@ -123,10 +217,10 @@ def parse_bundle(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedBundle:
         try:
             spec = parser.get_spec(key)
             embedded = _embedded_specs(parser, spec)
-        except (ValidationException, SpiffWorkflowException) as exc:
+        except Exception as exc:  # the library raises more than its own exceptions on bad input
             result.problems.append(_problem(exc, proc_parser.filename, roots_by_file.get(proc_parser.filename)))
             continue
-        process = _describe_process(key, spec, embedded, result, decision_files)
+        process = _describe_process(key, spec, embedded, result)
         if process is not None:
             result.processes[key] = process
     return result
@@ -146,9 +240,7 @@ def _embedded_specs(parser: SpiffBpmnParser, spec: Any) -> dict[str, Any]:
     return found
 
 
-def _describe_process(
-    key: str, spec: Any, embedded: dict[str, Any], result: ParsedBundle, decision_files: dict[str, str]
-) -> ParsedProcess | None:
+def _describe_process(key: str, spec: Any, embedded: dict[str, Any], result: ParsedBundle) -> ParsedProcess | None:
     calls: list[str] = []
     start_messages: list[str] = []
     human: list[HumanTaskInfo] = []
@@ -159,12 +251,18 @@ def _describe_process(
             element = getattr(ts, "bpmn_id", None)
             if element is None:
                 continue
-            _collect_code(ts, file, element, result, decision_files)
+            _collect_code(ts, file, element, result)
             if isinstance(ts, CallActivity):
                 calls.append(ts.spec)
                 result.calls.append((file, element, ts.spec))
             if isinstance(ts, ServiceTask):
-                result.problems.append(Problem(file, element, "i service task non sono supportati"))
+                result.problems.append(
+                    Problem(
+                        file,
+                        element,
+                        "i service task non sono supportati: usare un'attività script o un'attività utente",
+                    )
+                )
             if isinstance(ts, (UserTask, ManualTask)):
                 props = dict((getattr(ts, "extensions", None) or {}).get("properties", {}) or {})
                 instructions = (getattr(ts, "extensions", None) or {}).get("instructionsForEndUser")
@@ -213,9 +311,7 @@ def _event_definitions(ts: Any) -> list[Any]:
     return [definition]
 
 
-def _collect_code(
-    ts: Any, file: str | None, element: str, result: ParsedBundle, decision_files: dict[str, str]
-) -> None:
+def _collect_code(ts: Any, file: str | None, element: str, result: ParsedBundle) -> None:
     add = result.code.append
     if isinstance(ts, ScriptTask) and ts.script:
         add(CodeItem(file, element, "exec", ts.script, "script"))
@@ -254,7 +350,6 @@ def _collect_code(
             elif getattr(definition, "expression", None):
                 add(CodeItem(file, element, "eval", definition.expression, "contenuto dell'evento"))
     if isinstance(ts, BusinessRuleTaskMixin):
-        _collect_dmn(ts, result, decision_files)
         result.names |= {out.name for out in ts.dmnEngine.decision_table.outputs if out.name}
         result.names.add("dmninputexpr")
     result.names |= _declared_names(ts)
@@ -276,80 +371,29 @@ def _declared_names(spec: Any) -> set[str]:
     return names
 
 
-def _collect_dmn(ts: Any, result: ParsedBundle, decision_files: dict[str, str]) -> None:
-    table = ts.dmnEngine.decision_table
-    file = decision_files.get(table.id)
-    for inp in table.inputs:
-        if inp.expression:
-            result.code.append(CodeItem(file, inp.id, "eval", inp.expression, "espressione di input DMN"))
-    for rule in table.rules:
-        for entry in rule.inputEntries:
-            for lhs in entry.lhs:
-                if lhs is None or not entry.input.expression:
-                    continue
-                result.code.append(
-                    CodeItem(file, entry.id, "eval", dmn_match_expression(entry.input.expression, lhs), "cella DMN")
-                )
-        for out in rule.outputEntries:
-            if out.text:
-                result.code.append(CodeItem(file, out.id, "eval", out.text, "uscita DMN"))
-
-
-def dmn_match_expression(input_expr: str, match_expr: str) -> str:
-    """The expression SpiffWorkflow's DMN engine evaluates for one input cell."""
-    match_expr = re.sub(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", "dmninputexpr", match_expr)
-    if "dmninputexpr" in match_expr:
-        return match_expr
-    try:
-        ast.parse(match_expr)
-        return f"({input_expr}) == ({match_expr})"
-    except SyntaxError:
-        return input_expr + match_expr
-
-
 def _problem(exc: Exception, file: str | None, root: Any) -> Problem:
-    """Turn a parser exception into a located problem (file, element id, message)."""
-    element = getattr(exc, "id", None) or None
-    line = getattr(exc, "line_number", None)
-    if not element and root is not None and isinstance(line, int):
-        element = _element_at_line(root, line)
+    """Turn a parser exception into a located Italian problem (file, element id, sentence)."""
+    file = getattr(exc, "file_name", None) or file
     message = str(exc.args[0]) if exc.args else str(exc)
+    if isinstance(exc, _OurValidation):
+        return Problem(file, getattr(exc, "id", None) or None, message)
+    line = getattr(exc, "line_number", None)
+    if SCHEMA_MESSAGE.match(message):
+        return schema_problem(message, line if isinstance(line, int) else None, file or "", root, "BPMN 2.0")
+    element = getattr(exc, "id", None) or None
+    if not element and root is not None and isinstance(line, int) and line:
+        element = element_at_line(root, line)
+    text = parse_message(message, getattr(exc, "tag", None))
     if line and not element:
-        message = f"riga {line}: {message}"
-    return Problem(getattr(exc, "file_name", None) or file, element, _italian_parse_message(message))
-
-
-def _element_at_line(root: Any, line: int) -> str | None:
-    best = None
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if el.sourceline == line and el.get("id"):
-            return str(el.get("id"))
-        if el.sourceline is not None and el.sourceline <= line and el.get("id"):
-            best = str(el.get("id"))
-    return best
-
-
-_PARSE_TRANSLATIONS = [
-    (re.compile(r"^The process '(.+)' was not found\..*$"), r"il processo «\1» non esiste"),
-    (re.compile(r'^No DMN Diagram available with id "(.+?)".*$'), r"la decisione DMN «\1» non esiste nel pacchetto"),
-    (re.compile(r"^Duplicate process ID: (.+)$"), r"processo duplicato: \1"),
-    (re.compile(r"^No start event found.*$"), "manca l'evento di inizio"),
-]
-
-
-def _italian_parse_message(message: str) -> str:
-    for pattern, replacement in _PARSE_TRANSLATIONS:
-        if pattern.match(message):
-            return pattern.sub(replacement, message)
-    return f"diagramma non valido: {message}"
+        text = f"riga {line}: {text}"
+    return Problem(file, element, text)
 
 
 def check_timer_value(kind: str, value: object) -> str | None:
     """Why a timer value (already evaluated) is not valid ISO 8601 for its kind, or None."""
+    example = "es. 'R3/PT10H', tre volte ogni 10 ore" if kind == "cycle" else "es. 'P30D' o '2026-12-31T09:00:00'"
     if not isinstance(value, str):
-        return "il timer deve produrre un testo ISO 8601 (es. 'P30D' o '2026-12-31T09:00:00')"
+        return f"deve essere un testo ISO 8601 ({example})"
     try:
         if kind == "cycle":
             TimerEventDefinition.parse_iso_recurring_interval(value)
@@ -358,7 +402,7 @@ def check_timer_value(kind: str, value: object) -> str | None:
         else:
             TimerEventDefinition.parse_time_or_duration(value)
     except Exception:
-        return f"valore del timer non valido: {value!r} (atteso ISO 8601, es. 'P30D')"
+        return f"«{value}» non è un valore ISO 8601 ({example})"
     return None
 
 

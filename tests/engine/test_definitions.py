@@ -75,8 +75,8 @@ def test_every_problem_names_file_element_and_cause(db) -> None:
         ("sample_case.bpmn", "conta", "errore di sintassi"),
         ("sample_case.bpmn", "chiusura", "«manca.schema.json» non è nel pacchetto"),
         ("sample_case.bpmn", "servizi", "«non_esiste», che non esiste"),
-        ("sample_case.bpmn", "registra", "scadenza (dueIn) non valida"),
-        ("approva.schema.json", "approva", "modulo non valido"),
+        ("sample_case.bpmn", "registra", "la scadenza (dueIn) non è valida"),
+        ("approva.schema.json", None, "il tipo «booleano» non esiste"),
     ]
     for file, element, text in expected:
         assert any(f == file and e == element and text in m for f, e, m in found), (file, element, text, found)
@@ -91,7 +91,9 @@ def test_timer_literals_and_dmn_cells_are_checked(db) -> None:
     assert ("sample_case.bpmn", "timer_approva") in [(f, e) for f, e, m in problems_of(db, files) if "ISO 8601" in m]
     files = bundle_files()
     files["decide_priorita.dmn"] = files["decide_priorita.dmn"].replace(b"&lt; 18", b"&lt; _segreto")
-    assert [(f, e) for f, e, _m in problems_of(db, files)] == [("decide_priorita.dmn", "r_minore_2")]
+    assert [(f, e) for f, e, _m in problems_of(db, files)] == [
+        ("decide_priorita.dmn", "decide_priorita › r_minore › r_minore_2")
+    ]
     files = bundle_files()
     files["sample_case.bpmn"] = files["sample_case.bpmn"].replace(
         b"decide_priorita</spiffworkflow", b"decide_x</spiffworkflow"
@@ -105,7 +107,7 @@ def test_schema_and_xml_safety_problems(db) -> None:
         b"<bpmn:endEvent", b"<bpmn:nonEsiste/><bpmn:endEvent", 1
     )
     found = problems_of(db, files)
-    assert found and found[0][0] == "sample_case.bpmn" and "diagramma non valido" in found[0][2]
+    assert found and found[0][0] == "sample_case.bpmn" and "«nonEsiste» non è ammesso" in found[0][2]
     files = bundle_files()
     files["sample_case.bpmn"] = (
         b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + files["sample_case.bpmn"][38:]
