@@ -36,7 +36,9 @@ class Platform:
 def open_platform(settings: Settings | None = None) -> Platform:
     """Build the platform from settings (read from the environment when not given)."""
     settings = settings or load_settings()
-    configure_pool(settings.script_pool_size, settings.script_timeout_seconds, settings.script_memory_mb)
+    configure_pool(
+        settings.script_pool_size, settings.script_timeout_seconds, settings.script_memory_mb, settings.max_data_depth
+    )
     db = make_engine(settings)
     return Platform(settings=settings, db=db, sessions=make_sessionmaker(db))
 

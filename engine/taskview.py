@@ -17,7 +17,7 @@ from engine.config import Settings
 from engine.limits import DataLimits, clip_depth
 from engine.models import HumanTask, ProcessInstance, TaskData, TaskState
 from engine.privacy import cipher_for
-from engine.sandbox import SandboxFailure, get_pool
+from engine.sandbox import SandboxFailure, get_render_pool
 
 
 @dataclass
@@ -76,7 +76,7 @@ def fill_instructions(template: str | None, data: dict[str, Any]) -> tuple[str, 
     if not template:
         return "", None
     try:
-        return get_pool().render(template, data), None
+        return get_render_pool().render(template, data), None
     except SandboxFailure as exc:
         if exc.kind in {"timeout", "memory", "crash"}:
             problem = (

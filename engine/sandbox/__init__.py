@@ -34,6 +34,7 @@ __all__ = [
     "check_template",
     "configure_pool",
     "get_pool",
+    "get_render_pool",
     "name_problems",
 ]
 
@@ -124,10 +125,11 @@ class _Child:
 class ScriptPool:
     """A bounded, thread-safe pool of sandbox children."""
 
-    def __init__(self, size: int = 4, timeout: float = 2.0, memory_mb: int = 256) -> None:
+    def __init__(self, size: int = 4, timeout: float = 2.0, memory_mb: int = 256, max_depth: int = 64) -> None:
         self.size = max(1, size)
         self.timeout = timeout
         self.memory_bytes = memory_mb * 1024 * 1024
+        self.max_depth = max_depth
         self._idle: queue.LifoQueue[_Child] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(self.size)
         self._all: set[_Child] = set()
@@ -153,6 +155,7 @@ class ScriptPool:
         try:
             request["context"] = codec.to_jsonable(context)
             request["extra"] = codec.to_jsonable(extra or {})
+            request["max_depth"] = self.max_depth
         except codec.UnstorableValue as exc:
             raise SandboxFailure("unstorable", str(exc)) from exc
         payload = json.dumps(request, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -219,26 +222,44 @@ class ScriptPool:
 
 
 _pool: ScriptPool | None = None
+_render_pool: ScriptPool | None = None
 _pool_lock = threading.Lock()
 
 
-def configure_pool(size: int, timeout: float, memory_mb: int) -> ScriptPool:
-    """Replace the process-wide pool (called when settings are loaded)."""
-    global _pool
+def configure_pool(size: int, timeout: float, memory_mb: int, max_depth: int = 64) -> ScriptPool:
+    """Replace the process-wide pools (called when settings are loaded).
+
+    Instruction templates get a pool of their own, half the size, under the same limits:
+    a hostile template viewed many times at once can then hold at most those children,
+    never the ones that run case steps.
+    """
+    global _pool, _render_pool
+    wanted = (max(1, size), timeout, memory_mb * 1024 * 1024, max_depth)
     with _pool_lock:
-        old = _pool
-        if old is not None and (old.size, old.timeout, old.memory_bytes) == (size, timeout, memory_mb * 1024 * 1024):
+        old, old_render = _pool, _render_pool
+        if old is not None and (old.size, old.timeout, old.memory_bytes, old.max_depth) == wanted:
             return old
-        _pool = ScriptPool(size, timeout, memory_mb)
-    if old is not None:
-        old.close()
+        _pool = ScriptPool(size, timeout, memory_mb, max_depth)
+        _render_pool = ScriptPool(max(1, size // 2), timeout, memory_mb, max_depth)
+    for stale in (old, old_render):
+        if stale is not None:
+            stale.close()
     return _pool
 
 
 def get_pool() -> ScriptPool:
-    """The process-wide pool, created with defaults on first use."""
+    """The process-wide pool for expressions and scripts, created with defaults on first use."""
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ScriptPool()
         return _pool
+
+
+def get_render_pool() -> ScriptPool:
+    """The process-wide pool for instruction templates (separate from the scripts' pool)."""
+    global _render_pool
+    with _pool_lock:
+        if _render_pool is None:
+            _render_pool = ScriptPool(2)
+        return _render_pool

@@ -54,6 +54,28 @@ def _write_frame(stream: Any, payload: bytes) -> None:
     stream.flush()
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether a value nests lists/dicts more than `limit` levels (iterative: any depth is safe)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            continue
+        if level + 1 > limit:
+            return True
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list, tuple)))
+    return False
+
+
+def _too_deep(limit: int, variable: str | None) -> dict[str, Any]:
+    where = f" (variabile «{variable}»)" if variable else ""
+    return {"ok": False, "kind": "limit", "message": f"annidamento oltre {limit} livelli{where}"}
+
+
 def _describe(exc: BaseException) -> str:
     return str(messages.describe(exc))
 
@@ -92,9 +114,12 @@ class Runner:
         scope: dict[str, Any] = {"__builtins__": self.builtins, "__name__": "diagramma"}
         scope.update(extra)
         scope.update(context)
+        limit = int(request.get("max_depth") or 64)
         try:
             if mode == "eval":
                 result = eval(code, scope)  # noqa: S307 - restricted code in a limited process
+                if _deeper_than(result, limit):
+                    return _too_deep(limit, None)
                 return {"ok": True, "result": codec.to_jsonable(result, "risultato")}
             exec(code, scope)  # noqa: S102 - restricted code in a limited process
             updated = {
@@ -102,6 +127,11 @@ class Runner:
                 for key, value in scope.items()
                 if not key.startswith("_") and key not in extra and not callable(value)
             }
+            # Checked here, iteratively, before anything is encoded: an answer nested deeper
+            # than a case may hold would only exhaust the stack of whoever decodes it.
+            for key, value in updated.items():
+                if _deeper_than(value, limit):
+                    return _too_deep(limit, key)
             return {"ok": True, "context": codec.to_jsonable(updated)}
         except MemoryError:
             scope.clear()

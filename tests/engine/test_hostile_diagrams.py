@@ -34,9 +34,8 @@ RUNTIME_HOSTILE = {
     ),
     "missing key": ('d = {"k": 5}\nv = d["x"]', 'riga 2: `d["x"]`: chiave «x» assente'),
     # Case data limits (engine.limits): refused like a script error, named by element and variable.
-    # How deep the stack already is decides whether the sandbox's answer can be decoded at all:
-    # either way an «annidamento oltre …» task error (tests/web/test_api_limits.py checks the full text).
-    "deep nesting": ("x = []\nfor i in range(950):\n    x = [x]", "annidamento oltre"),
+    # The sandbox refuses a result nested deeper than the limit before encoding it, naming the variable.
+    "deep nesting": ("x = []\nfor i in range(950):\n    x = [x]", "annidamento oltre 64 livelli (variabile «x»)"),
     "huge text": (
         "x = 'a' * 25_000_000",
         "dati del caso troppo grandi: 25,0 MB oltre il limite di 2 MB (variabile «x»)",

@@ -59,3 +59,32 @@ def test_instructions_are_filled_with_task_data_or_shown_as_written() -> None:
     assert fill_instructions("Caso **{{ codice }}**", {"codice": "MI-1"}) == ("Caso **MI-1**", None)
     text, problem = fill_instructions("Totale {{ 1 / zero }}", {"zero": 0})
     assert text == "Totale {{ 1 / zero }}" and problem is not None and "riga 1: divisione per zero" in problem
+
+
+def test_hostile_templates_cannot_take_the_children_that_run_case_steps() -> None:
+    """Templates have a pool of their own: while every template child is busy with a
+    hostile render, a script still finds a free child at once."""
+    import threading
+    import time
+
+    from engine import sandbox
+
+    before = sandbox.get_pool()
+    scripts = sandbox.configure_pool(2, 3.0, 256, 64)
+    renders = sandbox.get_render_pool()
+    try:
+        assert renders is not scripts and renders.size == 1
+        # As many hostile views as the scripts' pool has children.
+        loops = "{% for i in range(10**5) %}{% for j in range(10**5) %}{% endfor %}{% endfor %}"  # time, not memory
+        hostile = [threading.Thread(target=fill_instructions, args=(loops, {})) for _ in range(scripts.size)]
+        for thread in hostile:
+            thread.start()
+        time.sleep(0.3)  # the render child is now looping
+        assert scripts.evaluate("1 + 1", {}) == 2
+        # Answered while the renders still run (had they shared the children, the script
+        # would have waited for one of them to time out).
+        assert any(thread.is_alive() for thread in hostile)
+        for thread in hostile:
+            thread.join()
+    finally:
+        sandbox.configure_pool(before.size, before.timeout, before.memory_bytes // (1024 * 1024), before.max_depth)
