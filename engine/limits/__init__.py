@@ -160,9 +160,30 @@ def check_incoming(data: Any, limits: DataLimits, what: str = "dati") -> None:
             f"I {what} inviati sono annidati troppo in profondità (massimo {limits.max_depth} livelli).",
             {"": [too_deep(limits)]},
         )
-    size = encoded_size(data)
+    try:
+        size = encoded_size(data)
+    except UnicodeEncodeError:  # a lone UTF-16 surrogate ("\ud800" in JSON): no UTF-8 text can hold it
+        raise FormInvalid(
+            f"I {what} inviati contengono un carattere non valido (un surrogato Unicode isolato, "
+            "come \\ud800): correggere il testo e inviarli di nuovo.",
+            {_unencodable_variable(data): [UNENCODABLE]},
+        ) from None
     if size > limits.max_bytes:
         raise DataTooLarge(f"I {what} inviati sono troppo grandi: {too_large(size, limits)}.")
+
+
+UNENCODABLE = "testo con un carattere non valido (surrogato Unicode isolato)"
+
+
+def _unencodable_variable(data: Any) -> str:
+    """The first variable of `data` (name or value) that UTF-8 cannot encode, shown safely; "" if none."""
+    if isinstance(data, Mapping):
+        for name, value in data.items():
+            try:
+                encoded_size({name: value})
+            except UnicodeEncodeError:
+                return str(name).encode("utf-8", "replace").decode("utf-8")
+    return ""
 
 
 # --------------------------------------------------------------------------- showing

@@ -47,7 +47,7 @@ class NameProblem:
 def _tree(source: str, mode: str) -> ast.AST | None:
     try:
         return ast.parse(prepared_source(source, mode), mode="eval" if mode == "eval" else "exec")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return None  # reported by the compiler check
 
 
@@ -94,6 +94,8 @@ def name_problems(source: str, mode: str, builtins: set[str], bundle: set[str]) 
     (see `bundle_names`).
     """
     defined = builtins | bundle
+    if "_print_" in builtins:
+        defined = defined | {"print"}  # RestrictedPython rewrites print(...) onto the `_print_` collector
     tree = _tree(source, mode)
     if tree is None:
         return []

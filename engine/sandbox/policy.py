@@ -56,6 +56,9 @@ class InLavPolicy(RestrictingNodeTransformer):
         return node
 
 
+TOO_NESTED = "codice annidato troppo in profondità: spezzarlo in più istruzioni con variabili intermedie"
+
+
 class RestrictedCodeError(SyntaxError):
     """The code does not compile or breaks the policy; `problems` lists each reason."""
 
@@ -72,7 +75,10 @@ def compile_code(source: str, mode: str) -> Any:
         raise RestrictedCodeError([f"codice troppo lungo (oltre {MAX_SOURCE_CHARS} caratteri)"])
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
     text = prepared_source(source, mode)
-    result = compiler(text, filename="<diagramma>", policy=InLavPolicy)
+    try:
+        result = compiler(text, filename="<diagramma>", policy=InLavPolicy)
+    except RecursionError:  # `1+1+…+1` thousands of times, `not not … x`: Python's parser gives up
+        raise RestrictedCodeError([TOO_NESTED]) from None
     if result.errors or result.code is None:
         raise RestrictedCodeError([_italian(e) for e in result.errors] or ["compilazione fallita"])
     return result.code

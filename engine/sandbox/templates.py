@@ -76,9 +76,17 @@ def check_template(source: str) -> list[str]:
         return [f"istruzioni troppo lunghe (oltre {MAX_TEMPLATE} caratteri)"]
     env = environment()
     try:
-        tree = env.parse(source)
+        return _tree_problems(env, env.parse(source))
     except TemplateSyntaxError as exc:
         return [syntax_message(exc)]
+    except RecursionError:  # `{{ 1+1+…+1 }}` or ((((…)))) thousands deep: Jinja's parser and walker recurse
+        return [TOO_NESTED]
+
+
+TOO_NESTED = "annidamento troppo profondo: spezzare l'espressione in più passi con {% set %}"
+
+
+def _tree_problems(env: ImmutableSandboxedEnvironment, tree: nodes.Template) -> list[str]:
     problems: list[str] = []
     for node in tree.find_all((nodes.Filter, nodes.Test)):
         known = env.filters if isinstance(node, nodes.Filter) else env.tests

@@ -55,6 +55,10 @@ COMPILE_HOSTILE = {
     "builtins import": "x = __import__('os')",
     "eval": "x = eval('1')",
     "private attribute": "x = nota._private",
+    # Nested beyond what Python's parser takes: refused with a sentence, not a RecursionError traceback.
+    "deep sum": "x = 1" + "+1" * 9000,
+    "deep not": "x = " + "not " * 4000 + "True",
+    "long method chain": "x = codice_caso" + ".upper()" * 2000,
 }
 
 
@@ -63,6 +67,7 @@ def test_hostile_code_never_gets_deployed(db, name: str) -> None:
     with pytest.raises(DefinitionError) as err:
         deploy(db, files=builders.form_then_script(COMPILE_HOSTILE[name]))
     assert {(p.file, p.element) for p in err.value.problems} == {("calcolo.bpmn", "calcola")}
+    assert all("Error" not in p.message for p in err.value.problems)
 
 
 @pytest.mark.parametrize("name", sorted(NAMES_DEFINED_NOWHERE))

@@ -22,6 +22,8 @@ HOSTILE = "{{ (9**(9**7)) % 10 }}"  # the issue's input: Jinja folds the constan
         ("{% if eta is adulto %}sì{% endif %}", "riga 1: test «adulto» sconosciuto"),
         ('{% include "altro.txt" %}', "extends, include e import non sono consentiti"),
         ("{% for x in lista %}\n{{ x }}", "riga 2: testo finito prima di «{% endfor %}»"),
+        ("{{ 1" + "+1" * 9000 + " }}", "annidamento troppo profondo"),  # once a RecursionError traceback
+        ("{{ " + "(" * 1000 + "1" + ")" * 1000 + " }}", "annidamento troppo profondo"),
     ],
 )
 def test_bad_templates_never_get_deployed(db, template: str, expected: str) -> None:

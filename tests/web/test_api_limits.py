@@ -180,6 +180,23 @@ def test_data_nested_too_deep_is_refused_up_front(api: TestClient, web_platform:
     assert unreadable.status_code == 400 and unreadable.json()["code"] == "bad_request"
 
 
+def test_a_lone_surrogate_in_json_data_is_refused_not_a_server_error(api: TestClient, web_platform: Platform) -> None:
+    """`"\\ud800"` is valid JSON but no UTF-8 text: data carrying it is refused with the field named."""
+    _code, task_id = start(web_platform)
+    body = '{"data": {"alias": "Amir", "nota": "a\\ud800b"}}'
+    headers = {"Content-Type": "application/json"}
+    response = api.post(f"/api/v1/tasks/{task_id}/complete", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == {"nota": ["testo con un carattere non valido (surrogato Unicode isolato)"]}
+    start_body = '{"process_key": "prova_moduli", "ambito": "MILANO", "data": {"\\udfff": 1}}'
+    started = api.post("/api/v1/cases", content=start_body, headers=headers)
+    assert started.status_code == 422 and list(started.json()["errors"]) == ["?"]
+    message_body = '{"name": "x", "ambito": "MILANO", "payload": {"y": ["\\ud800"]}}'
+    message = api.post("/api/v1/messages", content=message_body, headers=headers)
+    assert message.status_code == 422 and list(message.json()["errors"]) == ["y"]
+    assert api.get(f"/api/v1/tasks/{task_id}").status_code == 200, "the task is untouched"
+
+
 HUGE_ID = "99999999999999999999999"
 
 
