@@ -35,6 +35,9 @@ class Settings(BaseSettings):
 
     # Engine safety nets.
     max_engine_tasks_per_step: int = 20_000
+    # Wall-clock budget of the automatic part of one step (a runaway loop stops here, and
+    # the database write lock is never held longer); below SQLite's 30 s busy timeout.
+    max_step_seconds: float = Field(20.0, gt=0, le=25.0)
     lease_seconds: float = 30.0
     lock_wait_seconds: float = 5.0
 

@@ -172,6 +172,7 @@ def _start(
     data = {**(data or {}), "codice_caso": code, "ambito_caso": ambito}
     case = Case.new(specset, code, data)
     case.max_engine_tasks = settings.max_engine_tasks_per_step
+    case.max_step_seconds = settings.max_step_seconds
     cipher = cipher_for(session, settings, instance, create=True)
     try:
         report = case.start(actor.username) if message is None else case.start_with_message(*message)
@@ -261,6 +262,7 @@ def run_step(
         snapshot, stored = store.load(session, instance, cipher)
         case = Case.restore(specset_for(session, instance), snapshot, instance.case_code)
         case.max_engine_tasks = settings.max_engine_tasks_per_step
+        case.max_step_seconds = settings.max_step_seconds
         try:
             report = action(case)
         except EngineStateError as exc:

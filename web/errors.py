@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import (
@@ -75,6 +76,7 @@ TITLES = {
     422: "Dati non validi",
     429: "Troppi tentativi",
     500: "Errore imprevisto",
+    503: "Servizio momentaneamente non disponibile",
 }
 
 
@@ -96,17 +98,17 @@ PROBLEMS: dict[int, str] = {
     409: "Stato cambiato (già presa in carico, già completata, caso occupato)",
     413: "Dati troppo grandi (corpo oltre il limite delle richieste, o dati oltre il limite del caso)",
     422: "Dati non validi (`errors`: messaggi per campo) o errore del modello di processo",
-    503: "Servizio non disponibile (database non raggiungibile)",
+    503: "Servizio momentaneamente non disponibile (database occupato o non raggiungibile): riprovare",
 }
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` of an API operation: each status it can answer with, in the problem format.
 
-    401, 403, 413 and 422 apply to every call with a token (authentication, permission, body
-    limit, invalid parameters).
+    401, 403, 413, 422 and 503 apply to every call with a token (authentication, permission,
+    body limit, invalid parameters, database busy or unreachable).
     """
-    codes = sorted({401, 403, 413, 422, *statuses})
+    codes = sorted({401, 403, 413, 422, 503, *statuses})
     return {code: {"description": PROBLEMS[code], "model": ProblemOut} for code in codes}
 
 
@@ -233,6 +235,21 @@ def install(app: FastAPI) -> None:
         message = messages.get(exc.status_code) or (str(exc.detail) if exc.detail else "Errore.")
         code = {413: "too_large", 400: "bad_request"}.get(exc.status_code, f"http_{exc.status_code}")
         return error_response(request, exc.status_code, message, code)
+
+    @app.exception_handler(OperationalError)
+    def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # SQLite's write lock held past its busy timeout, PostgreSQL's lock or statement
+        # timeout, a connection lost: the transaction was rolled back, nothing was saved.
+        log.warning("database non disponibile su %s %s: %s", request.method, request.url.path, exc.orig)
+        response = error_response(
+            request,
+            503,
+            "Il database è momentaneamente occupato o non raggiungibile: l'operazione non è stata registrata. "
+            "Riprovare tra qualche secondo.",
+            "unavailable",
+        )
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ complete a human task, fire timers, deliver a message, and dump rows to store.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,11 +43,15 @@ from engine import codec
 from engine.datadiff import data_diff
 from engine.errors import EngineStateError, ScriptError
 from engine.sandbox import SandboxFailure, get_pool
+from engine.spiff import prediction
 from engine.spiff.parsing import SERIALIZER, load_spec_json
 from engine.spiff.pruning import prune_workflow, tree_depth
 from engine.spiff.scripting import SCRIPT_ENGINE
 
 _REGISTRY = SERIALIZER.registry
+prediction.install()  # before any workflow exists: branch prediction without recursion
+
+PRUNE_EVERY_PASSES = 32  # see run_engine
 MAX_LIVE_DEPTH = 800  # SpiffWorkflow's iterator stops at 1000; refuse well before
 
 
@@ -239,6 +244,7 @@ class Case:
         self.specset = specset
         self.case_code = case_code
         self.max_engine_tasks = 20_000  # automatic tasks one step may run (runaway-loop guard)
+        self.max_step_seconds = 20.0  # wall-clock budget of the automatic part of one step
         workflow.script_engine = SCRIPT_ENGINE
 
     # ---- construction
@@ -551,8 +557,23 @@ class Case:
             if getattr(task.task_spec, "bpmn_id", None):
                 befores[task.id] = _inherited(task)
 
+        deadline = time.monotonic() + self.max_step_seconds
+
         def did_complete(task: Any) -> None:
             report.engine_tasks += 1
+            # Checked here, inside SpiffWorkflow's own loop: a runaway loop in a subprocess
+            # (or an endless standard loop) never gives control back between passes.
+            if report.engine_tasks > max_tasks:
+                raise EngineStateError(
+                    f"il diagramma ha eseguito più di {max_tasks} passi automatici senza fermarsi: "
+                    "probabile ciclo infinito (controllare le condizioni di uscita dei cicli)",
+                )
+            if time.monotonic() > deadline:
+                raise EngineStateError(
+                    f"il passo automatico dura più di {self.max_step_seconds:g} secondi "
+                    f"({report.engine_tasks} attività eseguite): probabile ciclo senza fine o diagramma troppo "
+                    "lungo da eseguire in un solo passo (spezzarlo con un'attività utente o un timer)",
+                )
             spec = task.task_spec
             if getattr(spec, "bpmn_id", None) and task.state == TaskState.COMPLETED:
                 report.events.append(self._event(_kind(spec), task, befores.pop(task.id, None)))
@@ -561,16 +582,16 @@ class Case:
                         if isinstance(definition, MessageEventDefinition):
                             pending_throws.append((definition.name, self._throw_key(task)))
 
+        passes = 0
         while True:
             with _diagram_errors(None):
                 progressed = wf._do_engine_steps(will_complete, did_complete)
-            if report.engine_tasks > max_tasks:
-                raise EngineStateError(
-                    f"il diagramma ha eseguito più di {max_tasks} passi automatici senza fermarsi: "
-                    "probabile ciclo infinito",
-                )
-            # Prune after every pass: a pass advances each path by about one task, so the
-            # live tree stays a few tasks deep however long an automatic loop runs.
+            # Prune every few passes: a pass advances each path by about one task, so the
+            # live tree stays a few dozen tasks deep however long an automatic loop runs,
+            # while a long run does not pay for walking the whole tree at every task.
+            passes += 1
+            if progressed and passes % PRUNE_EVERY_PASSES:
+                continue
             report.archived.extend(self.prune())
             if progressed:
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from engine import check_bundle, complete_task, get_instance, start_instance
@@ -81,3 +82,58 @@ def test_too_long_loop_is_refused_with_a_clear_message() -> None:
     assert [(p.file, p.element) for p in check.problems] == [("giro.bpmn", "indietro")]
     message = check.problems[0].message
     assert f"ciclo di {MAX_LOOP_ELEMENTS + 1} elementi" in message and "sottoprocesso" in message
+
+
+def _straight_chain(count: int, element: str, inside_subprocess: bool = False) -> dict[str, bytes]:
+    """start → `count` elements of one kind, one after the other, no gateway → a user task → end."""
+    if element == "scriptTask":
+        nodes = "".join(builders.script_task(f"t{i}", "passi = passi + 1") for i in range(count))
+    else:
+        nodes = "".join(f'<bpmn:{element} id="t{i}"/>' for i in range(count))
+    flows = "".join(builders.flow(f"c{i}", f"t{i}", f"t{i + 1}") for i in range(count - 1))
+    setup = builders.script_task("via", "passi = 0")
+    if inside_subprocess:
+        inner = '<bpmn:startEvent id="s_in"/>' + nodes + '<bpmn:endEvent id="e_in"/>' + flows
+        inner += builders.flow("c_in", "s_in", "t0") + builders.flow("c_out", f"t{count - 1}", "e_in")
+        body = f'<bpmn:startEvent id="start"/>{setup}<bpmn:subProcess id="sotto">{inner}</bpmn:subProcess>'
+        body += builders.flow("f0", "start", "via") + builders.flow("f1", "via", "sotto")
+        body += builders.flow("f2", "sotto", "dopo")
+    else:
+        body = '<bpmn:startEvent id="start"/>' + setup + nodes + flows
+        body += builders.flow("f0", "start", "via") + builders.flow("f1", "via", "t0")
+        body += builders.flow("f2", f"t{count - 1}", "dopo")
+    body += builders.user_task("dopo") + '<bpmn:endEvent id="fine"/>' + builders.flow("f3", "dopo", "fine")
+    return {"dritta.bpmn": builders.document(builders.process("dritta", body, ["dopo"])), **_form()}
+
+
+def _form() -> dict[str, bytes]:
+    return {"nota.schema.json": builders.form_json()}
+
+
+@pytest.mark.parametrize(
+    "count, element, inside_subprocess",
+    [
+        (5000, "task", False),  # the abstract task: runs by itself (issue #8)
+        (1500, "scriptTask", False),
+        (5000, "exclusiveGateway", False),
+        (3000, "task", True),
+    ],
+    ids=["5000 tasks", "1500 script tasks", "5000 gateways", "3000 tasks in a subprocess"],
+)
+def test_straight_chains_start_and_run_to_the_person_waiting_after_them(
+    db, settings, count: int, element: str, inside_subprocess: bool
+) -> None:
+    """A run of activities with no gateway used to deploy but not start: SpiffWorkflow
+    predicted the whole certain future of the case recursively, one frame per task
+    (RecursionError from ~900 tasks: a traceback from the CLI, a 500 from the API)."""
+    add_ambiti(db)
+    deploy(db, files=_straight_chain(count, element, inside_subprocess))
+    outcome = start_instance(db, settings, "dritta", "MILANO", OPERATOR)
+    assert outcome.error is None, outcome.error
+    [task] = db.scalars(select(HumanTask).where(HumanTask.instance_id == outcome.instance.id)).all()
+    assert task.task_name == "dopo"
+    assert complete_task(db, settings, task.task_id, {"nota": "fatto"}, OPERATOR).error is None
+    case = get_instance(db, outcome.instance.case_code)
+    assert case.status == "completed"
+    if element == "scriptTask":
+        assert json.loads(case.workflow_json)["data"]["passi"] == count

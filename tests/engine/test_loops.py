@@ -65,3 +65,50 @@ def test_user_task_loop_stays_small_however_many_cycles(db, settings) -> None:
     assert outcome.completed
     assert json.loads(get_instance(db, instance.case_code).workflow_json)["data"]["giro"] == 60
     assert max(live_counts[5:]) == min(live_counts[5:59]), f"live tree size must not grow: {live_counts}"
+
+
+def _endless_standard_loop(inside_subprocess: bool) -> dict[str, bytes]:
+    """The issue's input: a `bpmn:task` with a standard loop whose condition never lets it
+    end and no loopMaximum (accepted at deploy: SpiffWorkflow needs one of the two)."""
+    looping = (
+        '<bpmn:task id="gira" name="Gira"><bpmn:standardLoopCharacteristics>'
+        "<bpmn:loopCondition>True</bpmn:loopCondition></bpmn:standardLoopCharacteristics></bpmn:task>"
+    )
+    if inside_subprocess:
+        inner = '<bpmn:startEvent id="s_in"/>' + looping + '<bpmn:endEvent id="e_in"/>'
+        inner += builders.flow("c1", "s_in", "gira") + builders.flow("c2", "gira", "e_in")
+        looping = f'<bpmn:subProcess id="sotto">{inner}</bpmn:subProcess>'
+        first = "sotto"
+    else:
+        first = "gira"
+    body = '<bpmn:startEvent id="start"/>' + looping + builders.user_task("dopo") + '<bpmn:endEvent id="fine"/>'
+    body += builders.flow("f1", "start", first) + builders.flow("f2", first, "dopo")
+    body += builders.flow("f3", "dopo", "fine")
+    return {
+        "senza_fine.bpmn": builders.document(builders.process("senza_fine", body, ["dopo"])),
+        "nota.schema.json": builders.form_json(),
+    }
+
+
+@pytest.mark.parametrize("inside_subprocess", [False, True], ids=["loop", "loop in a subprocess"])
+def test_an_endless_loop_stops_at_the_step_budget_with_a_clear_error(db, settings, inside_subprocess) -> None:
+    """It used to run for ten minutes and more (the 20,000-task guard was only checked between
+    SpiffWorkflow's passes, and an endless loop never ends a pass), holding the database's
+    write lock: on SQLite every other request failed with «database is locked»."""
+    add_ambiti(db)
+    deploy(db, files=_endless_standard_loop(inside_subprocess))
+    quick = settings.model_copy(update={"max_step_seconds": 1.0})
+    with pytest.raises(ScriptError) as err:
+        start_instance(db, quick, "senza_fine", "MILANO", OPERATOR)
+    assert "il passo automatico dura più di 1 secondi" in str(err.value)
+    assert "probabile ciclo senza fine" in str(err.value)
+    assert db.scalar(select(func.count()).select_from(HumanTask)) == 0
+
+
+def test_an_endless_loop_stops_at_the_task_guard_before_the_time_budget(db, settings) -> None:
+    add_ambiti(db)
+    deploy(db, files=_endless_standard_loop(inside_subprocess=True))
+    few = settings.model_copy(update={"max_engine_tasks_per_step": 50})
+    with pytest.raises(ScriptError) as err:
+        start_instance(db, few, "senza_fine", "MILANO", OPERATOR)
+    assert "più di 50 passi automatici" in str(err.value)

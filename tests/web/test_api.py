@@ -187,3 +187,25 @@ def test_date_times_carry_their_offset(app, tokens, web_platform) -> None:
     case = client.get(f"/api/v1/cases/{code}").json()
     stamps = [task["created_at"], task["due_at"], case["started_at"], case["timeline"][0]["at"]]
     assert all(datetime.fromisoformat(s).utcoffset() is not None for s in stamps), stamps
+
+
+def test_a_busy_database_is_a_503_to_retry_not_a_500(app, tokens, monkeypatch) -> None:
+    """A step holding SQLite's write lock past the busy timeout (or a lost PostgreSQL
+    connection) surfaces as sqlalchemy's OperationalError: it used to be a 500."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    import web.routes.api as routes
+
+    def locked(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(routes, "inbox_page", locked)
+    response = api(app, tokens["anna"]).get("/api/v1/tasks")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["code"] == "unavailable"
+    assert "Riprovare" in response.json()["detail"]
+    documented = app.openapi()["paths"]["/api/v1/tasks"]["get"]["responses"]
+    assert "503" in documented
