@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import (
@@ -250,6 +250,19 @@ def install(app: FastAPI) -> None:
         )
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.exception_handler(DataError)
+    def unstorable_value(request: Request, exc: DataError) -> Response:
+        # A value the database refuses as such (U+0000 in a PostgreSQL text, a number out of
+        # its column's range) that reached a query: the transaction was rolled back.
+        log.warning("valore rifiutato dal database su %s %s: %s", request.method, request.url.path, exc.orig)
+        return error_response(
+            request,
+            422,
+            "Un valore inviato non si può usare (per esempio contiene un carattere nullo, U+0000): "
+            "l'operazione non è stata registrata. Correggere il valore e riprovare.",
+            "invalid_value",
+        )
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> Response:

@@ -128,6 +128,29 @@ def largest_variable(data: Mapping[str, Any]) -> str | None:
     return best
 
 
+NUL_TEXT = "testo con un carattere nullo (U+0000), che non si può salvare: toglierlo"
+
+
+def nul_variable(data: Any) -> str | None:
+    """The first variable whose name or value holds U+0000 (no database column can store it), or None.
+
+    `""` names data that is not a dict. Iterative: called after the depth check, on any data."""
+    items = list(data.items()) if isinstance(data, Mapping) else [("", data)]
+    for name, value in items:
+        stack: list[Any] = [name, value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, str):
+                if "\x00" in node:
+                    return str(name).replace("\x00", "")
+            elif isinstance(node, Mapping):
+                stack.extend(node.keys())
+                stack.extend(node.values())
+            elif isinstance(node, (list, tuple)):
+                stack.extend(node)
+    return None
+
+
 def check_data(data: Any, limits: DataLimits, task_id: str | None = None) -> Breach | None:
     """Depth first (encoding recurses), then size, of one data dict (or any JSON value)."""
     if isinstance(data, Mapping):
@@ -136,6 +159,9 @@ def check_data(data: Any, limits: DataLimits, task_id: str | None = None) -> Bre
             return Breach(too_deep(limits), deep, task_id)
     elif depth_of(data, limits.max_depth) > limits.max_depth:
         return Breach(too_deep(limits), None, task_id)
+    nul = nul_variable(data)
+    if nul is not None:
+        return Breach(NUL_TEXT, nul or None, task_id)
     size = encoded_size(data)
     if size > limits.max_bytes:
         variable = largest_variable(data) if isinstance(data, Mapping) else None
@@ -159,6 +185,13 @@ def check_incoming(data: Any, limits: DataLimits, what: str = "dati") -> None:
         raise FormInvalid(
             f"I {what} inviati sono annidati troppo in profondità (massimo {limits.max_depth} livelli).",
             {"": [too_deep(limits)]},
+        )
+    nul = nul_variable(data)
+    if nul is not None:
+        raise FormInvalid(
+            f"I {what} inviati contengono un carattere nullo (U+0000), che non si può salvare: toglierlo e "
+            "inviarli di nuovo.",
+            {nul: [NUL_TEXT]},
         )
     try:
         size = encoded_size(data)
@@ -260,6 +293,9 @@ def check_step(
         deep = deepest_variable(after, limits)
         if deep is not None:
             return Breach(too_deep(limits), deep)
+        nul = nul_variable(after)
+        if nul is not None:
+            return Breach(NUL_TEXT, nul or None)
         size = encoded_size(diff)
         if size > limits.max_bytes:
             return Breach(too_large(size, limits), largest_variable(after))

@@ -36,6 +36,8 @@ RUNTIME_HOSTILE = {
     # Case data limits (engine.limits): refused like a script error, named by element and variable.
     # The sandbox refuses a result nested deeper than the limit before encoding it, naming the variable.
     "deep nesting": ("x = []\nfor i in range(950):\n    x = [x]", "annidamento oltre 64 livelli (variabile «x»)"),
+    # PostgreSQL cannot store U+0000 in any text: refused on every database alike.
+    "nul character": ("x = 'a' + chr(0)", "testo con un carattere nullo (U+0000), che non si può salvare"),
     "huge text": (
         "x = 'a' * 25_000_000",
         "dati del caso troppo grandi: 25,0 MB oltre il limite di 2 MB (variabile «x»)",

@@ -197,6 +197,32 @@ def test_a_lone_surrogate_in_json_data_is_refused_not_a_server_error(api: TestCl
     assert api.get(f"/api/v1/tasks/{task_id}").status_code == 200, "the task is untouched"
 
 
+def test_a_nul_character_is_never_a_server_error(api: TestClient, web_platform: Platform) -> None:
+    """PostgreSQL text cannot hold U+0000: data, query strings and messages carrying it get
+    an answer (stored safely or refused naming the field), never a 500."""
+    _code, task_id = start(web_platform)
+    headers = {"Content-Type": "application/json"}
+    body = '{"data": {"alias": "Amir", "nota": "a\\u0000b"}}'
+    completed = api.post(f"/api/v1/tasks/{task_id}/complete", content=body, headers=headers)
+    assert completed.status_code in (200, 422), completed.text
+    if completed.status_code == 422:
+        assert "nota" in completed.json()["errors"], completed.text
+    started = api.post(
+        "/api/v1/cases",
+        content='{"process_key": "prova_moduli", "ambito": "MILANO", "data": {"x": "\\u0000"}}',
+        headers=headers,
+    )
+    assert started.status_code in (201, 200, 422), started.text
+    message = api.post(
+        "/api/v1/messages", content='{"name": "x\\u0000", "ambito": "MILANO", "payload": {}}', headers=headers
+    )
+    assert message.status_code < 500, message.text
+    for query in ("case=%00", "process=a%00b", "task=%00", "q=%00"):
+        listed = api.get(f"/api/v1/tasks?{query}")
+        assert listed.status_code < 500, (query, listed.text)
+    assert api.get("/api/v1/cases/MI%00X").status_code in (404, 422)
+
+
 HUGE_ID = "99999999999999999999999"
 
 
