@@ -22,6 +22,10 @@ FILES: list[tuple[str, str]] = [
     ("bootstrap-italia/dist/css/bootstrap-italia.min.css", "bootstrap-italia/css/bootstrap-italia.min.css"),
     ("bootstrap-italia/dist/svg/sprites.svg", "bootstrap-italia/svg/sprites.svg"),
     ("axe-core/axe.min.js", "axe-core/axe.min.js"),
+    # the studio's read-only diagram viewer (the UMD build defines window.BpmnJS)
+    ("bpmn-js/dist/bpmn-navigated-viewer.production.min.js", "bpmn-js/bpmn-navigated-viewer.production.min.js"),
+    ("bpmn-js/dist/assets/diagram-js.css", "bpmn-js/diagram-js.css"),
+    ("bpmn-js/dist/assets/bpmn-js.css", "bpmn-js/bpmn-js.css"),
 ]
 FONT_DIRS = ["Titillium_Web", "Roboto_Mono", "Lora"]
 FONT_SUFFIXES = {".woff2", ".woff", ".txt"}

@@ -13,7 +13,21 @@ from engine import Platform, open_platform
 from web import errors
 from web.bodylimit import BodyLimit
 from web.config import WebSettings, load_web_settings
-from web.routes import account, admin, api, audit, auth, cases, contacts, inbox, privacy, profile, reports, tasks
+from web.routes import (
+    account,
+    admin,
+    api,
+    audit,
+    auth,
+    cases,
+    contacts,
+    inbox,
+    privacy,
+    profile,
+    reports,
+    studio,
+    tasks,
+)
 from web.security import PUBLIC, landing_page, load_viewer
 from web.templating import make_templates
 
@@ -46,7 +60,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     # Forms and JSON API bodies share one limit, checked on the declared and the streamed size.
     app.add_middleware(BodyLimit, max_bytes=app.state.web_settings.max_body_bytes)
     # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
-    for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, admin, audit, api):
+    for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, studio, admin, audit, api):
         app.include_router(module.router)
     app.include_router(privacy.api_router)
 

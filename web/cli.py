@@ -34,7 +34,7 @@ from engine import (
     upgrade_database,
     verify_chain,
 )
-from engine.access import Action, ambiti_for, require_in
+from engine.access import Action, permits_in, require_in
 from engine.casefile import get_case, start_case
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
@@ -264,8 +264,8 @@ def processes_deploy(
     """Controlla e pubblica un pacchetto come nuova versione immutabile."""
     platform = _platform()
     actor = acting(platform, user, Action.PROCESS_DEPLOY)
-    reach = ambiti_for(actor, Action.PROCESS_DEPLOY)  # None: the whole region
-    if reach is not None and (ambito is None or ambito not in reach):
+    # The studio's rule: an Ambito's coordinators publish its variants, a regional grant the base.
+    if not permits_in(actor, Action.PROCESS_DEPLOY, ambito):
         fail("Il tuo ruolo non consente di pubblicare per la Regione o per questo Ambito.")
     try:
         files = read_bundle_paths(paths, platform.settings.max_bundle_files, platform.settings.max_file_bytes)

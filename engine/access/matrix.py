@@ -38,6 +38,8 @@ class Action(StrEnum):
     MESSAGE_SEND = "message.send"
     MESSAGE_OUTBOX = "message.outbox"
     MESSAGE_ACK = "message.ack"
+    PROCESS_READ = "process.read"
+    PROCESS_EDIT = "process.edit"
     PROCESS_DEPLOY = "process.deploy"
     CASE_MIGRATE = "case.migrate"
     HISTORY_VERIFY = "history.verify"
@@ -61,6 +63,8 @@ ACTION_LABELS: dict[Action, str] = {
     Action.MESSAGE_SEND: "Inviare messaggi ai casi (sistemi dei partner)",
     Action.MESSAGE_OUTBOX: "Leggere la posta in uscita verso i partner",
     Action.MESSAGE_ACK: "Confermare la presa di un messaggio in uscita",
+    Action.PROCESS_READ: "Consultare processi, versioni e diagrammi (studio)",
+    Action.PROCESS_EDIT: "Modificare diagrammi e moduli nello studio (bozze)",
     Action.PROCESS_DEPLOY: "Pubblicare processi e moduli",
     Action.CASE_MIGRATE: "Migrare o riprendere casi su una nuova versione",
     Action.HISTORY_VERIFY: "Verificare la catena della storia dei casi",
@@ -82,6 +86,7 @@ READ_ONLY = frozenset(
         Action.HISTORY_VERIFY,
         Action.REPORT_AGGREGATE,
         Action.OPLOG_READ,
+        Action.PROCESS_READ,
     }
 )
 # Actions that show personal data of the people the PUAs follow.
@@ -104,12 +109,14 @@ _OPERATOR: dict[Action, Scope] = {
     Action.MESSAGE_SEND: A,
     Action.MESSAGE_OUTBOX: A,
     Action.MESSAGE_ACK: A,
+    Action.PROCESS_READ: A,
     Action.ACCOUNT_SELF: R,
 }
 _COORDINATOR: dict[Action, Scope] = {
     **_OPERATOR,
     Action.CONSENT_OVERRIDE: A,
     Action.CASE_EXPORT: A,
+    Action.PROCESS_EDIT: A,
     Action.PROCESS_DEPLOY: A,
     Action.CASE_MIGRATE: A,
     Action.HISTORY_VERIFY: A,
@@ -122,6 +129,8 @@ MATRIX: dict[str, dict[Action, Scope]] = {
     "scc": dict(_COORDINATOR),
     "coordinamento_regionale": {
         Action.CASE_READ: R,
+        Action.PROCESS_READ: R,
+        Action.PROCESS_EDIT: R,
         Action.PROCESS_DEPLOY: R,
         Action.CASE_MIGRATE: R,
         Action.HISTORY_VERIFY: R,
@@ -135,10 +144,12 @@ MATRIX: dict[str, dict[Action, Scope]] = {
         Action.HISTORY_VERIFY: R,
         Action.REPORT_AGGREGATE: R,
         Action.OPLOG_READ: R,
+        Action.PROCESS_READ: R,
         Action.ACCOUNT_SELF: R,
     },
     "monitoraggio_regionale": {
         Action.REPORT_AGGREGATE: R,
+        Action.PROCESS_READ: R,
         Action.ACCOUNT_SELF: R,
     },
     "amministratore": {
@@ -183,6 +194,14 @@ def ambiti_for(actor: Actor, action: Action) -> frozenset[str] | None:
         if scope is Scope.AMBITO and held_in is not None:
             found.add(held_in)
     return frozenset(found)
+
+
+def permits_in(actor: Actor, action: Action, ambito: str | None) -> bool:
+    """Whether the actor may perform the action on what belongs to one Ambito, or (None) to
+    the region as a whole, such as the regional base model: that takes a regional grant."""
+    if ambito is None:
+        return ambiti_for(actor, action) is None
+    return permits(actor, action, ambito)
 
 
 def require(actor: Actor, action: Action) -> None:

@@ -33,7 +33,8 @@ def test_auditor_and_monitor_change_nothing_and_the_monitor_sees_no_person() -> 
         granted = {a for a, s in MATRIX[role].items() if s is not Scope.NONE}
         assert granted - {Action.ACCOUNT_SELF} <= READ_ONLY, role
     monitor = {a for a, s in MATRIX["monitoraggio_regionale"].items() if s is not Scope.NONE}
-    assert monitor == {Action.REPORT_AGGREGATE, Action.ACCOUNT_SELF}
+    # Aggregates, and the processes as published (diagrams and versions: no case, no person).
+    assert monitor == {Action.REPORT_AGGREGATE, Action.PROCESS_READ, Action.ACCOUNT_SELF}
     assert not monitor & PERSONAL_DATA
 
 

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import Mount, Route
 
-from engine import Platform, deliver, start_instance
+from engine import Platform, deliver, resolve, start_instance
 from engine.access import (
     LANE_ROLES,
     ROLES,
@@ -188,6 +188,11 @@ class World:
         """A case whose referral carries identity and waits for consent: (case code, message id)."""
         return held_case(self.platform)
 
+    def base_version(self) -> int:
+        """The definition id of the regional version of the walk's start process."""
+        with read_transaction(self.platform.sessions) as session:
+            return resolve(session, START, None).id
+
     def new_token(self, person: Person) -> int:
         with transaction(self.platform.sessions) as session:
             user = session.scalar(select(AppUser).where(AppUser.username == person.name))
@@ -268,6 +273,10 @@ def _code(world: World, target: str) -> str:
     return world.case_code if target == "home" else "NESSUNO-1"
 
 
+def _scope(target: str) -> str:
+    return HOME if target == "home" else "NESSUNO"
+
+
 def _user_id(world: World, target: str) -> int:
     return world.new_user() if target == "home" else 999_999
 
@@ -315,6 +324,19 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("GET", "/monitoraggio"): Sample(
         Action.REPORT_AGGREGATE, lambda w, p, t: Call("GET", "/monitoraggio"), scoped=False
+    ),
+    # the studio (a scope is an Ambito, or «regione» for regional readers)
+    ("GET", "/processi"): Sample(Action.PROCESS_READ, lambda w, p, t: Call("GET", "/processi"), scoped=False),
+    ("GET", "/processi/{scope}"): Sample(Action.PROCESS_READ, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}")),
+    ("GET", "/processi/{scope}/{key}"): Sample(
+        Action.PROCESS_READ, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}")
+    ),
+    ("GET", "/processi/{scope}/{key}/versioni/{definition_id}"): Sample(
+        Action.PROCESS_READ, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/versioni/{w.base_version()}")
+    ),
+    ("GET", "/processi/{scope}/{key}/versioni/{definition_id}/diagramma.bpmn"): Sample(
+        Action.PROCESS_READ,
+        lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/versioni/{w.base_version()}/diagramma.bpmn"),
     ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
     ("POST", "/profilo/token"): Sample(

@@ -1,0 +1,73 @@
+"""The studio home in a real browser: a Direttore PUA opens «Processi» on the regional model,
+opens a process and sees one of its versions drawn by bpmn-js (read-only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from engine import Platform
+from engine.access import create_user
+from engine.db import read_transaction, transaction
+from engine.models import ProcessDefinition
+from tests.conftest import add_ambiti
+from tests.web.conftest import PASSWORD
+from tests.web.test_browser import PHONE, _deploy_model, check_accessibility, serving, shot
+from tests.web.test_browser import browser as browser  # the fixture, shared
+from tests.web.test_browser_roles import _login
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def studio_server(committed: Platform) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """The regional model deployed, a Direttore PUA of Milano; the served app and (key, name) of each process."""
+    with transaction(committed.sessions) as session:
+        add_ambiti(session, "MILANO", "LECCO")
+        _deploy_model(session)
+        create_user(session, "dora", "Dora Conti", PASSWORD, [("direttore_pua", "MILANO")])
+    with read_transaction(committed.sessions) as session:
+        processes = [(k, n) for k, n in session.execute(select(ProcessDefinition.process_key, ProcessDefinition.name))]
+    with serving(committed) as base:
+        yield base, processes
+
+
+def test_a_director_opens_the_studio_and_sees_a_diagram(studio_server, browser) -> None:
+    base, processes = studio_server
+    axe: dict[str, list[str]] = {}
+    context = browser.new_context(viewport=PHONE, base_url=base, locale="it-IT")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    _login(page, "dora")
+    page.wait_for_url("**/attivita")
+    page.locator("nav.app-nav").get_by_role("link", name="Processi").click()
+    page.wait_for_url("**/processi/MILANO")
+    table = page.locator("main table")
+    listed = table.locator("tbody th a").all_inner_texts()
+    assert sorted(listed) == sorted(name for _key, name in processes) and listed
+    assert all(text.strip() == "Base regionale" for text in table.locator("td[data-label='Origine']").all_inner_texts())
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits, "la pagina deborda in larghezza sul telefono"
+    check_accessibility(page, "processi (telefono)", axe)
+    shot(page, "30-processi.png")
+
+    key, name = sorted(processes)[0]
+    table.get_by_role("link", name=name).click()
+    page.wait_for_url(f"**/processi/MILANO/{key}")
+    assert page.locator("h1").inner_text().strip() == name
+    page.locator("main table").first.get_by_role("link", name="Vedi").first.click()
+    page.wait_for_selector("[data-diagram-ready]")
+    assert page.get_attribute("[data-diagram-url]", "data-diagram-ready") == "true", problems
+    # Every activity the page lists is drawn in the SVG, under its element id.
+    elements = [code.inner_text() for code in page.locator("main table code.app-key").all()]
+    assert elements
+    for element in elements:
+        assert page.locator(f"svg [data-element-id='{element}']").count() >= 1, element
+    assert page.locator("svg [data-element-id] text").count() > 0  # names are drawn
+    check_accessibility(page, "diagramma (telefono)", axe)
+    shot(page, "31-diagramma.png")
+    assert problems == [], problems  # no script error, no style or script refused by the CSP
+    context.close()

@@ -1,0 +1,82 @@
+"""The coordinators' studio: processes per Ambito, their versions, each version's diagram (read-only).
+
+A scope in the path is an Ambito code or `regione` (the regional base model, for people with
+a regional grant). An Ambito the person may not read answers 404, like an unknown one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from engine.access import Action
+from engine.db import read_transaction
+from engine.studio import catalogue, default_scope, version_diagram
+from web.security import CurrentViewer, allow, platform_of
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+REGION = "regione"
+CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
+
+
+def scope_of(segment: str) -> str | None:
+    """The Ambito a path segment names (None: the region)."""
+    return None if segment == REGION else segment
+
+
+def segment_of(ambito: str | None) -> str:
+    """The path segment of a scope."""
+    return REGION if ambito is None else ambito
+
+
+@router.get("/processi", dependencies=allow(Action.PROCESS_READ))
+def studio_home(request: Request, viewer: CurrentViewer) -> Response:
+    """Open the studio where the person works (or where the switcher asks)."""
+    asked = request.query_params.get("ambito", "").strip()
+    if asked == REGION or CODE.match(asked):
+        return RedirectResponse(f"/processi/{asked}", status_code=303)
+    with read_transaction(platform_of(request).sessions) as session:
+        target = default_scope(session, viewer.actor)
+    return RedirectResponse(f"/processi/{segment_of(target)}", status_code=303)
+
+
+@router.get("/processi/{scope}", dependencies=allow(Action.PROCESS_READ))
+def studio_scope(request: Request, scope: str, viewer: CurrentViewer) -> Response:
+    """The processes of an Ambito (regional ones and its variants) or of the regional base."""
+    with read_transaction(platform_of(request).sessions) as session:
+        view = catalogue(session, viewer.actor, scope_of(scope))
+    return render(request, "studio/home.html", {"view": view, "scope": scope})
+
+
+@router.get("/processi/{scope}/{key}", dependencies=allow(Action.PROCESS_READ))
+def studio_process(request: Request, scope: str, key: str, viewer: CurrentViewer) -> Response:
+    """One process: its versions, the cases on each, the version a new case gets."""
+    with read_transaction(platform_of(request).sessions) as session:
+        view = catalogue(session, viewer.actor, scope_of(scope), key)
+    return render(request, "studio/process.html", {"view": view, "entry": view.processes[0], "scope": scope})
+
+
+@router.get("/processi/{scope}/{key}/versioni/{definition_id}", dependencies=allow(Action.PROCESS_READ))
+def studio_version(request: Request, scope: str, key: str, definition_id: int, viewer: CurrentViewer) -> Response:
+    """A version's diagram, drawn read-only in the browser, with its activities as a list."""
+    with read_transaction(platform_of(request).sessions) as session:
+        diagram = version_diagram(session, viewer.actor, scope_of(scope), key, definition_id)
+    return render(request, "studio/version.html", {"diagram": diagram, "scope": scope})
+
+
+@router.get("/processi/{scope}/{key}/versioni/{definition_id}/diagramma.bpmn", dependencies=allow(Action.PROCESS_READ))
+def studio_version_xml(request: Request, scope: str, key: str, definition_id: int, viewer: CurrentViewer) -> Response:
+    """The BPMN file of a version, as published (the viewer reads it; a download for the person)."""
+    with read_transaction(platform_of(request).sessions) as session:
+        diagram = version_diagram(session, viewer.actor, scope_of(scope), key, definition_id)
+    # Served as plain text and as an attachment: a diagram from another organisation is never
+    # interpreted by the browser as a document of this site.
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{key}-v{diagram.version.version}.bpmn")
+    return Response(
+        diagram.xml,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
