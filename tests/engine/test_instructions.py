@@ -12,6 +12,16 @@ from tests import builders
 from tests.conftest import deploy
 
 HOSTILE = "{{ (9**(9**7)) % 10 }}"  # the issue's input: Jinja folds the constant while compiling
+NESTED_LOOPS = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+
+
+@pytest.fixture(autouse=True)
+def _forget_hostile_templates():
+    from engine.taskview import hostile_templates
+
+    hostile_templates.clear()
+    yield
+    hostile_templates.clear()
 
 
 @pytest.mark.parametrize(
@@ -90,3 +100,60 @@ def test_hostile_templates_cannot_take_the_children_that_run_case_steps() -> Non
             thread.join()
     finally:
         sandbox.configure_pool(before.size, before.timeout, before.memory_bytes // (1024 * 1024), before.max_depth)
+
+
+def test_views_of_a_hostile_template_cannot_make_other_instructions_wait(monkeypatch) -> None:
+    """Review of #8: eight views of the nested loops held every render child, so every other
+    task page with instructions waited. A view now waits for a child only briefly, and a
+    template that timed out is shown as written at once on the next view."""
+    import threading
+
+    from engine import sandbox
+    from engine.taskview import BUSY, TOO_COSTLY
+
+    before = sandbox.get_pool()
+    sandbox.configure_pool(2, 4.0, 256, 64)
+    renders = sandbox.get_render_pool()
+    try:
+        assert renders.size == 1
+        answers: list[tuple[str, str | None]] = []
+        started = threading.Event()
+        real_checkout = renders._checkout
+
+        def checkout(wait: float | None = None):  # type: ignore[no-untyped-def]
+            child = real_checkout(wait)
+            started.set()
+            return child
+
+        monkeypatch.setattr(renders, "_checkout", checkout)
+        hostile = threading.Thread(target=lambda: answers.append(fill_instructions(NESTED_LOOPS, {})))
+        hostile.start()
+        assert started.wait(10)
+        monkeypatch.setattr(renders, "_checkout", real_checkout)
+        benign = fill_instructions("Caso {{ codice }}", {"codice": "MI-1"})
+        assert hostile.is_alive(), "the benign view answered while the hostile render still held the only child"
+        assert benign in {("Caso {{ codice }}", BUSY), ("Caso MI-1", None)}
+        assert "sistema è occupato: ricaricare la pagina tra poco" in BUSY
+        hostile.join()
+        assert answers == [(NESTED_LOOPS, TOO_COSTLY)]
+
+        def refuse(*args: object, **kwargs: object) -> str:
+            raise AssertionError("a template that timed out was rendered again")
+
+        monkeypatch.setattr(renders, "render", refuse)
+        assert fill_instructions(NESTED_LOOPS, {}) == (NESTED_LOOPS, TOO_COSTLY)
+    finally:
+        sandbox.configure_pool(before.size, before.timeout, before.memory_bytes // (1024 * 1024), before.max_depth)
+
+
+def test_the_render_pool_gives_up_waiting_for_a_child_with_busy() -> None:
+    pool = ScriptPool(size=1, timeout=5.0, memory_mb=256)
+    try:
+        child = pool._checkout()
+        with pytest.raises(SandboxFailure) as err:
+            pool.render("Caso {{ codice }}", {"codice": "MI-1"}, wait=0.05)
+        assert err.value.kind == "busy"
+        pool._checkin(child, True)
+        assert pool.render("Caso {{ codice }}", {"codice": "MI-1"}, wait=0.05) == "Caso MI-1"
+    finally:
+        pool.close()
