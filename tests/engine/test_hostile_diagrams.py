@@ -141,3 +141,36 @@ def test_case_resumes_after_the_diagram_is_fixed(db, settings) -> None:
     )
     assert kinds == ["instance_started", "incident", "migrated", "retried", "task_completed", "script"]
     assert verify_chain(db, instance.id) == []
+
+
+def _gateway_without_default(kind: str) -> dict[str, bytes]:
+    """start → form → gateway «Scelta» with two false conditions and no default flow → two ends."""
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        + builders.user_task("prima")
+        + f'<bpmn:{kind} id="bivio" name="Scelta"/>\n'
+        + '<bpmn:endEvent id="fine_a"/><bpmn:endEvent id="fine_b"/>\n'
+        + builders.flow("f1", "start", "prima")
+        + builders.flow("f2", "prima", "bivio")
+        + builders.flow("fa", "bivio", "fine_a", "nota == 'a'")
+        + builders.flow("fb", "bivio", "fine_b", "nota == 'b'")
+    )
+    return {
+        "scelta.bpmn": builders.document(builders.process("scelta", body, ["prima"])),
+        "nota.schema.json": builders.form_json(),
+    }
+
+
+@pytest.mark.parametrize("kind", ["exclusiveGateway", "inclusiveGateway"])
+def test_a_gateway_with_no_true_condition_and_no_default_says_so_in_italian(db, settings, kind: str) -> None:
+    # Review of #8: «No conditions satisfied for scelta. » / «No conditions satisfied on gateway. ».
+    add_ambiti(db)
+    deploy(db, files=_gateway_without_default(kind))
+    instance = start_instance(db, settings, "scelta", "MILANO", OPERATOR).instance
+    task = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    outcome = complete_task(db, settings, task.task_id, {"nota": "c"}, OPERATOR)
+    assert outcome.error is not None
+    assert outcome.error.message == (
+        "Errore nell'elemento «Scelta» (bivio) in scelta.bpmn: al gateway nessuna condizione in uscita è vera "
+        "e non c'è un flusso predefinito: aggiungere un flusso predefinito o correggere le condizioni"
+    )
