@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import TemplateRuntimeError, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -120,6 +120,13 @@ def runtime_message(exc: BaseException, describe: Callable[[BaseException], str]
     elif isinstance(exc, UndefinedError):
         name = re.search(r"'([^']+)' is undefined", str(exc))
         text = f"«{name[1]}» non è definito" if name else "valore non definito usato come funzione o oggetto"
+    elif isinstance(exc, TemplateRuntimeError):
+        # An unknown filter or test inside a branch is only looked up when the branch runs.
+        known = re.match(r"^No (filter|test) named '(\w+)'", str(exc))
+        if known:
+            text = f"{'filtro' if known[1] == 'filter' else 'test'} «{known[2]}» sconosciuto"
+        else:
+            text = f"operazione non riuscita (errore di tipo {type(exc).__name__})"
     else:
         text = describe(exc)
     lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]

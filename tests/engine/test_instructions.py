@@ -157,3 +157,29 @@ def test_the_render_pool_gives_up_waiting_for_a_child_with_busy() -> None:
         assert pool.render("Caso {{ codice }}", {"codice": "MI-1"}, wait=0.05) == "Caso MI-1"
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize(
+    "template, expected",
+    [
+        # Review of #8: each of these came through in Python's or Jinja's English.
+        (
+            "{{ lipsum(1, False, 20, 10) }}",
+            "riga 1: intervallo vuoto: non c'è alcun valore fra cui scegliere a caso",
+        ),  # ValueError: empty range for randrange()
+        ("{{ '%s %s'|format(1) }}", "riga 1: mancano valori per i segnaposto % del testo da formattare"),
+        ("{% if x == 1 %}\n{{ x|xxx }}{% endif %}", "riga 2: filtro «xxx» sconosciuto"),  # TemplateRuntimeError
+        ("{{ 2 ** 'a' }}", "riga 1: operazione ** non possibile tra intero e testo"),  # «** or pow()»
+        ("{{ 'a'|int(1, 2, 3) }}", "riga 1: numero o tipo di argomenti sbagliato nella chiamata del filtro «int»"),
+        ("{{ range() }}", "riga 1: numero o tipo di argomenti sbagliato nella chiamata della funzione «range»"),
+        ("{{ cycler() }}", "riga 1: operazione non riuscita (errore di tipo RuntimeError)"),  # anything else
+    ],
+)
+def test_errors_while_filling_instructions_are_italian_sentences(template: str, expected: str) -> None:
+    import re
+
+    text, problem = fill_instructions(template, {"x": 1})
+    assert text == template and problem is not None
+    assert expected in problem
+    english = r"\b(?:range|argument|arguments|format|string|named|found|object|or pow|given|provided|item)\b"
+    assert not re.search(english, problem.replace("«range»", "")), problem
