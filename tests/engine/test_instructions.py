@@ -34,14 +34,35 @@ def _forget_hostile_templates():
         ("{% for x in lista %}\n{{ x }}", "riga 2: testo finito prima di «{% endfor %}»"),
         ("{{ 1" + "+1" * 9000 + " }}", "annidamento troppo profondo"),  # once a RecursionError traceback
         ("{{ " + "(" * 1000 + "1" + ")" * 1000 + " }}", "annidamento troppo profondo"),
+        # Review of #8: passed the deploy check and failed on view with Python's
+        # «SyntaxError: too many statically nested blocks».
+        ("{% for i in x %}" * 30 + "a" + "{% endfor %}" * 30, "riga 1: blocchi annidati troppo in profondità"),
+        # Jinja's token names («end of statement block») and a wrong suggestion («{% elif %}»).
+        ("{% if x %}ciao", "riga 1: testo finito prima di «{% endif %}»"),
+        ("{% set %}", "riga 1: manca un'espressione prima di «%}»"),
+        ("{{ 1 2 }}", "riga 1: atteso «}}», trovato «un numero»"),
+        ("{% if x %}a{% endfor %}", "riga 1: «{% endfor %}» non chiude il blocco aperto: manca «{% endif %}»"),
+        ("{% endif %}", "riga 1: «{% endif %}» chiude un blocco che non è stato aperto"),
+        ("{{ x ", "riga 1: testo finito prima di «}}»"),
     ],
 )
 def test_bad_templates_never_get_deployed(db, template: str, expected: str) -> None:
+    import re
+
     with pytest.raises(DefinitionError) as err:
         deploy(db, files=builders.instructions_bundle(template))
     [problem] = err.value.problems
     assert (problem.file, problem.element) == ("istruzioni.bpmn", "leggi")
     assert problem.message.startswith("istruzioni non valide: ") and expected in problem.message
+    assert not re.search(r"\b(?:statement|block|print|integer|name|Syntax\w*)\b", problem.message), problem.message
+
+
+def test_blocks_nested_as_deep_as_python_takes_are_deployed(db) -> None:
+    from engine.sandbox.templates import MAX_BLOCK_NESTING
+
+    nested = "{% for i in x %}" * MAX_BLOCK_NESTING + "a" + "{% endfor %}" * MAX_BLOCK_NESTING
+    assert check_template(nested) == []
+    assert fill_instructions(nested, {"x": [1]}) == ("a", None), "and they render"
 
 
 def test_the_deploy_check_parses_without_compiling(monkeypatch) -> None:
