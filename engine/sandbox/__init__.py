@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from engine import codec
-from engine.sandbox.lint import NameProblem, bundle_names, name_problems
+from engine.sandbox.lint import NameProblem, bundle_names, name_problems, reserved_problems
 from engine.sandbox.policy import build_builtins, check_code
 from engine.sandbox.templates import MAX_TEMPLATE, check_template
 
@@ -36,6 +36,7 @@ __all__ = [
     "get_pool",
     "get_render_pool",
     "name_problems",
+    "reserved_problems",
 ]
 
 _HEADER = struct.Struct(">I")

@@ -23,7 +23,13 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.sandbox.policy import DATETIME_MODULE_NAMES, datetime_module_hint, prepared_source
+from engine.sandbox.policy import (
+    DATETIME_MODULE_NAMES,
+    RESERVED_NAMES,
+    datetime_module_hint,
+    prepared_source,
+    reserved_message,
+)
 
 # Modules that other BPMN engines' script environments offer and ours does not.
 FOREIGN_MODULES = frozenset(
@@ -51,28 +57,43 @@ def _tree(source: str, mode: str) -> ast.AST | None:
         return None  # reported by the compiler check
 
 
+def _bindings(tree: ast.AST) -> Iterable[tuple[ast.AST, str]]:
+    """(node, name) for every name the code binds or deletes, in any scope."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            yield node, node.id
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node, node.name
+        elif isinstance(node, ast.arg):
+            yield node, node.arg
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            yield node, node.name
+        elif isinstance(node, ast.alias):
+            yield node, (node.asname or node.name).split(".")[0]
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            yield node, node.name
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            yield node, node.rest
+
+
 def bound_names(source: str, mode: str) -> set[str]:
     """Every name a piece of code binds, in any scope."""
     tree = _tree(source, mode)
-    names: set[str] = set()
+    return set() if tree is None else {name for _node, name in _bindings(tree)}
+
+
+def reserved_problems(source: str, mode: str) -> list[NameProblem]:
+    """Assignments, `del`, loop or `with` targets… of a name the platform sets (`codice_caso`)."""
+    tree = _tree(source, mode)
     if tree is None:
-        return names
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            names.add(node.rest)
-    return names
+        return []
+    text = prepared_source(source, mode)
+    found = {
+        NameProblem(getattr(node, "lineno", 1), _snippet(text, node) or name, reserved_message(name))
+        for node, name in _bindings(tree)
+        if name in RESERVED_NAMES
+    }
+    return sorted(found, key=lambda p: (p.line, p.code))
 
 
 def _snippet(text: str, node: ast.AST) -> str:

@@ -53,6 +53,12 @@ NAMES_DEFINED_NOWHERE = {
     "file access": ("x = open('/etc/passwd').read()", "la funzione «open» non esiste"),
     "time module": ("t = time.time()", "riga 1: `time.time()`: il modulo «time» non è disponibile"),
     "datetime module": ("n = datetime.datetime.now()", "«datetime» è la classe datetime"),
+    # Review of #8: names the platform sets at start could be rebound or deleted by a script.
+    "reserved code": ("codice_caso = 'HACK'", "riga 1: `codice_caso`: il nome «codice_caso» è riservato"),
+    "reserved ambito": ("ambito_caso = 'ROMA'", "il nome «ambito_caso» è riservato: lo imposta la piattaforma"),
+    "reserved del": ("del codice_caso", "il nome «codice_caso» è riservato"),
+    "reserved augmented": ("ambito_caso += 'X'", "il nome «ambito_caso» è riservato"),
+    "reserved loop target": ("for codice_caso in [1]:\n    pass", "il nome «codice_caso» è riservato"),
 }
 
 COMPILE_HOSTILE = {

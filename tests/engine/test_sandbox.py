@@ -193,3 +193,12 @@ def test_runtime_errors_are_italian_or_the_authors_own(pool, code: str, expected
     with pytest.raises(SandboxFailure) as err:
         pool.execute(code, {})
     assert expected in str(err.value)
+
+
+@pytest.mark.parametrize("code", ["codice_caso = 'HACK'", "del codice_caso", "ambito_caso += 'X'"])
+def test_a_step_cannot_change_the_names_the_platform_sets(pool, code: str) -> None:
+    """Deploy refuses these; the child refuses them too, whatever reached it."""
+    with pytest.raises(SandboxFailure) as err:
+        pool.execute(code, {"codice_caso": "MI-1", "ambito_caso": "MILANO"})
+    assert "è riservato: lo imposta la piattaforma" in str(err.value)
+    assert pool.execute("x = codice_caso", {"codice_caso": "MI-1"}) == {"codice_caso": "MI-1", "x": "MI-1"}
