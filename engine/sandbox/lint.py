@@ -3,11 +3,12 @@
 A script that calls `get_env()` compiles fine and fails only when a case reaches it.
 Task data are JSON (never callable), so a call can only work on a sandbox function or on
 a function the bundle's own code defines. To stay free of false positives the check is
-generous about what counts as "defined": the sandbox globals, every name any code of
-the bundle binds anywhere (assignments, loop and comprehension variables, `def`,
-`lambda` and their parameters, `except … as`, walrus), and every variable the bundle
-declares elsewhere (form fields, DMN outputs, message variables, multi-instance items,
-data objects — collected by the caller). Scope is ignored on purpose.
+generous about what counts as "defined": the sandbox globals, every name the same piece of code binds anywhere
+(`def`, `lambda` and their parameters too), every name any code of the bundle binds as
+data (assignments, loop and comprehension variables, `except … as`, walrus: functions
+are not kept between scripts, only data is), and every variable the bundle declares
+elsewhere (form fields, DMN outputs, message variables, multi-instance items, data
+objects — collected by the caller). Scope is otherwise ignored on purpose.
 
 Reported, each with its line and code:
 - a call `f(...)` of a name defined nowhere;
@@ -82,6 +83,32 @@ def bound_names(source: str, mode: str) -> set[str]:
     return set() if tree is None else {name for _node, name in _bindings(tree)}
 
 
+def kept_names(source: str, mode: str) -> set[str]:
+    """Names a piece of code binds that can outlive it as case data.
+
+    Only data is kept between scripts (the sandbox drops callables from the result), so a
+    name bound only by `def`, `class` or `name = lambda …`, or a function's parameter,
+    is defined for that piece of code alone.
+    """
+    tree = _tree(source, mode)
+    if tree is None:
+        return set()
+    functions: set[str] = set()
+    kept: set[str] = set()
+    lambdas = {
+        id(target)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Lambda)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+    }
+    for node, name in _bindings(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.arg)) or id(node) in lambdas:
+            functions.add(name)
+        else:
+            kept.add(name)
+    return kept
+
+
 def reserved_problems(source: str, mode: str) -> list[NameProblem]:
     """Assignments, `del`, loop or `with` targets… of a name the platform sets (`codice_caso`)."""
     tree = _tree(source, mode)
@@ -114,7 +141,7 @@ def name_problems(source: str, mode: str, builtins: set[str], bundle: set[str]) 
     `builtins` are the sandbox globals, `bundle` the names the bundle itself defines
     (see `bundle_names`).
     """
-    defined = builtins | bundle
+    defined = builtins | bundle | bound_names(source, mode)
     if "_print_" in builtins:
         defined = defined | {"print"}  # RestrictedPython rewrites print(...) onto the `_print_` collector
     tree = _tree(source, mode)
@@ -148,5 +175,5 @@ def bundle_names(code: Iterable[tuple[str, str]], declared: Iterable[str]) -> se
     """Names a bundle defines: bound by any of its code, or declared by forms, DMN, messages…"""
     names = set(declared)
     for source, mode in code:
-        names |= bound_names(source, mode)
+        names |= kept_names(source, mode)
     return names
