@@ -10,9 +10,15 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import re
+import sys
 from typing import Any
 
 _TAG = "__inlav__"
+# A lone UTF-16 surrogate (chr(0xd800)) is a valid Python string that no UTF-8 text can hold.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Integers below this bound have fewer digits than any int-to-text limit Python allows (640+).
+_SMALL_INT = 10**600
 
 
 class UnstorableValue(TypeError):
@@ -20,6 +26,25 @@ class UnstorableValue(TypeError):
 
     def __init__(self, path: str, value: object) -> None:
         super().__init__(f"la variabile '{path}' ha un tipo non salvabile ({type(value).__name__})")
+        self.path = path
+
+
+class TooManyDigits(UnstorableValue):
+    """An integer has more digits than Python will turn into text (JSON stores numbers as text)."""
+
+    def __init__(self, path: str, limit: int) -> None:
+        where = f" nella variabile «{path}»" if path else ""
+        TypeError.__init__(self, f"il numero{where} ha più di {limit} cifre e non si può salvare")
+        self.path = path
+
+
+class Unencodable(UnstorableValue):
+    """A text holds a lone UTF-16 surrogate, which no UTF-8 text can hold."""
+
+    def __init__(self, path: str) -> None:
+        where = f" nella variabile «{path}»" if path else ""
+        reason = "contiene un carattere non valido (un surrogato Unicode isolato) e non si può salvare"
+        TypeError.__init__(self, f"il testo{where} {reason}")
         self.path = path
 
 
@@ -56,22 +81,33 @@ def to_jsonable(value: Any, path: str = "") -> Any:
     walk, which drops callables and names the offending variable.
     """
     try:
-        text = json.dumps(value, default=_tag, allow_nan=False, check_circular=False)
+        text = json.dumps(value, default=_tag, allow_nan=False, check_circular=False, ensure_ascii=False)
     except RecursionError:
         raise TooDeep(path) from None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # also an integer with too many digits to write
         try:
             return _walk(value, path)
         except RecursionError:
             raise TooDeep(path) from None
     try:
-        return _walk(value, path) if _TAG in text else json.loads(text)
+        return _walk(value, path) if _TAG in text or _SURROGATE.search(text) else json.loads(text)
     except RecursionError:
         raise TooDeep(path) from None
 
 
 def _walk(value: Any, path: str = "") -> Any:
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if sys.get_int_max_str_digits() and not -_SMALL_INT < value < _SMALL_INT:
+            try:
+                str(value)  # Python refuses early, from the size, without converting
+            except ValueError:
+                raise TooManyDigits(path, sys.get_int_max_str_digits()) from None
+        return value
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise Unencodable(path)
         return value
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
@@ -82,6 +118,8 @@ def _walk(value: Any, path: str = "") -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise UnstorableValue(f"{path}[{key!r}]", key)
+            if _SURROGATE.search(key):
+                raise Unencodable(path or "valore")
             if callable(item) or type(item).__name__ == "module":
                 continue
             out[key] = _walk(item, f"{path}.{key}" if path else key)

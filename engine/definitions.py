@@ -25,7 +25,14 @@ from engine.clock import utcnow
 from engine.errors import DefinitionError, NotFound, Problem
 from engine.models import Ambito, Bundle, BundleFile, DefinitionFile, ProcessDefinition
 from engine.safexml import UnsafeXml, parse_xml
-from engine.sandbox import build_builtins, bundle_names, check_code, check_template, name_problems
+from engine.sandbox import (
+    build_builtins,
+    bundle_names,
+    check_code,
+    check_template,
+    name_problems,
+    reserved_problems,
+)
 from engine.spiff import ParsedBundle, check_constructs, check_timer_value, code_message, json_syntax, parse_bundle
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "json"}
@@ -259,7 +266,8 @@ def _lint_names(parsed: ParsedBundle, json_files: dict[str, Any], problems: list
     bundle = bundle_names([(i.source, i.mode) for i in items], parsed.names | fields | reserved)
     builtins = set(build_builtins())
     for item in items:
-        for finding in name_problems(item.source, item.mode, builtins, bundle):
+        findings = reserved_problems(item.source, item.mode) + name_problems(item.source, item.mode, builtins, bundle)
+        for finding in findings:
             problems.append(Problem(item.file, item.element, f"{item.what}: {finding}"))
 
 

@@ -6,6 +6,10 @@ loading the workflow.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,22 +71,83 @@ def task_context(session: Session, settings: Settings, task: HumanTask) -> TaskC
     return TaskContext(task_data(session, settings, task), task.instructions, task.documentation)
 
 
+# How long a view waits for a free render child before showing the text as written.
+RENDER_WAIT_SECONDS = 0.5
+
+
+class _Hostile:
+    """Templates whose render ran out of time or memory, remembered for a while (per process).
+
+    Keyed by the hash of the template text, bounded in size and age: a hostile template
+    viewed again is shown as written at once instead of holding a render child again
+    until the deadline.
+    """
+
+    def __init__(self, size: int = 256, ttl: float = 600.0) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(template: str) -> str:
+        return hashlib.sha256(template.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def remember(self, template: str) -> None:
+        key = self._key(template)
+        with self._lock:
+            self._seen[key] = time.monotonic() + self.ttl
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+
+    def known(self, template: str) -> bool:
+        key = self._key(template)
+        with self._lock:
+            expires = self._seen.get(key)
+            if expires is None:
+                return False
+            if expires <= time.monotonic():
+                del self._seen[key]
+                return False
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+hostile_templates = _Hostile()
+
+TOO_COSTLY = (
+    "Le istruzioni richiedono troppo tempo o memoria per essere completate con i dati del caso: "
+    "sono mostrate come scritte nel modello. Segnalarlo a chi cura il processo."
+)
+BUSY = (
+    "Le istruzioni non sono state completate perché il sistema è occupato: ricaricare la pagina tra poco. "
+    "Sono mostrate come scritte nel modello."
+)
+
+
 def fill_instructions(template: str | None, data: dict[str, Any]) -> tuple[str, str | None]:
     """(text, problem) of a task's instructions filled with its data, computed in the sandbox.
 
-    On any failure (template error, time or memory exhausted) the text is the template as
-    written and `problem` says why, so the page always answers.
+    On any failure (template error, time or memory exhausted, every render child busy)
+    the text is the template as written and `problem` says why, so the page always
+    answers, and answers soon: a template that already ran out of time or memory is not
+    rendered again for a while (`hostile_templates`), and a view waits for a free render
+    child at most `RENDER_WAIT_SECONDS`.
     """
     if not template:
         return "", None
+    if hostile_templates.known(template):
+        return template, TOO_COSTLY
     try:
-        return get_render_pool().render(template, data), None
+        return get_render_pool().render(template, data, wait=RENDER_WAIT_SECONDS), None
     except SandboxFailure as exc:
+        if exc.kind == "busy":
+            return template, BUSY
         if exc.kind in {"timeout", "memory", "crash"}:
-            problem = (
-                "Le istruzioni richiedono troppo tempo o memoria per essere completate con i dati del caso: "
-                "sono mostrate come scritte nel modello. Segnalarlo a chi cura il processo."
-            )
-        else:
-            problem = f"Istruzioni non completate ({exc}): sono mostrate come scritte nel modello."
-        return template, problem
+            hostile_templates.remember(template)
+            return template, TOO_COSTLY
+        return template, f"Istruzioni non completate ({exc}): sono mostrate come scritte nel modello."

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from engine import codec
-from engine.sandbox.lint import NameProblem, bundle_names, name_problems
+from engine.sandbox.lint import NameProblem, bundle_names, name_problems, reserved_problems
 from engine.sandbox.policy import build_builtins, check_code
 from engine.sandbox.templates import MAX_TEMPLATE, check_template
 
@@ -36,6 +36,7 @@ __all__ = [
     "get_pool",
     "get_render_pool",
     "name_problems",
+    "reserved_problems",
 ]
 
 _HEADER = struct.Struct(">I")
@@ -146,12 +147,22 @@ class ScriptPool:
         result: dict[str, Any] = codec.from_jsonable(answer.get("context") or {})
         return result
 
-    def render(self, template: str, context: dict[str, Any]) -> str:
-        """Fill an instruction template (Jinja) with task data, under the same limits as scripts."""
-        answer = self._call({"op": "render", "code": template[:MAX_TEMPLATE]}, context, None)
+    def render(self, template: str, context: dict[str, Any], wait: float | None = None) -> str:
+        """Fill an instruction template (Jinja) with task data, under the same limits as scripts.
+
+        `wait` bounds how long to wait for a free child (None: as long as it takes); when
+        it expires the failure's kind is "busy".
+        """
+        answer = self._call({"op": "render", "code": template[:MAX_TEMPLATE]}, context, None, wait)
         return str(answer.get("result") or "")
 
-    def _call(self, request: dict[str, Any], context: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    def _call(
+        self,
+        request: dict[str, Any],
+        context: dict[str, Any],
+        extra: dict[str, Any] | None,
+        wait: float | None = None,
+    ) -> dict[str, Any]:
         try:
             request["context"] = codec.to_jsonable(context)
             request["extra"] = codec.to_jsonable(extra or {})
@@ -161,7 +172,7 @@ class ScriptPool:
         payload = json.dumps(request, ensure_ascii=False, allow_nan=False).encode("utf-8")
         if len(payload) > MAX_REQUEST_BYTES:
             raise SandboxFailure("memory", "dati del caso troppo grandi per il calcolo")
-        child = self._checkout()
+        child = self._checkout(wait)
         healthy = False
         try:
             answer = child.call(payload, self.timeout)
@@ -178,8 +189,9 @@ class ScriptPool:
             )
         return answer
 
-    def _checkout(self) -> _Child:
-        self._slots.acquire()
+    def _checkout(self, wait: float | None = None) -> _Child:
+        if not self._slots.acquire(timeout=wait):
+            raise SandboxFailure("busy", "tutti i processi di calcolo sono occupati")
         try:
             while True:
                 try:

@@ -122,6 +122,10 @@ class Runner:
                     return _too_deep(limit, None)
                 return {"ok": True, "result": codec.to_jsonable(result, "risultato")}
             exec(code, scope)  # noqa: S102 - restricted code in a limited process
+            for name in policy.RESERVED_NAMES:
+                # Set by the platform at start: a step may read them, never change or delete them.
+                if name in context and (name not in scope or scope[name] != context[name]):
+                    return {"ok": False, "kind": "runtime", "message": policy.reserved_message(name)}
             updated = {
                 key: value
                 for key, value in scope.items()

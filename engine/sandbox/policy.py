@@ -30,6 +30,13 @@ from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
 MAX_SOURCE_CHARS = 20_000
+# Case data the platform sets when a case starts (engine.instances): diagram code reads them,
+# never rebinds or deletes them.
+RESERVED_NAMES = ("codice_caso", "ambito_caso")
+
+
+def reserved_message(name: str) -> str:
+    return f"il nome «{name}» è riservato: lo imposta la piattaforma"
 
 
 class InLavPolicy(RestrictingNodeTransformer):

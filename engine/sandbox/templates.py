@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import TemplateRuntimeError, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -40,17 +40,71 @@ def environment() -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(autoescape=False)
 
 
-_SYNTAX = [
-    (re.compile(r"^Encountered unknown tag '(\w+)'.*$", re.S), r"istruzione «{% \1 %}» sconosciuta"),
+# Jinja's names for its tokens, as they appear in its messages.
+_TOKENS = {
+    "end of statement block": "%}",
+    "begin of statement block": "{%",
+    "end of print statement": "}}",
+    "begin of print statement": "{{",
+    "end of comment": "#}",
+    "begin of comment": "{#",
+    "end of template": "fine del testo",
+    "template data / text": "testo",
+    "name": "un nome",
+    "integer": "un numero",
+    "float": "un numero",
+    "string": "un testo tra virgolette",
+    "operator": "un operatore",
+}
+
+
+def _token(text: str) -> str:
+    return _TOKENS.get(text, text)
+
+
+def _closing(tags: str, inner: str | None) -> str:
+    """«{% endif %}» from Jinja's "'elif' or 'else' or 'endif'" (the tag that closes the block)."""
+    names = re.findall(r"'(\w+)'", tags)
+    end = f"end{inner}" if inner else next((n for n in names if n.startswith("end")), names[-1] if names else "")
+    return f"«{{% {end} %}}»"
+
+
+def _inner(text: str) -> str | None:
+    match = re.search(r"The innermost block that needs to be closed is '(\w+)'", text)
+    return match[1] if match else None
+
+
+_SYNTAX: list[tuple[re.Pattern[str], Callable[[re.Match[str], str], str]]] = [
     (
-        re.compile(r"^Unexpected end of template\. Jinja was looking for the following tags: '(\w+)'.*$", re.S),
-        r"testo finito prima di «{% \1 %}»",
+        re.compile(r"^Encountered unknown tag '(\w+)'\. (?:Jinja was looking|You probably made a nesting).*$", re.S),
+        lambda m, t: f"«{{% {m[1]} %}}» non chiude il blocco aperto: manca {_closing(t, _inner(t))}",
     ),
-    (re.compile(r"^unexpected end of template.*$", re.S), "testo finito prima della chiusura di un blocco"),
-    (re.compile(r"^unexpected '(.+)'$", re.S), r"simbolo inatteso «\1»"),
-    (re.compile(r"^unexpected char '(.+)'.*$", re.S), r"carattere inatteso «\1»"),
-    (re.compile(r"^Expected an expression, got '(.+)'$", re.S), r"manca un'espressione (trovato «\1»)"),
-    (re.compile(r"^expected token '(.+?)', got '(.+)'$", re.S), r"atteso «\1», trovato «\2»"),
+    (
+        re.compile(r"^Encountered unknown tag '(end\w+)'\.?$", re.S),
+        lambda m, t: f"«{{% {m[1]} %}}» chiude un blocco che non è stato aperto",
+    ),
+    (re.compile(r"^Encountered unknown tag '(\w+)'.*$", re.S), lambda m, t: f"istruzione «{{% {m[1]} %}}» sconosciuta"),
+    (
+        re.compile(r"^Unexpected end of template\. Jinja was looking for the following tags: (.*)$", re.S),
+        lambda m, t: f"testo finito prima di {_closing(m[1], _inner(t))}",
+    ),
+    (
+        re.compile(r"^unexpected end of template, expected '(.+?)'\.?$", re.S),
+        lambda m, t: f"testo finito prima di «{_token(m[1])}»",
+    ),
+    (re.compile(r"^unexpected end of template.*$", re.S), lambda m, t: "testo finito prima della fine di un blocco"),
+    (re.compile(r"^Missing end of raw directive.*$", re.S), lambda m, t: "testo finito prima di «{% endraw %}»"),
+    (re.compile(r"^Missing end of comment tag.*$", re.S), lambda m, t: "commento «{#» senza la chiusura «#}»"),
+    (re.compile(r"^unexpected '(.+)'$", re.S), lambda m, t: f"simbolo inatteso «{_token(m[1])}»"),
+    (re.compile(r"^unexpected char '(.+)'.*$", re.S), lambda m, t: f"carattere inatteso «{m[1]}»"),
+    (
+        re.compile(r"^Expected an expression, got '(.+)'$", re.S),
+        lambda m, t: f"manca un'espressione prima di «{_token(m[1])}»",
+    ),
+    (
+        re.compile(r"^expected token '(.+?)', got '(.+)'$", re.S),
+        lambda m, t: f"atteso «{_token(m[1])}», trovato «{_token(m[2])}»",
+    ),
 ]
 
 
@@ -61,12 +115,13 @@ def syntax_message(exc: TemplateSyntaxError) -> str:
         what = "filtro" if known[1] == "filter" else "test"
         text = f"{what} «{known[2]}» sconosciuto"
         return f"riga {exc.lineno}: {text}" if exc.lineno else text
-    for pattern, replacement in _SYNTAX:
-        if pattern.match(text):
-            text = pattern.sub(replacement, text)
+    for pattern, build in _SYNTAX:
+        match = pattern.match(text)
+        if match:
+            text = build(match, text)
             break
     else:
-        text = f"errore di sintassi ({text})"
+        text = "errore di sintassi"
     return f"riga {exc.lineno}: {text}" if exc.lineno else text
 
 
@@ -86,8 +141,43 @@ def check_template(source: str) -> list[str]:
 TOO_NESTED = "annidamento troppo profondo: spezzare l'espressione in più passi con {% set %}"
 
 
+# Python refuses more than 20 nested loops in one function ("too many statically nested
+# blocks") and each `{% for %}` compiles to one; counting every kind of block keeps well
+# clear of that, and no real instruction text nests this deep.
+MAX_BLOCK_NESTING = 15
+_BLOCKS = (
+    nodes.For,
+    nodes.If,
+    nodes.With,
+    nodes.FilterBlock,
+    nodes.CallBlock,
+    nodes.Macro,
+    nodes.AssignBlock,
+    nodes.ScopedEvalContextModifier,
+)
+
+
+def _too_deep_blocks(tree: nodes.Template) -> str | None:
+    """A sentence if blocks nest deeper than MAX_BLOCK_NESTING (walked without recursion)."""
+    stack: list[tuple[nodes.Node, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, _BLOCKS):
+            depth += 1
+            if depth > MAX_BLOCK_NESTING:
+                return (
+                    f"riga {node.lineno}: blocchi annidati troppo in profondità (oltre {MAX_BLOCK_NESTING} "
+                    "uno dentro l'altro): semplificare le istruzioni o preparare i dati con uno script"
+                )
+        stack.extend((child, depth) for child in node.iter_child_nodes())
+    return None
+
+
 def _tree_problems(env: ImmutableSandboxedEnvironment, tree: nodes.Template) -> list[str]:
     problems: list[str] = []
+    deep = _too_deep_blocks(tree)
+    if deep:
+        problems.append(deep)
     for node in tree.find_all((nodes.Filter, nodes.Test)):
         known = env.filters if isinstance(node, nodes.Filter) else env.tests
         what = "filtro" if isinstance(node, nodes.Filter) else "test"
@@ -120,6 +210,13 @@ def runtime_message(exc: BaseException, describe: Callable[[BaseException], str]
     elif isinstance(exc, UndefinedError):
         name = re.search(r"'([^']+)' is undefined", str(exc))
         text = f"«{name[1]}» non è definito" if name else "valore non definito usato come funzione o oggetto"
+    elif isinstance(exc, TemplateRuntimeError):
+        # An unknown filter or test inside a branch is only looked up when the branch runs.
+        known = re.match(r"^No (filter|test) named '(\w+)'", str(exc))
+        if known:
+            text = f"{'filtro' if known[1] == 'filter' else 'test'} «{known[2]}» sconosciuto"
+        else:
+            text = f"operazione non riuscita (errore di tipo {type(exc).__name__})"
     else:
         text = describe(exc)
     lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]

@@ -874,7 +874,19 @@ def _script_error(task: Any, exc: BaseException) -> ScriptError:
     if isinstance(cause, RecursionError):
         # Only data nested hundreds of levels deep gets here: far beyond `max_data_depth`.
         return _located_error(spec, task, "annidamento oltre il limite (dati troppo profondi da elaborare)", "data")
+    if (
+        isinstance(cause, SpiffWorkflowException)
+        and isinstance(spec, (ExclusiveGateway, InclusiveGateway))
+        and str(cause).startswith("No conditions satisfied")
+    ):
+        return _located_error(spec, task, NO_WAY_OUT, "model")
     return _located_error(spec, task, str(cause) or type(cause).__name__, "model")
+
+
+NO_WAY_OUT = (
+    "al gateway nessuna condizione in uscita è vera e non c'è un flusso predefinito: "
+    "aggiungere un flusso predefinito o correggere le condizioni"
+)
 
 
 def _located_error(spec: Any, task: Any, detail: str, kind: str) -> ScriptError:

@@ -145,6 +145,10 @@ def _register(
             )
         )
         return
+    policy_problem = _hit_policy_problem(table, label)
+    if policy_problem:
+        found.problems.append(Problem(file, decision_id, policy_problem))
+        return
     for requirement in decision.iter(f"{{{namespace}}}requiredDecision"):
         required = (requirement.get("href") or "").lstrip("#")
         found.problems.append(
@@ -169,6 +173,28 @@ def _register(
     parser.dmn_parsers[decision_id] = decision_parser
     parser.dmn_parsers_by_name[decision_parser.get_name()] = decision_parser
     _collect_cells(found, file, decision_id, decision_parser.decision.decisionTables[0])
+
+
+# Hit policies the engine would silently run as "first matching rule".
+_FIRST_MATCH_INSTEAD = {"PRIORITY", "OUTPUT ORDER", "RULE ORDER"}
+
+
+def _hit_policy_problem(table: Any, label: str) -> str | None:
+    """Why a table's hit policy cannot run as written (SpiffWorkflow knows UNIQUE, FIRST, ANY, COLLECT)."""
+    policy = (table.get("hitPolicy") or "UNIQUE").strip().upper()
+    aggregation = (table.get("aggregation") or "").strip().upper()
+    if aggregation:
+        return (
+            f"la tabella della decisione {label} chiede l'aggregazione {aggregation} dei risultati, che il motore "
+            "non applica (restituirebbe la lista dei valori): togliere l'aggregazione e calcolarla con uno script "
+            "dopo la decisione (per esempio sum(…) o len(…) della lista)"
+        )
+    if policy in _FIRST_MATCH_INSTEAD:
+        return (
+            f"la tabella della decisione {label} usa la politica {policy}, che il motore non applica (prenderebbe "
+            "la prima regola vera): usare FIRST ordinando le regole per priorità, oppure COLLECT"
+        )
+    return None
 
 
 def _cells_match(found: DecisionSet, file: str, decision_id: str, table: Any, namespace: str) -> bool:

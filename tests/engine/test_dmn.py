@@ -145,3 +145,30 @@ def test_unsupported_dmn_content_is_refused_with_a_reason() -> None:
         found = check_bundle(None, {"priorita.bpmn": rule_process(), "priorita.dmn": content}).problems
         assert [(p.file, p.element) for p in found] == [("priorita.dmn", element)], found
         assert words in found[0].message
+
+
+@pytest.mark.parametrize(
+    "policy, words",
+    [
+        ('hitPolicy="COLLECT" aggregation="SUM"', "l'aggregazione SUM"),
+        ('hitPolicy="COLLECT" aggregation="COUNT"', "l'aggregazione COUNT"),
+        ('hitPolicy="PRIORITY"', "la politica PRIORITY"),
+        ('hitPolicy="RULE ORDER"', "la politica RULE ORDER"),
+    ],
+)
+def test_hit_policies_the_engine_would_run_as_something_else_are_refused(policy: str, words: str) -> None:
+    """Review of #8: COLLECT with an aggregation ran as a plain COLLECT (a list), silently."""
+    content = dmn_file("1.3").replace(
+        b'id="decide_priorita_t" hitPolicy="FIRST"', f'id="decide_priorita_t" {policy}'.encode()
+    )
+    files = {"priorita.bpmn": rule_process(), "priorita.dmn": content}
+    found = [(p.file, p.element, p.message) for p in check_bundle(None, files).problems]
+    assert [(f, e) for f, e, _m in found] == [("priorita.dmn", "decide_priorita")]
+    assert words in found[0][2] and "«Decisione decide_priorita»" in found[0][2]
+
+
+def test_collect_without_aggregation_is_deployed() -> None:
+    content = dmn_file("1.3").replace(
+        b'id="decide_priorita_t" hitPolicy="FIRST"', b'id="decide_priorita_t" hitPolicy="COLLECT"'
+    )
+    assert check_bundle(None, {"priorita.bpmn": rule_process(), "priorita.dmn": content}).problems == []

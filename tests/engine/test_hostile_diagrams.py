@@ -24,6 +24,12 @@ RUNTIME_HOSTILE = {
     "format escape": ("x = '{0.__class__}'.format(1)", "format"),
     "huge power": ("x = 10**10**10", "tempo di calcolo esaurito"),
     "unstorable result": ("x = set([1])", "non salvabile"),
+    # Review of #8: these leaked Python's English («Exceeds the limit (4300 digits)…», «'utf-8' codec…»).
+    "too many digits": ("x = 10**5000", "il numero nella variabile «x» ha più di 4300 cifre e non si può salvare"),
+    "lone surrogate": (
+        "x = chr(0xd800)",
+        "il testo nella variabile «x» contiene un carattere non valido (un surrogato Unicode isolato)",
+    ),
     "bad data": ("x = manca + 1", "riga 1: il nome «manca» non è definito"),
     # Python's semantics, not RestrictedPython's default None (issue #8): each names line and code.
     "missing attribute": ('d = {"k": 5}\nv = d.k', "riga 2: `d.k`: l'oggetto dict non ha l'attributo «k»"),
@@ -49,6 +55,12 @@ NAMES_DEFINED_NOWHERE = {
     "file access": ("x = open('/etc/passwd').read()", "la funzione «open» non esiste"),
     "time module": ("t = time.time()", "riga 1: `time.time()`: il modulo «time» non è disponibile"),
     "datetime module": ("n = datetime.datetime.now()", "«datetime» è la classe datetime"),
+    # Review of #8: names the platform sets at start could be rebound or deleted by a script.
+    "reserved code": ("codice_caso = 'HACK'", "riga 1: `codice_caso`: il nome «codice_caso» è riservato"),
+    "reserved ambito": ("ambito_caso = 'ROMA'", "il nome «ambito_caso» è riservato: lo imposta la piattaforma"),
+    "reserved del": ("del codice_caso", "il nome «codice_caso» è riservato"),
+    "reserved augmented": ("ambito_caso += 'X'", "il nome «ambito_caso» è riservato"),
+    "reserved loop target": ("for codice_caso in [1]:\n    pass", "il nome «codice_caso» è riservato"),
 }
 
 COMPILE_HOSTILE = {
@@ -97,7 +109,7 @@ def test_runtime_failure_is_a_task_error_and_nothing_moves(db, settings, name: s
 
     assert outcome.error is not None
     assert "«Calcolo» (calcola)" in outcome.error.message and expected in outcome.error.message
-    assert not re.search(r"Error\b|\bobject\b", outcome.error.message), "no English library text"
+    assert not re.search(r"Error\b|\bobject\b|\bcodec\b|\blimit\b", outcome.error.message), "no English library text"
     instance = get_instance(db, instance.case_code)
     assert instance.status == "error" and instance.error_message == outcome.error.message
     rows_after = sorted(
@@ -137,3 +149,36 @@ def test_case_resumes_after_the_diagram_is_fixed(db, settings) -> None:
     )
     assert kinds == ["instance_started", "incident", "migrated", "retried", "task_completed", "script"]
     assert verify_chain(db, instance.id) == []
+
+
+def _gateway_without_default(kind: str) -> dict[str, bytes]:
+    """start → form → gateway «Scelta» with two false conditions and no default flow → two ends."""
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        + builders.user_task("prima")
+        + f'<bpmn:{kind} id="bivio" name="Scelta"/>\n'
+        + '<bpmn:endEvent id="fine_a"/><bpmn:endEvent id="fine_b"/>\n'
+        + builders.flow("f1", "start", "prima")
+        + builders.flow("f2", "prima", "bivio")
+        + builders.flow("fa", "bivio", "fine_a", "nota == 'a'")
+        + builders.flow("fb", "bivio", "fine_b", "nota == 'b'")
+    )
+    return {
+        "scelta.bpmn": builders.document(builders.process("scelta", body, ["prima"])),
+        "nota.schema.json": builders.form_json(),
+    }
+
+
+@pytest.mark.parametrize("kind", ["exclusiveGateway", "inclusiveGateway"])
+def test_a_gateway_with_no_true_condition_and_no_default_says_so_in_italian(db, settings, kind: str) -> None:
+    # Review of #8: «No conditions satisfied for scelta. » / «No conditions satisfied on gateway. ».
+    add_ambiti(db)
+    deploy(db, files=_gateway_without_default(kind))
+    instance = start_instance(db, settings, "scelta", "MILANO", OPERATOR).instance
+    task = db.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    outcome = complete_task(db, settings, task.task_id, {"nota": "c"}, OPERATOR)
+    assert outcome.error is not None
+    assert outcome.error.message == (
+        "Errore nell'elemento «Scelta» (bivio) in scelta.bpmn: al gateway nessuna condizione in uscita è vera "
+        "e non c'è un flusso predefinito: aggiungere un flusso predefinito o correggere le condizioni"
+    )

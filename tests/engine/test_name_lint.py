@@ -72,11 +72,18 @@ def test_names_declared_outside_code_count_as_defined() -> None:
     assert problems("v = json.dumps(x)", declared=frozenset({"json"})) == []
 
 
-def test_a_function_defined_in_another_script_of_the_bundle_counts() -> None:
+@pytest.mark.parametrize(
+    "definition",
+    ["def aiuto(x):\n    return x", "aiuto = lambda x: x", "def altra(aiuto):\n    return aiuto(1)"],
+)
+def test_a_function_defined_in_another_script_does_not_count(definition: str) -> None:
+    """Review of #8: only data is kept between scripts, so a function defined in one script
+    does not exist in another; calling it there used to pass the check and fail at run time."""
     files = builders.form_then_script("v = aiuto(1)")
-    assert [p.element for p in check_bundle(None, files).problems] == ["calcola"]
-    other = builders.form_then_script("def aiuto(x):\n    return x", process_id="altro")
-    assert check_bundle(None, {**files, **other}).problems == []
+    other = builders.form_then_script(definition, process_id="altro")
+    assert [p.element for p in check_bundle(None, {**files, **other}).problems] == ["calcola"]
+    data = builders.form_then_script("aiuto = 'testo'", process_id="altro")  # data is kept
+    assert check_bundle(None, {**files, **data}).problems == []
 
 
 def test_form_fields_and_dmn_outputs_count_as_defined() -> None:

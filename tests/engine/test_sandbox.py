@@ -175,3 +175,30 @@ def test_every_script_global_is_documented() -> None:
     missing = [name for name in build_builtins() if not name.startswith("_") and f"`{name}`" not in guide]
     assert missing == [], f"names scripts can use but docs/scripting.md does not mention: {missing}"
     assert "`time`" in guide and "time" not in build_builtins()
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ('x = "a".index("b")', "riga 1: `\"a\".index(\"b\")`: il testo cercato non c'è"),
+        ("x = max([])", "riga 1: `max([])`: minimo o massimo di una sequenza vuota"),
+        ("x = range()", "nella chiamata della funzione «range»"),
+        # Nothing Italian to say: only the type, never the library's English.
+        ('x = int("5", 99)', "riga 1: `int(\"5\", 99)`: operazione non riuscita (errore di tipo ValueError)"),
+        # The author's own words are kept.
+        ('raise ValueError("importo mancante")', "riga 1: `raise ValueError(\"importo mancante\")`: importo mancante"),
+    ],
+)
+def test_runtime_errors_are_italian_or_the_authors_own(pool, code: str, expected: str) -> None:
+    with pytest.raises(SandboxFailure) as err:
+        pool.execute(code, {})
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize("code", ["codice_caso = 'HACK'", "del codice_caso", "ambito_caso += 'X'"])
+def test_a_step_cannot_change_the_names_the_platform_sets(pool, code: str) -> None:
+    """Deploy refuses these; the child refuses them too, whatever reached it."""
+    with pytest.raises(SandboxFailure) as err:
+        pool.execute(code, {"codice_caso": "MI-1", "ambito_caso": "MILANO"})
+    assert "è riservato: lo imposta la piattaforma" in str(err.value)
+    assert pool.execute("x = codice_caso", {"codice_caso": "MI-1"}) == {"codice_caso": "MI-1", "x": "MI-1"}
