@@ -53,6 +53,8 @@ def send_message(
     the case data limits (`bounds`) is refused before it is stored."""
     if not name or len(name) > 200:
         raise NotFound("Nome del messaggio mancante o troppo lungo.")
+    if ambito is not None and session.get(Ambito, ambito) is None:
+        raise NotFound(f"Ambito «{ambito}» non trovato.")
     if bounds is not None:
         check_incoming(payload, bounds, "dati del messaggio")
     now = utcnow()

@@ -7,11 +7,12 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from alembic.util.exc import CommandError
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine import (
     SYSTEM,
@@ -35,7 +36,7 @@ from engine import (
     verify_chain,
 )
 from engine.access import Action, permits_in, require_in
-from engine.casefile import get_case, start_case
+from engine.casefile import STATUS_LABELS, get_case, start_case
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
 from engine.errors import problems_heading
@@ -48,7 +49,7 @@ from engine.supervision import stalled_cases
 from engine.worker import run_forever, tick
 from web.cli_admin import ambiti_app, users_app
 from web.cli_backup import backup_app
-from web.cli_common import UserOpt, acting, fail
+from web.cli_common import UserOpt, acting, fail, os_failure
 
 app = typer.Typer(help="InLav Flow: piattaforma BPMN per i PUA InLav Lombardia.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrazioni.", no_args_is_help=True)
@@ -134,10 +135,12 @@ def _json_arg(value: str | None) -> Any:
     else:
         text = value
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         fail(f"JSON non valido: {exc.msg} (riga {exc.lineno}, colonna {exc.colno}).")
-    return None
+    if not isinstance(value, dict):
+        fail('I dati devono essere un oggetto JSON, tra graffe: per esempio \'{"campo": "valore"}\'.')
+    return value
 
 
 # --------------------------------------------------------------------------- db
@@ -328,10 +331,12 @@ def instances_show(case_code: str, user: UserOpt = None) -> None:
             instance = get_case(session, case_code, actor)
             typer.echo(f"Caso {instance.case_code} — {instance.process_key} — Ambito {instance.ambito_code}")
             typer.echo(
-                f"Stato: {instance.status}  avviato da {instance.started_by} il {instance.started_at:%Y-%m-%d %H:%M}"
+                f"Stato: {STATUS_LABELS.get(instance.status, instance.status)}  avviato da {instance.started_by} "
+                f"il {instance.started_at:%d/%m/%Y %H:%M} (UTC)"
             )
             if instance.error_message:
-                typer.secho(f"Errore: {instance.error_message}", fg=typer.colors.RED)
+                # The message already says where («Errore nell'elemento …»): printed as it is.
+                typer.secho(instance.error_message, fg=typer.colors.RED)
             tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
             for task in tasks:
                 typer.echo(
@@ -408,7 +413,7 @@ def instances_retry(case_code: str, user: UserOpt = None) -> None:
         fail(str(exc))
     if outcome.error is not None:
         fail(f"Il caso è ancora bloccato: {outcome.error.message}")
-    typer.echo(f"Caso {case_code}: {outcome.instance.status}.")
+    typer.echo(f"Caso {case_code}: {STATUS_LABELS.get(outcome.instance.status, outcome.instance.status).lower()}.")
 
 
 @instances_app.command("stalled")
@@ -651,8 +656,32 @@ def main() -> None:  # pragma: no cover - console entry point
     except KeyboardInterrupt:
         sys.exit(130)
     except EngineError as exc:  # a command that let one through: still a clear message and a failure
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        _stop(str(exc))
+    except (OperationalError, ProgrammingError):
+        _stop(_database_failure())
+    except OSError as exc:
+        _stop(os_failure(exc))
+
+
+def _stop(message: str) -> NoReturn:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    sys.exit(1)
+
+
+def _database_failure() -> str:
+    """Why a command's database work failed: never migrated, unreachable, or busy."""
+    try:
+        platform = open_platform()
+        with platform.db.connect() as conn:
+            migrated = inspect(conn).has_table("alembic_version")
+    except Exception:  # any failure here means the database cannot be reached
+        return "Il database non risponde: controllare INLAV_DATABASE_URL e che il server del database sia avviato."
+    if not migrated:
+        return "Il database non è preparato: eseguire `inlav db upgrade`."
+    return (
+        "Il database ha rifiutato l'operazione o è occupato, e nulla è stato registrato: riprovare tra poco; "
+        "se il problema resta, eseguire `inlav db upgrade` (forse mancano migrazioni)."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Annotated, NoReturn
 
 import typer
@@ -50,3 +51,22 @@ def acting(platform: Platform, user: str | None, action: Action) -> Actor:
     except EngineError as exc:
         fail(f"{exc.message} ({action.value})")
     return actor
+
+
+_ERRNO_CAUSES = {
+    errno.ENOENT: "la cartella o il file non esiste",
+    errno.EACCES: "permesso negato",
+    errno.EPERM: "operazione non permessa",
+    errno.ENOSPC: "spazio su disco esaurito",
+    errno.EROFS: "il file system è in sola lettura",
+    errno.EISDIR: "è una cartella, non un file",
+    errno.ENOTDIR: "una parte del percorso non è una cartella",
+    errno.EEXIST: "esiste già",
+}
+
+
+def os_failure(exc: OSError) -> str:
+    """An Italian sentence for a file or system error, naming the path."""
+    cause = _ERRNO_CAUSES.get(exc.errno or 0, f"errore di sistema n. {exc.errno}" if exc.errno else "errore di sistema")
+    where = f" «{exc.filename}»" if exc.filename else ""
+    return f"Operazione su{where} non riuscita: {cause}."

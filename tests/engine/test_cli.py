@@ -142,11 +142,13 @@ def test_fix_a_broken_diagram_then_migrate_and_retry(inlav, tmp_path) -> None:
     task_id = re.search(r"^([0-9a-f-]{36})", inlav("tasks", "list"), re.M).group(1)
     out = inlav("tasks", "complete", task_id, "--data", '{"nota": "x"}', ok=False)
     assert "Attività non completata" in out and "il nome «manca» non è definito" in out
-    assert "Errore:" in inlav("instances", "show", "ROTTO-1")
+    shown = inlav("instances", "show", "ROTTO-1")
+    assert "Stato: Bloccato da un errore" in shown and "Errore nell'elemento" in shown
+    assert "Errore: Errore" not in shown and "running" not in shown
     inlav("processes", "deploy", str(fixed))
     assert "Prova: nessuna modifica" in inlav("instances", "migrate", "ROTTO-1")
     assert "Migrazione eseguita" in inlav("instances", "migrate", "ROTTO-1", "--apply")
-    assert "running" in inlav("instances", "retry", "ROTTO-1")
+    assert "Caso ROTTO-1: in corso." in inlav("instances", "retry", "ROTTO-1")
     assert "Attività completata" in inlav("tasks", "complete", task_id, "--data", '{"nota": "x"}')
 
 
@@ -314,6 +316,10 @@ FAILURES = {
         ["instances", "start", "sample_case", "--ambito", "MILANO", "--data", "@/nessun/file.json"],
         "Impossibile leggere il file",
     ),
+    "instances start (data not an object)": (
+        ["instances", "start", "sample_case", "--ambito", "MILANO", "--data", "[]"],
+        "I dati devono essere un oggetto JSON",
+    ),
     "instances show": (["instances", "show", "X"], "non trovato"),
     "instances history": (["instances", "history", "X"], "non trovato"),
     "instances migrate": (["instances", "migrate", "X"], "non trovato"),
@@ -324,6 +330,7 @@ FAILURES = {
     "tasks release": (["tasks", "release", "x", "--user", "anna"], "non trovata"),
     "tasks complete": (["tasks", "complete", "x"], "non trovata"),
     "messages send": (["messages", "send", "x", "--ambito", "MILANO"], "non consegnato"),
+    "messages send (unknown Ambito)": (["messages", "send", "arrivo", "--ambito", "NOPE"], "Ambito «NOPE» non trovato"),
     "backup create": (["backup", "create", "{existing}"], "esiste già"),
     "backup verify": (["backup", "verify", "/nessuna/copia.db"], "non esiste"),
     "backup restore": (["backup", "restore", "/nessuna/copia.db"], "non esiste"),
@@ -394,3 +401,28 @@ def test_stalled_cases_are_listed_and_noted_once_by_the_worker(inlav, fresh_url:
         platform.close()
     assert "stalled" in inlav("instances", "history", "FERMO-1", "--verify")
     assert "FERMO-1" in inlav("instances", "stalled"), "still listed until someone resumes it"
+
+
+def test_the_console_entry_point_explains_database_and_file_failures(
+    fresh_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `typer` would print as a traceback (a database never migrated, a path that cannot
+    be written) reaches the person as one Italian sentence and exit code 1."""
+    from web.cli import main
+
+    def run(*args: str) -> str:
+        monkeypatch.setattr("sys.argv", ["inlav", *args])
+        with pytest.raises(SystemExit) as stopped:
+            main()
+        assert stopped.value.code == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        return err
+
+    monkeypatch.setenv("INLAV_ENVIRONMENT", "test")
+    monkeypatch.setenv("INLAV_DATABASE_URL", f"sqlite:///{tmp_path / 'mai-preparato.db'}")
+    assert "Il database non è preparato: eseguire `inlav db upgrade`." in run("tasks", "list")
+    monkeypatch.setenv("INLAV_DATABASE_URL", fresh_url)
+    CliRunner().invoke(app, ["db", "upgrade"], catch_exceptions=False)
+    err = run("backup", "create", "/proc/copia.db")
+    assert "non riuscita: la cartella o il file non esiste" in err or "permesso negato" in err, err

@@ -180,13 +180,13 @@ def test_every_script_global_is_documented() -> None:
 @pytest.mark.parametrize(
     "code, expected",
     [
-        ('x = "a".index("b")', "riga 1: `\"a\".index(\"b\")`: il testo cercato non c'è"),
+        ('x = "a".index("b")', 'riga 1: `"a".index("b")`: il testo cercato non c\'è'),
         ("x = max([])", "riga 1: `max([])`: minimo o massimo di una sequenza vuota"),
         ("x = range()", "nella chiamata della funzione «range»"),
         # Nothing Italian to say: only the type, never the library's English.
-        ('x = int("5", 99)', "riga 1: `int(\"5\", 99)`: operazione non riuscita (errore di tipo ValueError)"),
+        ('x = int("5", 99)', 'riga 1: `int("5", 99)`: operazione non riuscita (errore di tipo ValueError)'),
         # The author's own words are kept.
-        ('raise ValueError("importo mancante")', "riga 1: `raise ValueError(\"importo mancante\")`: importo mancante"),
+        ('raise ValueError("importo mancante")', 'riga 1: `raise ValueError("importo mancante")`: importo mancante'),
     ],
 )
 def test_runtime_errors_are_italian_or_the_authors_own(pool, code: str, expected: str) -> None:
