@@ -32,7 +32,8 @@ def parse_xml(content: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     try:
         DefusedET.fromstring(content, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise UnsafeXml(f"costrutto XML non consentito ({type(exc).__name__}): DTD ed entità sono vietate") from exc
+        what = _FORBIDDEN.get(type(exc).__name__, "un costrutto XML vietato")
+        raise UnsafeXml(f"il file contiene {what}: DTD, entità e riferimenti esterni sono vietati") from exc
     except DefusedET.ParseError as exc:
         raise UnsafeXml(f"XML non valido{xml_syntax(str(exc))}") from exc
     parser = etree.XMLParser(
@@ -46,11 +47,25 @@ def parse_xml(content: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     try:
         root = etree.fromstring(content, parser=parser)
     except etree.XMLSyntaxError as exc:
+        if str(exc).startswith("Excessive depth in document"):  # well formed, but deeper than lxml reads
+            raise UnsafeXml(f"XML troppo annidato{xml_syntax(str(exc))}") from exc
         raise UnsafeXml(f"XML non valido{xml_syntax(str(exc))}") from exc
     return root
 
 
+_FORBIDDEN = {
+    "DTDForbidden": "una dichiarazione di tipo documento (<!DOCTYPE …>)",
+    "EntitiesForbidden": "una dichiarazione di entità (<!ENTITY …>)",
+    "ExternalReferenceForbidden": "un riferimento a un file o indirizzo esterno",
+    "NotSupportedError": "un costrutto XML non supportato",
+}
+
 _XML_SYNTAX = [
+    (
+        "Excessive depth in document",
+        "gli elementi sono annidati oltre 256 livelli (per esempio sottoprocessi uno dentro l'altro): "
+        "ridurre l'annidamento, per esempio con attività di chiamata",
+    ),
     ("unclosed token", "un tag non è chiuso"),
     ("mismatched tag", "un tag di chiusura non corrisponde a quello aperto"),
     ("not well-formed (invalid token)", "carattere non ammesso in questo punto"),

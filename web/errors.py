@@ -33,6 +33,7 @@ from engine import (
 )
 from engine.limits import DataTooLarge
 from web.bodylimit import TOO_LARGE
+from web.params import NOT_FOUND
 from web.security import (
     ENROL_PATH,
     PASSWORD_PAGE,
@@ -211,11 +212,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        if any(tuple(err.get("loc", ()))[:1] == ("path",) and err.get("type") in OUT_OF_RANGE for err in exc.errors()):
-            # An id outside the range of its column (web.params) names nothing; one that is
-            # not a number at all stays a malformed request (422).
-            message = "Non trovato." if _is_api(request) else "La pagina richiesta non esiste."
-            return error_response(request, 404, message, "not_found")
+        out_of_range = [
+            err
+            for err in exc.errors()
+            if tuple(err.get("loc", ()))[:1] == ("path",) and err.get("type") in OUT_OF_RANGE
+        ]
+        if out_of_range:
+            # An id outside the range of its column (web.params) names nothing: answered as an
+            # unknown id in range would be. One that is not a number stays a malformed request (422).
+            param = str(tuple(out_of_range[0]["loc"])[-1])
+            fallback = "Non trovato." if _is_api(request) else "La pagina richiesta non esiste."
+            return error_response(request, 404, NOT_FOUND.get(param, fallback), "not_found")
         errors: dict[str, list[str]] = {}
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))

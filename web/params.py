@@ -20,3 +20,15 @@ RowId = Annotated[int, Path(ge=1, le=INT32_MAX, description="Identificativo (int
 
 BigRowId = Annotated[int, Path(ge=1, le=INT64_MAX, description="Identificativo (intero positivo)")]
 """The id of a row in a table whose key is a BigInteger column (messages, history, operations)."""
+
+
+# What an unknown id of each path parameter is called, as the engine says it for an id
+# in range: an id out of range gets the same answer.
+NOT_FOUND = {
+    "message_id": "Messaggio non trovato nella posta in uscita.",
+    "token_id": "Token non trovato.",
+    "user_id": "Utente non trovato.",
+    "grant_id": "Ruolo non trovato.",
+    "partner_id": "Partner non trovato.",
+    "consent_id": "Consenso non trovato.",
+}

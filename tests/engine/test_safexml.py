@@ -31,8 +31,18 @@ QUADRATIC = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "' + b"x" * 10000 + b
 
 @pytest.mark.parametrize("content", [BILLION_LAUGHS, XXE_FILE, XXE_NETWORK, EXTERNAL_DTD, QUADRATIC])
 def test_entities_and_dtds_are_refused(content: bytes) -> None:
-    with pytest.raises(UnsafeXml, match="DTD"):
+    with pytest.raises(UnsafeXml, match="DTD") as err:
         parse_xml(content)
+    assert str(err.value).startswith("il file contiene una dichiarazione di tipo documento (<!DOCTYPE …>)")
+    assert "Forbidden" not in str(err.value), "no library class names"
+
+
+def test_well_formed_but_deeply_nested_xml_is_not_called_malformed() -> None:
+    """300 nested subprocesses are well formed; lxml reads 256 levels."""
+    with pytest.raises(UnsafeXml) as err:
+        parse_xml(b"<a>" + b"<b>" * 300 + b"</b>" * 300 + b"</a>")
+    assert str(err.value).startswith("XML troppo annidato alla riga 1")
+    assert "annidati oltre 256 livelli" in str(err.value) and "ben formato" not in str(err.value)
 
 
 def test_size_limit_and_malformed_documents() -> None:

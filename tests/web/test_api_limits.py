@@ -227,10 +227,12 @@ HUGE_ID = "99999999999999999999999"
 
 
 def test_ids_beyond_the_database_range_answer_404(app, api: TestClient, clients, web_platform: Platform) -> None:  # type: ignore[no-untyped-def]
+    in_range = api.post("/api/v1/messages/123456/ack").json()["detail"]
     for url in (f"/api/v1/messages/{HUGE_ID}/ack", f"/api/v1/messages/{2**63}/ack", "/api/v1/messages/0/ack"):
         response = api.post(url)
         assert response.status_code == 404, (url, response.text)
         assert response.json()["code"] == "not_found"
+        assert response.json()["detail"] == in_range, "the same answer as an unknown id in range"
     anna = clients("anna")
     csrf = csrf_of(anna)
     for token_id in (HUGE_ID, str(2**31)):
