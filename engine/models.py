@@ -535,3 +535,44 @@ class OperationLog(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_operation_log_target_kind_target_id", "target_kind", "target_id"),)
+
+
+# --------------------------------------------------------------------------- studio: drafts
+
+
+class ProcessDraft(Base):
+    """A process being edited in the studio for one Ambito or the region (`scope`), not yet published.
+
+    One per (scope, process key). Its files start as the bundle of the version it was opened from
+    and are what publishing will deploy with `deploy_bundle` for `ambito_code`.
+    """
+
+    __tablename__ = "process_draft"
+    __table_args__ = (UniqueConstraint("scope", "process_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The Ambito code, or "regione" for the regional base (a column that is never NULL, so the
+    # uniqueness above holds for the region too); ambito_code is NULL for the region.
+    scope: Mapped[str] = mapped_column(String(32))
+    ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"))
+    process_key: Mapped[str] = mapped_column(String(200))
+    main_file: Mapped[str] = mapped_column(String(300))
+    base_definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    # Grows by one at every save: a save made on an older revision is refused (never overwrite unseen work).
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class ProcessDraftFile(Base):
+    """One file (BPMN, DMN or JSON form) of a draft, by name."""
+
+    __tablename__ = "process_draft_file"
+
+    draft_id: Mapped[int] = mapped_column(ForeignKey("process_draft.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)

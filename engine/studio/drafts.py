@@ -1,0 +1,312 @@
+"""Drafts of the studio: a process being edited for one Ambito (or the regional base), on the server.
+
+A coordinator opens a draft of a process from the newest version her scope can see (the
+Ambito's variant, else the regional base; for the region, the base): the draft's files start
+as that version's bundle files. She saves the diagram into it; a draft is one per (scope,
+process key), remembers who saved it and when, and lives in the database (it survives a
+restart). Validation runs the very `check_bundle` a deployment runs, on the draft's files,
+and locates each problem on an element the editor can select. Publishing (later) deploys the
+draft's files with `deploy_bundle` for its scope.
+
+Permission: `process.edit` in the Ambito (another Ambito answers «non trovato», as an
+unknown one); the regional base only with a regional grant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.access.matrix import Action, permits_in, require, require_in
+from engine.access.roles import Actor
+from engine.clock import utcnow
+from engine.definitions import KINDS, check_bundle, resolve
+from engine.errors import Conflict, DefinitionError, NotFound, Problem
+from engine.models import BundleFile, DefinitionFile, ProcessDefinition, ProcessDraft, ProcessDraftFile
+from engine.safexml import UnsafeXml, parse_xml
+from engine.studio.catalogue import check_scope
+from engine.studio.diagrams import _local, _process_element
+
+REGION_SCOPE = "regione"
+"""The scope column of a draft of the regional base (an Ambito's drafts carry its code)."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft as the editor shows it: where it sits, its files, and where it started from."""
+
+    ambito: str | None
+    scope_name: str
+    process_key: str
+    name: str
+    main_file: str
+    """The BPMN file that holds the process (the one the editor draws and saves)."""
+    files: dict[str, bytes]
+    revision: int
+    """0: not saved yet (the files are the version it opens from); then one more at each save."""
+    base_definition_id: int | None
+    base_version: int | None
+    base_regional: bool
+    updated_at: datetime | None
+    updated_by: str | None
+
+    @property
+    def saved(self) -> bool:
+        """Whether the draft is stored (someone saved it at least once)."""
+        return self.revision > 0
+
+    @property
+    def xml(self) -> str:
+        """The diagram being edited, as text."""
+        return self.files[self.main_file].decode("utf-8")
+
+
+@dataclass(frozen=True)
+class DraftProblem:
+    """One problem of a draft: file, element as reported, the element to select, Italian message."""
+
+    file: str | None
+    element: str | None
+    """As the check reports it: an id, «decisione › regola › cella» or «gateway → destinazione»."""
+    target: str | None
+    """The id of the element of the edited diagram to select (None: not on that diagram)."""
+    message: str
+
+
+def _scope_key(ambito: str | None) -> str:
+    return REGION_SCOPE if ambito is None else ambito
+
+
+def check_edit(session: Session, actor: Actor, ambito: str | None) -> str:
+    """The display name of the scope if the actor may edit its processes; NotFound otherwise.
+
+    An Ambito she may not edit answers like an unknown one; the regional base needs a regional grant.
+    """
+    name = check_scope(session, actor, ambito)
+    if ambito is None:
+        require(actor, Action.PROCESS_EDIT)  # Forbidden if she may edit nowhere
+        if not permits_in(actor, Action.PROCESS_EDIT, None):
+            raise NotFound("Il modello di base regionale si modifica solo con un incarico regionale.")
+        return name
+    require_in(actor, Action.PROCESS_EDIT, ambito, f"Ambito «{ambito}» non trovato.")
+    return name
+
+
+def open_draft(session: Session, actor: Actor, ambito: str | None, key: str) -> Draft:
+    """The draft of `key` for the scope: the stored one, else a new one from the newest version it sees.
+
+    Nothing is written: a new draft is stored at its first save.
+    """
+    scope_name = check_edit(session, actor, ambito)
+    stored = _stored(session, ambito, key)
+    if stored is not None:
+        return _loaded(session, stored, scope_name)
+    source = resolve(session, key, ambito)
+    files = _bundle_files(session, source.bundle_id)
+    main = _main_file(files, key)
+    if main is None:
+        raise NotFound(f"Il diagramma del processo «{key}» non è nel pacchetto della versione {source.version}.")
+    return Draft(
+        ambito=ambito,
+        scope_name=scope_name,
+        process_key=key,
+        name=source.name,
+        main_file=main,
+        files=files,
+        revision=0,
+        base_definition_id=source.id,
+        base_version=source.version,
+        base_regional=source.ambito_code is None,
+        updated_at=None,
+        updated_by=None,
+    )
+
+
+def save_diagram(
+    session: Session,
+    actor: Actor,
+    ambito: str | None,
+    key: str,
+    content: bytes,
+    revision: int | None,
+    max_bytes: int = 2_000_000,
+) -> Draft:
+    """Store the diagram of the draft (creating the draft at the first save); returns the saved draft.
+
+    Only the size and the XML's safety are checked here (the rest is the validation's job).
+    `revision` is the one the editor opened: if someone saved since, Conflict (nothing overwritten).
+    """
+    draft = open_draft(session, actor, ambito, key)
+    if len(content) > max_bytes:
+        raise DefinitionError(
+            [Problem(draft.main_file, None, f"file troppo grande ({len(content)} byte, massimo {max_bytes})")]
+        )
+    try:
+        text = content.decode("utf-8")
+        parse_xml(content, max_bytes)
+    except UnicodeDecodeError:
+        raise DefinitionError(
+            [Problem(draft.main_file, None, "il file non è in codifica UTF-8: salvarlo come UTF-8")]
+        ) from None
+    except UnsafeXml as exc:
+        raise DefinitionError([Problem(draft.main_file, None, str(exc))]) from None
+    if revision is not None and revision != draft.revision:
+        who = f" da {draft.updated_by}" if draft.updated_by else ""
+        raise Conflict(
+            f"La bozza è stata salvata{who} dopo che l'hai aperta: ricaricare la pagina per vedere l'ultima "
+            "versione (le tue modifiche non salvate andrebbero rifatte)."
+        )
+    now = utcnow()
+    record = _stored(session, ambito, key)
+    if record is None:
+        record = ProcessDraft(
+            scope=_scope_key(ambito),
+            ambito_code=ambito,
+            process_key=key,
+            main_file=draft.main_file,
+            base_definition_id=draft.base_definition_id,
+            revision=0,
+            created_at=now,
+            created_by=actor.username,
+            updated_at=now,
+            updated_by=actor.username,
+        )
+        session.add(record)
+        session.flush()
+        for name, data in draft.files.items():
+            session.add(
+                ProcessDraftFile(
+                    draft_id=record.id,
+                    name=name,
+                    kind=KINDS.get(Path(name).suffix.lower(), "json"),
+                    content=data.decode("utf-8"),
+                    size=len(data),
+                )
+            )
+        session.flush()
+    row = session.get(ProcessDraftFile, (record.id, record.main_file))
+    if row is None:
+        row = ProcessDraftFile(draft_id=record.id, name=record.main_file, kind="bpmn", content=text, size=len(content))
+        session.add(row)
+    row.content = text
+    row.size = len(content)
+    record.revision += 1
+    record.updated_at = now
+    record.updated_by = actor.username
+    session.flush()
+    return _loaded(session, record, draft.scope_name)
+
+
+def check_draft(
+    session: Session, actor: Actor, ambito: str | None, key: str, max_bytes: int = 2_000_000
+) -> list[DraftProblem]:
+    """Validate the draft as a deployment would (`check_bundle`), each problem located for the editor."""
+    draft = open_draft(session, actor, ambito, key)
+    check = check_bundle(session, draft.files, ambito, max_bytes)
+    ids, flows = _element_ids(draft.files[draft.main_file], max_bytes)
+    return [
+        DraftProblem(
+            p.file,
+            p.element,
+            _target(p, draft.main_file, ids, flows),
+            p.message,
+        )
+        for p in check.problems
+    ]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _stored(session: Session, ambito: str | None, key: str) -> ProcessDraft | None:
+    return session.scalar(
+        select(ProcessDraft).where(ProcessDraft.scope == _scope_key(ambito), ProcessDraft.process_key == key)
+    )
+
+
+def _loaded(session: Session, record: ProcessDraft, scope_name: str) -> Draft:
+    files = {
+        name: content.encode("utf-8")
+        for name, content in session.execute(
+            select(ProcessDraftFile.name, ProcessDraftFile.content)
+            .where(ProcessDraftFile.draft_id == record.id)
+            .order_by(ProcessDraftFile.name)
+        )
+    }
+    base = session.get(ProcessDefinition, record.base_definition_id) if record.base_definition_id else None
+    return Draft(
+        ambito=record.ambito_code,
+        scope_name=scope_name,
+        process_key=record.process_key,
+        name=base.name if base is not None else record.process_key,
+        main_file=record.main_file,
+        files=files,
+        revision=record.revision,
+        base_definition_id=record.base_definition_id,
+        base_version=base.version if base is not None else None,
+        base_regional=base is None or base.ambito_code is None,
+        updated_at=record.updated_at,
+        updated_by=record.updated_by,
+    )
+
+
+def _bundle_files(session: Session, bundle_id: int) -> dict[str, bytes]:
+    rows = session.execute(
+        select(BundleFile.name, DefinitionFile.content)
+        .join(DefinitionFile, DefinitionFile.sha256 == BundleFile.sha256)
+        .where(BundleFile.bundle_id == bundle_id)
+        .order_by(BundleFile.name)
+    )
+    return {name: content.encode("utf-8") for name, content in rows}
+
+
+def _main_file(files: dict[str, bytes], key: str) -> str | None:
+    """The BPMN file of the bundle that holds the process `key`."""
+    for name, content in files.items():
+        if KINDS.get(Path(name).suffix.lower()) != "bpmn":
+            continue
+        if _process_element(content.decode("utf-8"), key) is not None:
+            return name
+    return None
+
+
+def _element_ids(content: bytes, max_bytes: int) -> tuple[set[str], dict[tuple[str, str], str]]:
+    """Ids of the elements of a diagram, and (source, target) → id of each sequence flow."""
+    try:
+        root = parse_xml(content, max_bytes)
+    except UnsafeXml:
+        return set(), {}
+    ids: set[str] = set()
+    flows: dict[tuple[str, str], str] = {}
+    for element in root.iter():
+        element_id = element.get("id") if isinstance(element.tag, str) else None
+        if not element_id:
+            continue
+        ids.add(element_id)
+        if _local(element.tag) == "sequenceFlow":
+            flows.setdefault((element.get("sourceRef") or "", element.get("targetRef") or ""), element_id)
+    return ids, flows
+
+
+def _target(problem: Problem, main_file: str, ids: set[str], flows: dict[tuple[str, str], str]) -> str | None:
+    """The element of the edited diagram to select for a problem (None if it is not on it).
+
+    A gateway condition («gateway → destinazione») selects its flow when the diagram has it, else
+    the gateway; a nested location («a › b») selects its outermost element.
+    """
+    if problem.file != main_file or not problem.element:
+        return None
+    element: Any = problem.element
+    if "→" in element:
+        source, _, target = (part.strip() for part in element.partition("→"))
+        flow = flows.get((source, target))
+        if flow is not None:
+            return flow
+        element = source
+    element = element.split("›", 1)[0].strip()
+    return element if element in ids else None
