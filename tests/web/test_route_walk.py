@@ -338,6 +338,21 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         Action.PROCESS_READ,
         lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/versioni/{w.base_version()}/diagramma.bpmn"),
     ),
+    ("GET", "/processi/{scope}/{key}/bozza"): Sample(
+        Action.PROCESS_EDIT, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza")
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/bozza",
+            _page_form(p, {"xml": _walk_bundle()[f"{START}.bpmn"].decode()}),
+        ),
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/verifica"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call("POST", f"/processi/{_scope(t)}/{START}/bozza/verifica", _page_form(p)),
+    ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
     ("POST", "/profilo/token"): Sample(
         Action.ACCOUNT_SELF,

@@ -1,4 +1,4 @@
-"""The coordinators' studio: processes per Ambito, their versions, each version's diagram (read-only).
+"""The coordinators' studio: processes per Ambito, their versions, each version's diagram, the editor's drafts.
 
 A scope in the path is an Ambito code or `regione` (the regional base model, for people with
 a regional grant). An Ambito the person may not read answers 404, like an unknown one.
@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from engine.access import Action
-from engine.db import read_transaction
-from engine.studio import catalogue, default_scope, version_diagram
-from web.security import CurrentViewer, allow, platform_of
+from engine.db import read_transaction, transaction
+from engine.studio import catalogue, check_draft, default_scope, open_draft, save_diagram, version_diagram
+from web.security import CsrfViewer, CurrentViewer, FormPairs, allow, platform_of
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -80,3 +80,42 @@ def studio_version_xml(request: Request, scope: str, key: str, definition_id: in
         media_type="text/plain; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/processi/{scope}/{key}/bozza", dependencies=allow(Action.PROCESS_EDIT))
+def studio_draft(request: Request, scope: str, key: str, viewer: CurrentViewer) -> Response:
+    """The diagram editor on the draft of a process (the saved draft, else the newest version the scope sees)."""
+    with read_transaction(platform_of(request).sessions) as session:
+        draft = open_draft(session, viewer.actor, scope_of(scope), key)
+    return render(request, "studio/draft.html", {"draft": draft, "scope": scope})
+
+
+def _field(pairs: list[tuple[str, str]], name: str) -> str:
+    return next((v for k, v in pairs if k == name), "")
+
+
+@router.post("/processi/{scope}/{key}/bozza", dependencies=allow(Action.PROCESS_EDIT))
+def studio_draft_save(request: Request, scope: str, key: str, viewer: CsrfViewer, pairs: FormPairs) -> Response:
+    """Save the diagram into the draft (size and XML safety checked; a stale revision is refused)."""
+    platform = platform_of(request)
+    revision = _field(pairs, "revision").strip()
+    with transaction(platform.sessions) as session:
+        draft = save_diagram(
+            session,
+            viewer.actor,
+            scope_of(scope),
+            key,
+            _field(pairs, "xml").encode("utf-8"),
+            int(revision) if revision.isdigit() and len(revision) < 10 else None,
+            platform.settings.max_file_bytes,
+        )
+    return render(request, "studio/partials/draft_saved.html", {"draft": draft})
+
+
+@router.post("/processi/{scope}/{key}/bozza/verifica", dependencies=allow(Action.PROCESS_EDIT))
+def studio_draft_check(request: Request, scope: str, key: str, viewer: CsrfViewer) -> Response:
+    """Validate the saved draft as a deployment would; the problems, each with the element to select."""
+    platform = platform_of(request)
+    with read_transaction(platform.sessions) as session:
+        problems = check_draft(session, viewer.actor, scope_of(scope), key, platform.settings.max_file_bytes)
+    return render(request, "studio/partials/draft_problems.html", {"problems": problems, "checked": True})
