@@ -71,3 +71,59 @@ def test_a_director_opens_the_studio_and_sees_a_diagram(studio_server, browser) 
     shot(page, "31-diagramma.png")
     assert problems == [], problems  # no script error, no style or script refused by the CSP
     context.close()
+
+
+def test_a_director_checks_a_broken_draft_and_clicking_the_problem_selects_the_element(
+    studio_server, browser, committed: Platform
+) -> None:
+    """The editor: the draft of a regional process drawn by the bpmn-js modeler with Italian
+    labels; «Verifica» saves it, validates it on the server, lists the problem in Italian,
+    marks the element, and a click on the problem selects it on the canvas."""
+    import re
+
+    from engine.access import actor_for
+    from engine.models import AppUser
+    from engine.studio.drafts import open_draft, save_diagram
+
+    base, processes = studio_server
+    sessions = committed.sessions
+    broken_key = broken_task = None
+    with transaction(sessions) as session:
+        dora = actor_for(session, session.scalars(select(AppUser).where(AppUser.username == "dora")).one())
+        for key, _name in sorted(processes):
+            xml = open_draft(session, dora, "MILANO", key).xml
+            found = re.search(r'<bpmn:scriptTask id="([^"]+)"[^>]*>.*?<bpmn:script>(.*?)</bpmn:script>', xml, re.S)
+            if found:
+                broken_key, broken_task = key, found[1]
+                broken = xml[: found.start(2)] + "v = get_env()" + xml[found.end(2) :]
+                save_diagram(session, dora, "MILANO", key, broken.encode(), None)
+                break
+    assert broken_key and broken_task, "the regional model has script tasks"
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base, locale="it-IT")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _login(page, "dora")
+    page.wait_for_url("**/attivita")
+    page.goto(f"/processi/MILANO/{broken_key}")
+    page.get_by_role("link", name="Modifica (bozza)").click()
+    page.wait_for_url(f"**/processi/MILANO/{broken_key}/bozza")
+    page.wait_for_selector("[data-editor-ready]")
+    assert page.get_attribute("[data-editor]", "data-editor-ready") == "true", errors
+    assert page.locator(f".djs-container svg [data-element-id='{broken_task}']").count() >= 1
+    palette = page.locator(".djs-palette .entry[aria-label]").evaluate_all("ns => ns.map(n => n.ariaLabel)")
+    assert palette and all(" " in label for label in palette), palette
+    assert "Strumento mano (spostare il disegno)" in palette, palette  # the palette speaks Italian
+    assert not any(label.startswith(("Create", "Activate")) for label in palette), palette
+
+    page.get_by_role("button", name="Verifica").click()
+    page.wait_for_selector("[data-editor-problems][data-checked]")
+    problem = page.locator(f"[data-editor-problems] button[data-select='{broken_task}']")
+    assert "la funzione «get_env» non esiste" in problem.inner_text()
+    assert page.locator(f"g.djs-element.app-problem[data-element-id='{broken_task}']").count() == 1
+    problem.click()
+    selected = page.evaluate("() => window.inlavModeler.get('selection').get().map(element => element.id)")
+    assert selected == [broken_task]
+    assert errors == [], errors  # no script error, nothing refused by the CSP
+    context.close()
