@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from engine import Platform
-from engine.access import create_user
+from engine.access import create_user, role_label
 from engine.db import read_transaction, transaction
+from engine.demo import username
 from engine.models import ProcessDefinition
 from tests.conftest import add_ambiti
 from tests.web.conftest import PASSWORD
@@ -20,6 +21,8 @@ from tests.web.test_browser_roles import _login
 
 pytestmark = pytest.mark.db
 
+DIRECTOR = username("direttore_pua", "MILANO")  # dir.milano
+
 
 @pytest.fixture
 def studio_server(committed: Platform) -> Iterator[tuple[str, list[tuple[str, str]]]]:
@@ -27,7 +30,10 @@ def studio_server(committed: Platform) -> Iterator[tuple[str, list[tuple[str, st
     with transaction(committed.sessions) as session:
         add_ambiti(session, "MILANO", "LECCO")
         _deploy_model(session)
-        create_user(session, "dora", "Dora Conti", PASSWORD, [("direttore_pua", "MILANO")])
+        # The demo's Direttore PUA of Milano (engine.demo), so the guide's screenshots show a demo user.
+        create_user(
+            session, DIRECTOR, f"{role_label('direttore_pua')} · Milano", PASSWORD, [("direttore_pua", "MILANO")]
+        )
     with read_transaction(committed.sessions) as session:
         processes = [(k, n) for k, n in session.execute(select(ProcessDefinition.process_key, ProcessDefinition.name))]
     with serving(committed) as base:
@@ -41,7 +47,7 @@ def test_a_director_opens_the_studio_and_sees_a_diagram(studio_server, browser) 
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    _login(page, "dora")
+    _login(page, DIRECTOR)
     page.wait_for_url("**/attivita")
     page.locator("nav.app-nav").get_by_role("link", name="Processi").click()
     page.wait_for_url("**/processi/MILANO")
@@ -89,7 +95,7 @@ def test_a_director_checks_a_broken_draft_and_clicking_the_problem_selects_the_e
     sessions = committed.sessions
     broken_key = broken_task = None
     with transaction(sessions) as session:
-        dora = actor_for(session, session.scalars(select(AppUser).where(AppUser.username == "dora")).one())
+        dora = actor_for(session, session.scalars(select(AppUser).where(AppUser.username == DIRECTOR)).one())
         for key, _name in sorted(processes):
             xml = open_draft(session, dora, "MILANO", key).xml
             found = re.search(r'<bpmn:scriptTask id="([^"]+)"[^>]*>.*?<bpmn:script>(.*?)</bpmn:script>', xml, re.S)
@@ -104,7 +110,7 @@ def test_a_director_checks_a_broken_draft_and_clicking_the_problem_selects_the_e
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    _login(page, "dora")
+    _login(page, DIRECTOR)
     page.wait_for_url("**/attivita")
     page.goto(f"/processi/MILANO/{broken_key}")
     page.get_by_role("link", name="Modifica (bozza)").click()
