@@ -33,7 +33,6 @@ from engine import (
 )
 from engine.limits import DataTooLarge
 from web.bodylimit import TOO_LARGE
-from web.params import NOT_FOUND
 from web.security import (
     ENROL_PATH,
     PASSWORD_PAGE,
@@ -111,9 +110,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """
     codes = sorted({401, 403, 413, 422, 503, *statuses})
     return {code: {"description": PROBLEMS[code], "model": ProblemOut} for code in codes}
-
-
-OUT_OF_RANGE = {"less_than_equal", "greater_than_equal", "less_than", "greater_than"}
 
 
 def status_for(exc: EngineError) -> tuple[int, str]:
@@ -212,17 +208,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        out_of_range = [
-            err
-            for err in exc.errors()
-            if tuple(err.get("loc", ()))[:1] == ("path",) and err.get("type") in OUT_OF_RANGE
-        ]
-        if out_of_range:
-            # An id outside the range of its column (web.params) names nothing: answered as an
-            # unknown id in range would be. One that is not a number stays a malformed request (422).
-            param = str(tuple(out_of_range[0]["loc"])[-1])
-            fallback = "Non trovato." if _is_api(request) else "La pagina richiesta non esiste."
-            return error_response(request, 404, NOT_FOUND.get(param, fallback), "not_found")
         errors: dict[str, list[str]] = {}
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
