@@ -65,17 +65,17 @@ def version_diagram(session: Session, actor: Actor, ambito: str | None, key: str
         .order_by(BundleFile.name)
     ).all()
     for name, content in files:
-        process = _process_element(content, key)
+        process = process_element(content, key)
         if process is not None:
             return Diagram(view, entry, version, name, content, _activities(process))
     raise NotFound(f"Il diagramma del processo «{key}» non è nel pacchetto della versione {version.version}.")
 
 
-def _local(tag: Any) -> str:
+def local_name(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _process_element(content: str, key: str) -> Any | None:
+def process_element(content: str, key: str) -> Any | None:
     """The `process` element with id `key` in a stored BPMN file, if it holds one."""
     if f'"{key}"' not in content and f"'{key}'" not in content:
         return None
@@ -83,20 +83,20 @@ def _process_element(content: str, key: str) -> Any | None:
         root = parse_xml(content.encode("utf-8"), max_bytes=len(content.encode("utf-8")) + 1)
     except UnsafeXml:
         return None  # stored files passed this check at deploy; never fail a page on one
-    return next((el for el in root.iter() if _local(el.tag) == "process" and el.get("id") == key), None)
+    return next((el for el in root.iter() if local_name(el.tag) == "process" and el.get("id") == key), None)
 
 
 def _activities(process: Any) -> list[Activity]:
     """Activities of a process in document order, nested ones included, with their lane's role."""
     lanes: dict[str, str] = {}
     for lane in process.iter():
-        if _local(lane.tag) == "lane":
+        if local_name(lane.tag) == "lane":
             for ref in lane:
-                if _local(ref.tag) == "flowNodeRef" and ref.text:
+                if local_name(ref.tag) == "flowNodeRef" and ref.text:
                     lanes[ref.text.strip()] = lane.get("name") or lane.get("id") or ""
     found = []
     for element in process.iter():
-        kind = ACTIVITIES.get(_local(element.tag))
+        kind = ACTIVITIES.get(local_name(element.tag))
         if kind is None:
             continue
         element_id = element.get("id") or ""

@@ -30,7 +30,7 @@ from engine.errors import Conflict, DefinitionError, NotFound, Problem
 from engine.models import BundleFile, DefinitionFile, ProcessDefinition, ProcessDraft, ProcessDraftFile
 from engine.safexml import UnsafeXml, parse_xml
 from engine.studio.catalogue import check_scope
-from engine.studio.diagrams import _local, _process_element
+from engine.studio.diagrams import local_name, process_element
 
 REGION_SCOPE = "regione"
 """The scope column of a draft of the regional base (an Ambito's drafts carry its code)."""
@@ -270,7 +270,7 @@ def _main_file(files: dict[str, bytes], key: str) -> str | None:
     for name, content in files.items():
         if KINDS.get(Path(name).suffix.lower()) != "bpmn":
             continue
-        if _process_element(content.decode("utf-8"), key) is not None:
+        if process_element(content.decode("utf-8"), key) is not None:
             return name
     return None
 
@@ -288,7 +288,7 @@ def _element_ids(content: bytes, max_bytes: int) -> tuple[set[str], dict[tuple[s
         if not element_id:
             continue
         ids.add(element_id)
-        if _local(element.tag) == "sequenceFlow":
+        if local_name(element.tag) == "sequenceFlow":
             flows.setdefault((element.get("sourceRef") or "", element.get("targetRef") or ""), element_id)
     return ids, flows
 
