@@ -1,13 +1,19 @@
 """Copy the front-end files the web app serves from node_modules/ into web/static/vendor/,
-and compile the Babel catalogs of web/locale/ (.po -> .mo).
+bundle the studio's modules of web/frontend/ with esbuild, and compile the Babel catalogs of
+web/locale/ (.po -> .mo).
 
 Run by scripts/setup.sh after `npm ci`. Nothing is fetched here: only files already
-installed from the lockfile are copied, so the app never needs a CDN.
+installed from the lockfile are copied or bundled, so the app never needs a CDN.
+
+Each top-level `web/frontend/<name>.js` is an entry point (an ES module importing the
+bpmn.io libraries from node_modules); it becomes `web/static/vendor/app/<name>.js`, one
+self-contained script (JSX, for properties-panel entries, uses the panel's own Preact).
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = ROOT / "node_modules"
 VENDOR = ROOT / "web" / "static" / "vendor"
 LOCALE = ROOT / "web" / "locale"
+FRONTEND = ROOT / "web" / "frontend"
+ESBUILD = MODULES / ".bin" / "esbuild"
 
 # (source under node_modules, destination under web/static/vendor)
 FILES: list[tuple[str, str]] = [
@@ -29,6 +37,15 @@ FILES: list[tuple[str, str]] = [
     ("bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css", "bpmn-js/bpmn-font/css/bpmn-embedded.css"),
     ("bpmn-js/dist/assets/diagram-js.css", "bpmn-js/diagram-js.css"),
     ("bpmn-js/dist/assets/bpmn-js.css", "bpmn-js/bpmn-js.css"),
+    # the studio's properties panel and decision-table editor (styles; the scripts are bundled)
+    ("@bpmn-io/properties-panel/dist/assets/properties-panel.css", "properties-panel/properties-panel.css"),
+    ("dmn-js/dist/assets/diagram-js.css", "dmn-js/diagram-js.css"),
+    ("dmn-js/dist/assets/dmn-js-shared.css", "dmn-js/dmn-js-shared.css"),
+    ("dmn-js/dist/assets/dmn-js-drd.css", "dmn-js/dmn-js-drd.css"),
+    ("dmn-js/dist/assets/dmn-js-decision-table.css", "dmn-js/dmn-js-decision-table.css"),
+    ("dmn-js/dist/assets/dmn-js-decision-table-controls.css", "dmn-js/dmn-js-decision-table-controls.css"),
+    ("dmn-js/dist/assets/dmn-js-literal-expression.css", "dmn-js/dmn-js-literal-expression.css"),
+    ("dmn-js/dist/assets/dmn-font/css/dmn-embedded.css", "dmn-js/dmn-font/css/dmn-embedded.css"),
 ]
 FONT_DIRS = ["Titillium_Web", "Roboto_Mono", "Lora"]
 FONT_SUFFIXES = {".woff2", ".woff", ".txt"}
@@ -62,6 +79,34 @@ def copy_vendor() -> int:
     return copied
 
 
+def bundle_frontend() -> int:
+    """Bundle each entry point of web/frontend/ into web/static/vendor/app/; returns how many."""
+    entries = sorted(FRONTEND.glob("*.js"))
+    if not entries:
+        return 0
+    if not ESBUILD.is_file():
+        raise SystemExit("esbuild non trovato in node_modules: eseguire prima `npm ci`.")
+    out = VENDOR / "app"
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(ESBUILD),
+        *(str(entry) for entry in entries),
+        "--bundle",
+        "--minify",
+        "--format=iife",
+        "--target=es2020",
+        "--jsx=automatic",
+        "--jsx-import-source=@bpmn-io/properties-panel/preact",
+        "--legal-comments=linked",
+        "--log-level=warning",
+        f"--outdir={out}",
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"Bundle del front-end non riuscito:\n{result.stderr}")
+    return len(entries)
+
+
 def compile_catalogs() -> int:
     """Compile every web/locale/<lang>/LC_MESSAGES/*.po into a .mo beside it."""
     from babel.messages.mofile import write_mo
@@ -79,8 +124,12 @@ def compile_catalogs() -> int:
 
 def main() -> int:
     copied = copy_vendor()
+    bundled = bundle_frontend()
     catalogs = compile_catalogs()
-    print(f"» front-end: {copied} file copiati in {VENDOR.relative_to(ROOT)}; {catalogs} cataloghi compilati")
+    print(
+        f"» front-end: {copied} file copiati e {bundled} moduli uniti in {VENDOR.relative_to(ROOT)};"
+        f" {catalogs} cataloghi compilati"
+    )
     return 0
 
 
