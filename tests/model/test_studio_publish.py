@@ -59,7 +59,9 @@ def test_milano_publishes_its_first_variant_and_bergamo_keeps_the_regional_versi
     db = region
     regional = resolve(db, KEY, None)
     revision = _edit(db, DIRECTOR_MI, "MILANO", b"Registra la chiusura (Milano)")
+    bundles = _count(db, Bundle)
     plan = plan_publication(db, DIRECTOR_MI, "MILANO", KEY)
+    assert _count(db, Bundle) == bundles  # the plan stores nothing
     assert plan.valid and plan.losses == [] and plan.changes
     assert [(v.key, v.version, v.created, v.first_variant) for v in plan.versions] == [(KEY, 1, True, True)]
     assert MAIN in plan.files and "inlav_percorso.bpmn" not in plan.files  # only the edited process's file
