@@ -26,6 +26,7 @@ from web.routes import (
     profile,
     reports,
     studio,
+    studio_publish,
     tasks,
 )
 from web.security import PUBLIC, landing_page, load_viewer
@@ -62,6 +63,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
     for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, studio, admin, audit, api):
         app.include_router(module.router)
+    app.include_router(studio_publish.router)
     app.include_router(privacy.api_router)
 
     @app.middleware("http")

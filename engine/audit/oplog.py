@@ -48,6 +48,8 @@ ACTIONS: dict[str, str] = {
     "partner.reactivated": "Partner riattivato",
     "setting.changed": "Impostazione modificata",
     "target.changed": "Obiettivi annuali modificati",
+    "process.published": "Processo pubblicato",
+    "process.contract_override": "Pubblicato nonostante fatti persi per il monitoraggio",
 }
 """Action codes and their Italian names (the filter of the log page lists them)."""
 
@@ -57,6 +59,7 @@ TARGET_KINDS: dict[str, str] = {
     "partner": "Partner",
     "setting": "Impostazione",
     "target": "Obiettivi annuali",
+    "process": "Processo",
 }
 
 

@@ -2,9 +2,11 @@
 
 This first part reads: the studio home per Ambito (regional processes and the Ambito's
 variants, versions with publisher, time and note, cases not yet concluded per version,
-the version a new case gets) and each version's diagram. The editor keeps drafts on the server (`engine.studio.drafts`)
-and validates them as a deployment would. Who may read, edit and publish
-is the matrix's (`process.read`, `process.edit`, `process.deploy`, checked with
+the version a new case gets) and each version's diagram. The editor keeps drafts on the server
+(`engine.studio.drafts`) and validates them as a deployment would; publishing
+(`engine.studio.publish`) deploys a draft as a new immutable version after checking the
+reporting-facts contract (`engine.studio.facts`). Who may read, edit and publish is the
+matrix's (`process.read`, `process.edit`, `process.deploy`, checked with
 `engine.access.permits_in`: an Ambito's coordinators for its variants, a regional grant for
 the base).
 """
@@ -21,22 +23,43 @@ from engine.studio.catalogue import (
 )
 from engine.studio.diagrams import Activity, Diagram, version_diagram
 from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
+from engine.studio.facts import CONTRACT, Fact, Loss, Writer, analyse_bundle, contract_check
+from engine.studio.publish import (
+    PlannedVersion,
+    Publication,
+    PublishPlan,
+    check_publish,
+    plan_publication,
+    publish_draft,
+)
 
 __all__ = [
+    "CONTRACT",
     "REGION_NAME",
     "Activity",
     "Catalogue",
     "Diagram",
     "Draft",
     "DraftProblem",
+    "Fact",
+    "Loss",
+    "PlannedVersion",
     "ProcessEntry",
+    "Publication",
+    "PublishPlan",
     "Version",
+    "Writer",
+    "analyse_bundle",
     "catalogue",
     "check_draft",
     "check_edit",
+    "check_publish",
     "check_scope",
+    "contract_check",
     "default_scope",
     "open_draft",
+    "plan_publication",
+    "publish_draft",
     "save_diagram",
     "studio_ambiti",
     "version_diagram",

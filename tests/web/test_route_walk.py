@@ -353,6 +353,13 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         Action.PROCESS_EDIT,
         lambda w, p, t: Call("POST", f"/processi/{_scope(t)}/{START}/bozza/verifica", _page_form(p)),
     ),
+    ("GET", "/processi/{scope}/{key}/bozza/pubblica"): Sample(
+        Action.PROCESS_DEPLOY, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/pubblica")
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/pubblica"): Sample(
+        Action.PROCESS_DEPLOY,
+        lambda w, p, t: Call("POST", f"/processi/{_scope(t)}/{START}/bozza/pubblica", _page_form(p, {"nota": "giro"})),
+    ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
     ("POST", "/profilo/token"): Sample(
         Action.ACCOUNT_SELF,
