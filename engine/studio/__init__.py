@@ -6,7 +6,8 @@ the version a new case gets) and each version's diagram. The editor keeps drafts
 and validates them as a deployment would. Who may read, edit and publish
 is the matrix's (`process.read`, `process.edit`, `process.deploy`, checked with
 `engine.access.permits_in`: an Ambito's coordinators for its variants, a regional grant for
-the base).
+the base). Two versions are compared in `engine.studio.compare` (forms and decisions here, the
+diagrams by bpmn-js-differ in the browser).
 """
 
 from engine.studio.catalogue import (
@@ -19,6 +20,16 @@ from engine.studio.catalogue import (
     default_scope,
     studio_ambiti,
 )
+from engine.studio.compare import (
+    Comparison,
+    DecisionChange,
+    FieldChange,
+    FormChange,
+    Side,
+    compare_fields,
+    comparison,
+    regional_pair,
+)
 from engine.studio.diagrams import Activity, Diagram, version_diagram
 from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
 
@@ -26,17 +37,25 @@ __all__ = [
     "REGION_NAME",
     "Activity",
     "Catalogue",
+    "Comparison",
+    "DecisionChange",
     "Diagram",
     "Draft",
     "DraftProblem",
+    "FieldChange",
+    "FormChange",
     "ProcessEntry",
+    "Side",
     "Version",
     "catalogue",
     "check_draft",
     "check_edit",
     "check_scope",
+    "compare_fields",
+    "comparison",
     "default_scope",
     "open_draft",
+    "regional_pair",
     "save_diagram",
     "studio_ambiti",
     "version_diagram",
