@@ -190,6 +190,20 @@ function short(value) {
   return '«' + (shown.length > 160 ? shown.slice(0, 157) + '…' : shown) + '»';
 }
 
+/** What changed in a multi-line text (a script): the lines it gained and lost, not the whole text. */
+function lines(before, after) {
+  if (!text(before)) return 'aggiunto — ' + short(after);
+  if (!text(after)) return 'tolto';
+  const old = text(before).split('\n').map((line) => line.trim()).filter(Boolean);
+  const now = text(after).split('\n').map((line) => line.trim()).filter(Boolean);
+  const gained = now.filter((line) => !old.includes(line));
+  const lost = old.filter((line) => !now.includes(line));
+  const parts = [];
+  if (gained.length) parts.push('righe aggiunte ' + gained.map(short).join(', '));
+  if (lost.length) parts.push('righe tolte ' + lost.map(short).join(', '));
+  return 'modificato' + (parts.length ? ' — ' + parts.join('; ') : ' (ordine o spazi delle righe)');
+}
+
 /** Italian sentences for the facets that differ, the names of the differing elements made readable. */
 function describe(before, after, nameOf) {
   const details = [];
@@ -202,8 +216,7 @@ function describe(before, after, nameOf) {
     } else if (['source', 'target', 'attachedTo'].includes(key)) {
       details.push(`${label}: ${short(nameOf(before[key]))} → ${short(nameOf(after[key]))}`);
     } else if (['script', 'preScript', 'postScript', 'instructions', 'documentation'].includes(key)) {
-      const verb = !before[key] ? 'aggiunto' : !after[key] ? 'tolto' : 'modificato';
-      details.push(`${label}: ${verb}${after[key] ? ' — ora ' + short(after[key]) : ''}`);
+      details.push(`${label}: ${lines(before[key], after[key])}`);
     } else {
       details.push(`${label}: ${short(before[key])} → ${short(after[key])}`);
     }
@@ -226,7 +239,11 @@ export function differences(oldDefinitions, newDefinitions) {
   };
   const entries = new Map();
   function entry(id, kind, element, details) {
-    entries.set(id, { id, name: text(element.name) || id, type: typeLabel(element), kind, details });
+    let name = text(element.name);
+    if (!name && element.sourceRef && element.targetRef) {
+      name = `${nameOf(element.sourceRef.id)} → ${nameOf(element.targetRef.id)}`; // an unnamed flow: its ends
+    }
+    entries.set(id, { id, name: name || id, type: typeLabel(element), kind, details });
   }
   for (const id of Object.keys(changes._added)) {
     const element = after.elements.get(id) || changes._added[id];
