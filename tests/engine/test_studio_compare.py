@@ -35,7 +35,8 @@ def milano_pip_variant(files: dict[str, bytes]) -> dict[str, bytes]:
     """A Milano variant of «inlav_pip» built from the regional files.
 
     It adds a user task (with a form of its own) before the end, widens the condition of the
-    «da rivedere» flow, adds a line to the script of «Aggiorna il piano» and a field to the PIP form.
+    «da rivedere» flow, adds a line to the script of «Aggiorna il piano», moves the approval
+    gateway to another lane and adds a field to the PIP form.
     """
     variant = dict(files)
     bpmn = files["inlav_pip.bpmn"].decode("utf-8")
@@ -60,6 +61,13 @@ def milano_pip_variant(files: dict[str, bytes]) -> dict[str, bytes]:
             f"        <bpmn:flowNodeRef>{NEW_TASK}</bpmn:flowNodeRef>",
         ),
         ("esito_approvazione_pip == 'da_rivedere'", NEW_CONDITION.replace("'", "&apos;")),
+        # The approval gateway moves to the tutor's lane (membership only: the drawing stays).
+        ("        <bpmn:flowNodeRef>gw_pip_approvato</bpmn:flowNodeRef>\n", ""),
+        (
+            "<bpmn:flowNodeRef>piano_reinserimento</bpmn:flowNodeRef>",
+            "<bpmn:flowNodeRef>piano_reinserimento</bpmn:flowNodeRef>\n"
+            "        <bpmn:flowNodeRef>gw_pip_approvato</bpmn:flowNodeRef>",
+        ),
         (
             "<bpmn:script>interventi = interventi + interventi_proposti",
             f"<bpmn:script>interventi = interventi + interventi_proposti\n{NEW_SCRIPT_LINE}",

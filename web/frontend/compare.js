@@ -12,6 +12,7 @@
 // properties (`facets` below) and the two descriptions are compared: that says what changed
 // and catches what the differ does not report. No XML text is compared.
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import { BpmnModdle } from 'bpmn-moddle';
 import { diff } from 'bpmn-js-differ';
 
 import spiffworkflow from './moddle/spiffworkflow.json';
@@ -437,6 +438,15 @@ function start(root) {
       if (window.console) window.console.error(error);
     });
 }
+
+/** The differences between two BPMN texts, without drawing them (the page's list, as data). */
+async function compareXml(oldXml, newXml) {
+  const moddle = new BpmnModdle({ spiffworkflow });
+  const [before, after] = await Promise.all([moddle.fromXML(oldXml), moddle.fromXML(newXml)]);
+  return differences(before.rootElement, after.rootElement);
+}
+
+window.InlavStudio = Object.assign(window.InlavStudio || {}, { compareXml });
 
 document.addEventListener('DOMContentLoaded', () => {
   document.querySelectorAll('[data-compare]').forEach(start);
