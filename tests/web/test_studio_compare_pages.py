@@ -19,6 +19,8 @@ from tests.conftest import add_ambiti
 from tests.engine.test_studio_compare import NEW_FIELD_LABEL, NEW_TASK, milano_pip_variant, regional_files
 from tests.web.conftest import PASSWORD
 
+pytestmark = pytest.mark.db  # the PostgreSQL pass runs these too: versions are resolved by queries
+
 KEY = "inlav_pip"
 
 
