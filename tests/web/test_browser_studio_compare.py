@@ -16,8 +16,8 @@ from tests.engine.test_studio_compare import (
     milano_pip_variant,
     regional_files,
 )
+from tests.web.test_browser import PHONE, check_accessibility, shot
 from tests.web.test_browser import browser as browser  # the fixture, shared
-from tests.web.test_browser import check_accessibility, shot
 from tests.web.test_browser_roles import _login
 from tests.web.test_browser_studio import DIRECTOR
 from tests.web.test_browser_studio import studio_server as studio_server  # the fixture, shared
@@ -86,6 +86,12 @@ def test_a_director_compares_her_variant_with_the_regional_model(studio_server, 
 
     axe: dict[str, list[str]] = {}
     check_accessibility(page, "confronto", axe)
+    # On a phone the two diagrams are stacked and nothing overflows the width.
+    page.set_viewport_size(PHONE)
+    first, second = (side.bounding_box() for side in (old, new))
+    assert first and second and second["y"] >= first["y"] + first["height"] - 1 and first["x"] == second["x"]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "la pagina deborda sul telefono"
+
     # What bpmn-js-differ does not see at all (a timer's expression) or only flags (inside the
     # extension elements: a script before a task, a form property) is described too.
     old_xml = (ROOT / "processes" / "inlav_chiusura.bpmn").read_text()
