@@ -3,6 +3,8 @@ with the regional model and sees each difference listed and marked on both diagr
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import Platform
@@ -74,6 +76,24 @@ def test_a_director_compares_her_variant_with_the_regional_model(studio_server, 
     assert new.locator(".app-diff-badge-added").first.inner_text() == "+"  # a sign, not colour alone
 
     shot(page, "32-confronto.png")
+
+    # Scrolling one diagram moves the other with it (same zoom, same position).
+    def viewports() -> list[list[float]]:
+        transforms = [side.locator("g.viewport").first.get_attribute("transform") or "" for side in (old, new)]
+        return [[round(float(n), 2) for n in re.findall(r"-?[0-9.]+", t)] for t in transforms]
+
+    before = viewports()
+    assert before[0] == before[1] and before[0], before
+    box = old.locator("[data-compare-canvas]").bounding_box()
+    assert box
+    transform = old.locator("g.viewport").first.get_attribute("transform")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 120)
+    page.wait_for_function(
+        "t => document.querySelector('.app-compare-diagrams g.viewport').getAttribute('transform') !== t", arg=transform
+    )
+    after = viewports()
+    assert after[0] != before[0] and after[0] == after[1], (before, after)
 
     # A click on a difference selects the element in both diagrams.
     script.get_by_role("button").click()

@@ -349,9 +349,12 @@ function synchronize(viewers, enabled) {
     const other = viewers[1 - index];
     viewer.on('canvas.viewbox.changed', (event) => {
       if (busy || !enabled()) return;
+      const { x, y, width, height } = event.viewbox;
+      const current = other.get('canvas').viewbox();
+      const near = (a, b) => Math.abs(a - b) < 0.5;
+      if (near(current.x, x) && near(current.y, y) && near(current.width, width)) return;
       busy = true;
       try {
-        const { x, y, width, height } = event.viewbox;
         other.get('canvas').viewbox({ x, y, width, height });
       } finally {
         busy = false;
