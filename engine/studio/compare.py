@@ -277,6 +277,8 @@ def compare_forms(
         new_layout = _json(new_files, new_ui) if new_ui else None
         details = _form_details(old_schema, new_schema, old_ui, new_ui)
         fields = compare_fields(old_schema, old_layout, new_schema, new_layout)
+        if _reordered(_order(old_schema, old_layout), _order(new_schema, new_layout)):
+            details.append("ordine dei campi cambiato")
         if details or fields:
             changes.append(FormChange(name, _title(new_schema, name), "changed", tasks, details, fields))
     return changes
@@ -347,6 +349,17 @@ def compare_fields(
             changes.append(FieldChange(path, new[path].label, "changed", _describe_change(facets, new[path])))
     order = {path: index for index, path in enumerate([*new, *old])}
     return sorted(changes, key=lambda c: order[c.path])
+
+
+def _order(schema: Mapping[str, Any], ui: Mapping[str, Any] | None) -> list[str]:
+    """The fields' paths in the order a person meets them."""
+    return list(_facets(schema, ui))
+
+
+def _reordered(old: list[str], new: list[str]) -> bool:
+    """The fields both forms hold come in another order (added and removed ones aside)."""
+    common = set(old) & set(new)
+    return [p for p in old if p in common] != [p for p in new if p in common]
 
 
 def _facets(schema: Mapping[str, Any], ui: Mapping[str, Any] | None) -> dict[str, _FieldFacets]:

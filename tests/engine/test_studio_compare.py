@@ -10,7 +10,7 @@ import pytest
 from engine import NotFound
 from engine.access import Actor
 from engine.definitions import deploy_bundle, read_bundle_paths
-from engine.studio import catalogue, compare_fields, comparison
+from engine.studio import catalogue, compare_fields, compare_forms, comparison
 from tests.conftest import add_ambiti
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,6 +185,21 @@ def test_field_changes_are_described_in_italian() -> None:
     assert changes["d"].change == "removed" and changes["d"].label == "Vecchio"
     assert changes["gruppo.e"].label == "Righe › E" and changes["gruppo.e"].details[0] == "tipo: testo breve → numero"
     assert compare_fields(old, None, json.loads(json.dumps(old)), None) == []
+
+
+def test_a_form_whose_fields_only_change_order_is_reported() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}
+    files = {"f.schema.json": ("json", "1", json.dumps(schema)), "f.ui.json": ("json", "2", '{"ui:order": ["a", "b"]}')}
+    moved = dict(files, **{"f.ui.json": ("json", "3", '{"ui:order": ["b", "a"]}')})
+    tasks = {"f.schema.json": ("f.ui.json", [("t", "Compito")])}
+    [change] = compare_forms(tasks, files, tasks, moved)
+    assert (change.change, change.details, change.fields) == ("changed", ["ordine dei campi cambiato"], [])
+    assert compare_forms(tasks, files, tasks, dict(files)) == []
+    # A field added at the end is not a change of order.
+    longer = dict(schema, properties={**schema["properties"], "c": {"type": "string"}})
+    grown = dict(files, **{"f.schema.json": ("json", "4", json.dumps(longer))})
+    [change] = compare_forms(tasks, files, tasks, grown)
+    assert change.details == [] and [f.path for f in change.fields] == ["c"]
 
 
 def test_a_changed_decision_table_is_reported_by_rule_counts(db) -> None:  # type: ignore[no-untyped-def]
