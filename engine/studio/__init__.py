@@ -8,7 +8,8 @@ the version a new case gets) and each version's diagram. The editor keeps drafts
 reporting-facts contract (`engine.studio.facts`). Who may read, edit and publish is the
 matrix's (`process.read`, `process.edit`, `process.deploy`, checked with
 `engine.access.permits_in`: an Ambito's coordinators for its variants, a regional grant for
-the base).
+the base). Two versions are compared in `engine.studio.compare` (forms and decisions here, the
+diagrams by bpmn-js-differ in the browser).
 """
 
 from engine.studio.catalogue import (
@@ -20,6 +21,18 @@ from engine.studio.catalogue import (
     check_scope,
     default_scope,
     studio_ambiti,
+)
+from engine.studio.compare import (
+    Comparison,
+    DecisionChange,
+    FieldChange,
+    FormChange,
+    Side,
+    compare_decisions,
+    compare_fields,
+    compare_forms,
+    comparison,
+    regional_pair,
 )
 from engine.studio.diagrams import Activity, Diagram, version_diagram
 from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
@@ -38,15 +51,20 @@ __all__ = [
     "REGION_NAME",
     "Activity",
     "Catalogue",
+    "Comparison",
+    "DecisionChange",
     "Diagram",
     "Draft",
     "DraftProblem",
     "Fact",
+    "FieldChange",
+    "FormChange",
     "Loss",
     "PlannedVersion",
     "ProcessEntry",
     "Publication",
     "PublishPlan",
+    "Side",
     "Version",
     "Writer",
     "analyse_bundle",
@@ -55,11 +73,16 @@ __all__ = [
     "check_edit",
     "check_publish",
     "check_scope",
+    "compare_decisions",
+    "compare_fields",
+    "compare_forms",
+    "comparison",
     "contract_check",
     "default_scope",
     "open_draft",
     "plan_publication",
     "publish_draft",
+    "regional_pair",
     "save_diagram",
     "studio_ambiti",
     "version_diagram",

@@ -338,6 +338,12 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         Action.PROCESS_READ,
         lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/versioni/{w.base_version()}/diagramma.bpmn"),
     ),
+    ("GET", "/processi/{scope}/{key}/confronta"): Sample(
+        Action.PROCESS_READ,
+        lambda w, p, t: Call(
+            "GET", f"/processi/{_scope(t)}/{START}/confronta?da={w.base_version()}&a={w.base_version()}"
+        ),
+    ),
     ("GET", "/processi/{scope}/{key}/bozza"): Sample(
         Action.PROCESS_EDIT, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza")
     ),
