@@ -21,6 +21,8 @@ from engine.studio.catalogue import (
 )
 from engine.studio.diagrams import Activity, Diagram, version_diagram
 from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
+from engine.studio.editor import EditorChoices, InstructionPreview, editor_choices, preview_instructions
+from engine.studio.timers import TimerReading, read_timer, timer_reading
 
 __all__ = [
     "REGION_NAME",
@@ -29,15 +31,22 @@ __all__ = [
     "Diagram",
     "Draft",
     "DraftProblem",
+    "EditorChoices",
+    "InstructionPreview",
     "ProcessEntry",
+    "TimerReading",
     "Version",
     "catalogue",
     "check_draft",
     "check_edit",
     "check_scope",
     "default_scope",
+    "editor_choices",
     "open_draft",
+    "preview_instructions",
+    "read_timer",
     "save_diagram",
     "studio_ambiti",
+    "timer_reading",
     "version_diagram",
 ]
