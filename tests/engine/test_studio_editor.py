@@ -245,3 +245,23 @@ def test_example_data_prefers_the_tasks_own_form() -> None:
         "esito": True,
         "n": 1,
     }
+
+
+def test_the_version_viewer_lists_due_times_and_border_timers_in_italian(model) -> None:
+    from sqlalchemy import select
+
+    from engine.models import ProcessDefinition
+    from engine.studio import version_diagram
+
+    def activities(key: str) -> dict[str, tuple[str, ...]]:
+        definition = model.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_key == key))
+        diagram = version_diagram(model, DIRECTOR_MI, "MILANO", key, definition)
+        return {a.element: a.timing for a in diagram.activities}
+
+    pip = activities("inlav_pip")
+    assert pip["redigi_pip"] == ("scade 10 giorni dopo l'apertura dell'attività",)
+    assert pip["prepara_interventi"] == ()
+    intervento = activities("inlav_intervento")
+    assert intervento["attendi_risposta"] == (
+        "Nessuna risposta: valore calcolato dalla variabile attesa_risposta_partner, quando il timer parte",
+    )
