@@ -265,3 +265,73 @@ def test_the_properties_panel_edits_what_the_engine_executes_and_the_draft_keeps
     with read_transaction(committed.sessions) as session:
         problems = check_draft(session, dora, "MILANO", "inlav_pip")
     assert not [p for p in problems if p.target in {"corsia_lavoro", "f_da_rivedere", "redigi_pip"}], problems
+
+
+def test_the_panel_shows_messages_calls_decisions_scripts_and_timers_as_the_engine_reads_them(
+    studio_server, browser
+) -> None:
+    """Each kind of element the engine executes gets its group with the values of the regional
+    model: a receive task's message, correlation and variable; a throw event's payload; a
+    border timer computed from a variable; a call activity's process; a business-rule task's
+    decision; a script task's code. A new message is created from the panel."""
+    base, _processes = studio_server
+    context = browser.new_context(viewport={"width": 1440, "height": 960}, base_url=base, locale="it-IT")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _login(page, DIRECTOR)
+    page.wait_for_url("**/attivita")
+    panel = page.locator("[data-editor-panel]")
+
+    def open_draft_of(key: str) -> None:
+        page.goto(f"/processi/MILANO/{key}/bozza")
+        page.wait_for_selector("[data-editor-ready]")
+        assert page.get_attribute("[data-editor]", "data-editor-ready") == "true", errors
+
+    def select(element: str) -> None:
+        page.evaluate(
+            "id => window.inlavModeler.get('selection').select(window.inlavModeler.get('elementRegistry').get(id))",
+            element,
+        )
+
+    def value(entry: str) -> str:
+        return str(panel.locator(f"#bio-properties-panel-{entry}").input_value())
+
+    open_draft_of("inlav_intervento")
+    select("attendi_risposta")
+    assert value("inlav-message") == "risposta_partner"
+    assert "invio_partner" in panel.locator("#bio-properties-panel-inlav-message option").all_inner_texts()
+    assert value("inlav-correlation") == "intervento['id']"
+    assert value("inlav-message-variable") == "risposta_partner"
+    panel.locator("#bio-properties-panel-inlav-message-new").fill("risposta_nuova")
+    panel.get_by_role("button", name="Crea e usa").click()
+    assert value("inlav-message") == "risposta_nuova"
+    xml = page.evaluate("() => window.inlavModeler.saveXML().then(r => r.xml)")
+    assert re.search(r'<bpmn:message id="[^"]+" name="risposta_nuova"', xml)
+    select("segnala_al_partner")
+    assert value("inlav-message") == "invio_partner" and value("inlav-message-payload") == "richiesta_partner"
+    select("nessuna_risposta")
+    assert value("inlav-timer-type") == "timeDuration" and value("inlav-timer-value") == "attesa_risposta_partner"
+    page.wait_for_function(
+        "() => document.querySelector('[data-editor-panel] [data-timer-reading]')?.textContent"
+        " === 'valore calcolato dalla variabile attesa_risposta_partner, quando il timer parte'"
+    )
+    panel.locator("#bio-properties-panel-inlav-timer-value").fill("P30D")  # without quotes: a variable name
+    page.wait_for_selector("[data-editor-panel] [data-timer-reading].app-timer-invalid")
+    assert "senza virgolette" in panel.locator("[data-timer-reading]").inner_text()
+
+    open_draft_of("inlav_percorso")
+    select("pip")
+    assert value("inlav-called") == "inlav_pip"
+    called = " ".join(panel.locator("#bio-properties-panel-inlav-called option").all_inner_texts())
+    assert "(inlav_valutazione)" in called and "(inlav_percorso)" not in called  # not itself
+
+    open_draft_of("inlav_valutazione")
+    select("suggerisci_ammissibilita")
+    assert value("inlav-decision") == "ammissibilita"
+    open_draft_of("inlav_pip")
+    select("prepara_interventi")
+    assert "catalogo = {" in value("inlav-script")
+    assert panel.locator(".bio-properties-panel-group-header-title", has_text="Script prima e dopo").count() == 1
+    assert errors == [], errors
+    context.close()
