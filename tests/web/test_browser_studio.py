@@ -308,6 +308,10 @@ def test_the_panel_shows_messages_calls_decisions_scripts_and_timers_as_the_engi
     assert value("inlav-message") == "risposta_nuova"
     xml = page.evaluate("() => window.inlavModeler.saveXML().then(r => r.xml)")
     assert re.search(r'<bpmn:message id="[^"]+" name="risposta_nuova"', xml)
+    # A change made in the panel is one step of the editor's undo (Ctrl+Z on the drawing).
+    page.locator(".djs-container svg").first.focus()
+    page.keyboard.press("Control+z")
+    assert value("inlav-message") == "risposta_partner"
     select("segnala_al_partner")
     assert value("inlav-message") == "invio_partner" and value("inlav-message-payload") == "richiesta_partner"
     select("nessuna_risposta")
@@ -335,3 +339,16 @@ def test_the_panel_shows_messages_calls_decisions_scripts_and_timers_as_the_engi
     assert panel.locator(".bio-properties-panel-group-header-title", has_text="Script prima e dopo").count() == 1
     assert errors == [], errors
     context.close()
+
+    # On a phone the panel sits under the drawing and the page does not overflow sideways.
+    phone = browser.new_context(viewport=PHONE, base_url=base, locale="it-IT")
+    page = phone.new_page()
+    _login(page, DIRECTOR)
+    page.wait_for_url("**/attivita")
+    page.goto("/processi/MILANO/inlav_pip/bozza")
+    page.wait_for_selector("[data-editor-ready]")
+    canvas_box = page.locator("[data-diagram-canvas]").bounding_box()
+    panel_box = page.locator("[data-editor-panel]").bounding_box()
+    assert canvas_box and panel_box and panel_box["y"] >= canvas_box["y"] + canvas_box["height"] - 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone.close()
