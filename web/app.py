@@ -61,23 +61,9 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     # Forms and JSON API bodies share one limit, checked on the declared and the streamed size.
     app.add_middleware(BodyLimit, max_bytes=app.state.web_settings.max_body_bytes)
     # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
-    for module in (
-        auth,
-        inbox,
-        tasks,
-        contacts,
-        privacy,
-        cases,
-        account,
-        profile,
-        reports,
-        studio,
-        studio_editor,
-        admin,
-        audit,
-        api,
-    ):
+    for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, studio, admin, audit, api):
         app.include_router(module.router)
+    app.include_router(studio_editor.router)  # the draft editor's properties panel
     app.include_router(privacy.api_router)
 
     @app.middleware("http")
