@@ -27,6 +27,7 @@ from web.routes import (
     reports,
     studio,
     studio_compare,
+    studio_editor,
     studio_publish,
     tasks,
 )
@@ -74,6 +75,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
         reports,
         studio,
         studio_compare,
+        studio_editor,
         studio_publish,
         admin,
         audit,

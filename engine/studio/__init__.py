@@ -36,6 +36,7 @@ from engine.studio.compare import (
 )
 from engine.studio.diagrams import Activity, Diagram, version_diagram
 from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
+from engine.studio.editor import EditorChoices, InstructionPreview, editor_choices, preview_instructions
 from engine.studio.facts import CONTRACT, Fact, Loss, Writer, analyse_bundle, contract_check
 from engine.studio.publish import (
     PlannedVersion,
@@ -45,6 +46,7 @@ from engine.studio.publish import (
     plan_publication,
     publish_draft,
 )
+from engine.studio.timers import TimerReading, read_timer, timer_reading
 
 __all__ = [
     "CONTRACT",
@@ -56,15 +58,18 @@ __all__ = [
     "Diagram",
     "Draft",
     "DraftProblem",
+    "EditorChoices",
     "Fact",
     "FieldChange",
     "FormChange",
+    "InstructionPreview",
     "Loss",
     "PlannedVersion",
     "ProcessEntry",
     "Publication",
     "PublishPlan",
     "Side",
+    "TimerReading",
     "Version",
     "Writer",
     "analyse_bundle",
@@ -79,11 +84,15 @@ __all__ = [
     "comparison",
     "contract_check",
     "default_scope",
+    "editor_choices",
     "open_draft",
     "plan_publication",
+    "preview_instructions",
     "publish_draft",
+    "read_timer",
     "regional_pair",
     "save_diagram",
     "studio_ambiti",
+    "timer_reading",
     "version_diagram",
 ]

@@ -13,6 +13,7 @@ from engine.errors import NotFound
 from engine.models import BundleFile, DefinitionFile, ProcessDefinition
 from engine.safexml import UnsafeXml, parse_xml
 from engine.studio.catalogue import Catalogue, ProcessEntry, Version, catalogue
+from engine.studio.timers import timer_reading
 
 ACTIVITIES = {
     "task": "Attività automatica",
@@ -36,6 +37,8 @@ class Activity:
     name: str
     kind: str
     lane: str | None
+    timing: tuple[str, ...] = ()
+    """Its due time and the timers on its border, read in Italian («scade 10 giorni dopo…»)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def _activities(process: Any) -> list[Activity]:
             for ref in lane:
                 if local_name(ref.tag) == "flowNodeRef" and ref.text:
                     lanes[ref.text.strip()] = lane.get("name") or lane.get("id") or ""
+    timers = _border_timers(process)
     found = []
     for element in process.iter():
         kind = ACTIVITIES.get(local_name(element.tag))
@@ -102,5 +106,37 @@ def _activities(process: Any) -> list[Activity]:
         element_id = element.get("id") or ""
         lane = lanes.get(element_id)
         role = role_for_lane(lane)
-        found.append(Activity(element_id, element.get("name") or element_id, kind, role_label(role) if role else lane))
+        timing = tuple(_due(element) + timers.get(element_id, []))
+        found.append(
+            Activity(element_id, element.get("name") or element_id, kind, role_label(role) if role else lane, timing)
+        )
+    return found
+
+
+TIMER_KINDS = {"timeDate": "date", "timeDuration": "duration", "timeCycle": "cycle"}
+
+
+def _due(element: Any) -> list[str]:
+    """The reading of a task's due time (`dueIn` property), if it has one."""
+    for child in element.iter():
+        if local_name(child.tag) == "property" and child.get("name") == "dueIn" and child.get("value"):
+            return [timer_reading("due", child.get("value"))]
+    return []
+
+
+def _border_timers(process: Any) -> dict[str, list[str]]:
+    """Activity id → readings of the timers on its border («Nessuna risposta: dopo 5 giorni»)."""
+    found: dict[str, list[str]] = {}
+    for event in process.iter():
+        if local_name(event.tag) != "boundaryEvent" or not event.get("attachedToRef"):
+            continue
+        for definition in event:
+            if local_name(definition.tag) != "timerEventDefinition":
+                continue
+            for value in definition:
+                kind = TIMER_KINDS.get(local_name(value.tag))
+                if kind is not None:
+                    label = event.get("name") or event.get("id") or "timer"
+                    reading = timer_reading(kind, value.text or "")
+                    found.setdefault(event.get("attachedToRef"), []).append(f"{label}: {reading}")
     return found

@@ -366,6 +366,21 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         Action.PROCESS_DEPLOY,
         lambda w, p, t: Call("POST", f"/processi/{_scope(t)}/{START}/bozza/pubblica", _page_form(p, {"nota": "giro"})),
     ),
+    ("GET", "/processi/{scope}/{key}/bozza/riferimenti"): Sample(
+        Action.PROCESS_EDIT, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/riferimenti")
+    ),
+    ("GET", "/processi/{scope}/{key}/bozza/lettura-timer"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/lettura-timer?tipo=cycle&valore='R/P30D'"),
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/anteprima-istruzioni"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/bozza/anteprima-istruzioni",
+            _page_form(p, {"testo": "Caso {{ codice_caso }}"}),
+        ),
+    ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
     ("POST", "/profilo/token"): Sample(
         Action.ACCOUNT_SELF,

@@ -38,10 +38,17 @@ def test_the_editor_opens_the_draft_with_the_modeler_and_italian_buttons(
 ) -> None:
     page = clients("dario").get(URL)
     assert page.status_code == 200
-    assert "bpmn-modeler.production.min.js" in page.text and "/static/js/bpmn-it.js" in page.text
+    assert "/static/vendor/app/editor.js" in page.text and "/static/js/bpmn-it.js" in page.text
+    assert "/static/vendor/properties-panel/properties-panel.css" in page.text and "data-editor-panel" in page.text
     assert "Salva bozza" in page.text and "Verifica" in page.text and "<script>" not in page.text
     assert _xml_of(page.text).encode() == bundle_files()[MAIN]
     assert 'data-revision="0"' in page.text
+    # The properties panel's two fixed container styles are allowed by hash on this page only.
+    policy = page.headers["content-security-policy"]
+    assert "style-src 'self' 'unsafe-hashes' 'sha256-nR5hyLltSjfvi2rqC26RbcredWrJvTaPA1yqPX96jpY=' " in policy
+    assert "'unsafe-inline'" not in policy and "script-src 'self';" in policy
+    elsewhere = clients("dario").get("/processi/MILANO/sample_case").headers["content-security-policy"]
+    assert "unsafe-hashes" not in elsewhere
     # The process page links to it for those who may edit, not for those who only read.
     assert URL in clients("dario").get("/processi/MILANO/sample_case").text
     assert URL not in clients("anna").get("/processi/MILANO/sample_case").text

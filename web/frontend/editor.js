@@ -9,16 +9,23 @@ import {
 } from 'bpmn-js-properties-panel';
 
 import spiffworkflow from './moddle/spiffworkflow.json';
+import InlavPropertiesProviderModule, { PLATFORM_GROUPS } from './provider';
 
 /**
  * A modeler drawing into `container`, with its properties panel in `panel`.
- * `modules` are extra diagram-js modules (translation, the platform's properties provider).
+ * `modules` are extra diagram-js modules (e.g. the Italian translation). With `config`
+ * ({choices, urls: {timer, preview, forms}, csrf, text}) the panel also shows the
+ * platform's groups (lane role, form, instructions, scripts, conditions, timers, messages,
+ * called processes, decisions).
  */
-function createModeler(container, panel, modules = []) {
+function createModeler(container, panel, modules = [], config = null) {
+  const platform = config ? [InlavPropertiesProviderModule, { inlavConfig: ['value', config] }] : [];
+  // the platform's groups and the general one start open (the panel remembers what one closes)
+  const groups = Object.fromEntries(['general', ...PLATFORM_GROUPS].map((id) => [id, { open: true }]));
   return new Modeler({
     container,
-    propertiesPanel: { parent: panel },
-    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, ...modules],
+    propertiesPanel: { parent: panel, layout: { groups } },
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, ...platform, ...modules],
     moddleExtensions: { spiffworkflow },
   });
 }

@@ -6,6 +6,8 @@ a regional grant). An Ambito the person may not read answers 404, like an unknow
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 
 from fastapi import APIRouter, Request
@@ -21,6 +23,19 @@ from web.templating import render
 router = APIRouter(include_in_schema=False)
 REGION = "regione"
 CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
+# The properties panel (bpmn-js-properties-panel) builds its two containers from HTML carrying
+# these fixed style attributes; the editor page allows exactly these two by hash, nothing else inline.
+PANEL_STYLES = ("height: 100%", "flex: none; height: auto")
+
+
+def editor_csp() -> str:
+    """The app's Content-Security-Policy plus the properties panel's two fixed style attributes."""
+    from web.app import CSP  # imported late: web.app imports the routes
+
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'" for style in PANEL_STYLES
+    )
+    return CSP.replace("style-src 'self'", f"style-src 'self' 'unsafe-hashes' {hashes}", 1)
 
 
 def scope_of(segment: str) -> str | None:
@@ -90,7 +105,9 @@ def studio_draft(request: Request, scope: str, key: str, viewer: CurrentViewer) 
     """The diagram editor on the draft of a process (the saved draft, else the newest version the scope sees)."""
     with read_transaction(platform_of(request).sessions) as session:
         draft = open_draft(session, viewer.actor, scope_of(scope), key)
-    return render(request, "studio/draft.html", {"draft": draft, "scope": scope})
+    response = render(request, "studio/draft.html", {"draft": draft, "scope": scope})
+    response.headers["Content-Security-Policy"] = editor_csp()
+    return response
 
 
 def _field(pairs: list[tuple[str, str]], name: str) -> str:

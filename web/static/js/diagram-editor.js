@@ -1,10 +1,15 @@
-// InLav Flow studio: the diagram editor of a draft (bpmn-js modeler, labels in Italian).
-// The page holds <div data-editor data-xml data-revision data-csrf data-save-url data-check-url>;
+// InLav Flow studio: the diagram editor of a draft (bpmn-js modeler, labels in Italian) with its
+// properties panel (window.InlavStudio.createModeler, bundled from web/frontend/editor.js).
+// The page holds <div data-editor data-xml data-revision data-csrf data-save-url data-check-url
+// data-choices-url data-timer-url data-preview-url data-forms-url>; the panel's choices (roles,
+// forms, processes, decisions, messages) are asked of the server before the modeler starts.
 // «Salva bozza» posts the diagram, «Verifica» saves changes first and then asks the server to
 // validate; each problem of the list selects its element, and problem elements are marked.
 // Answers are HTML fragments from the server (errors too: the request says HX-Request).
 (function () {
   "use strict";
+
+  var NO_CHOICES = { roles: [], forms: [], processes: [], decisions: [], messages: [] };
 
   function post(url, csrf, fields) {
     var body = new URLSearchParams(fields || {});
@@ -18,8 +23,15 @@
     });
   }
 
+  function loadChoices(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function () { return null; });
+  }
+
   function setup(box) {
     var canvasBox = box.querySelector("[data-diagram-canvas]");
+    var panelBox = box.querySelector("[data-editor-panel]");
     var status = box.querySelector("[data-diagram-status]");
     var notice = document.querySelector("[data-editor-notice]");
     var list = document.querySelector("[data-editor-problems]");
@@ -28,27 +40,22 @@
     var revision = box.getAttribute("data-revision");
     var dirty = false;
     var marked = [];
+    var modeler = null;
 
     function say(text, failed) {
       status.textContent = text;
       status.classList.toggle("app-diagram-error", !!failed);
     }
 
-    if (!canvasBox || typeof window.BpmnJS !== "function") {
+    function showError(html) {
+      if (flash) flash.innerHTML = html;
+    }
+
+    var studio = window.InlavStudio;
+    if (!canvasBox || !panelBox || !studio || typeof studio.createModeler !== "function") {
       box.setAttribute("data-editor-ready", "error");
       say(box.getAttribute("data-text-error"), true);
       return;
-    }
-    var modules = window.InlavBpmnItalian ? [window.InlavBpmnItalian] : [];
-    var modeler = new window.BpmnJS({ container: canvasBox, additionalModules: modules });
-    window.inlavModeler = modeler; // for the browser test and the console
-    modeler.on("commandStack.changed", function () {
-      dirty = true;
-      say(box.getAttribute("data-text-unsaved"), false);
-    });
-
-    function showError(html) {
-      if (flash) flash.innerHTML = html;
     }
 
     function save(always) {
@@ -112,17 +119,44 @@
       });
     }
 
-    modeler.importXML(box.getAttribute("data-xml")).then(function () {
-      modeler.get("canvas").zoom("fit-viewport", "auto");
-      dirty = false;
-      box.setAttribute("data-editor-ready", "true");
-      say(box.getAttribute("data-text-ready"), false);
-    }).catch(function () {
-      box.setAttribute("data-editor-ready", "error");
-      say(box.getAttribute("data-text-error"), true);
-    });
-    box.querySelector("[data-editor-save]").addEventListener("click", function () { save(true); });
-    box.querySelector("[data-editor-check]").addEventListener("click", check);
+    function start(choices) {
+      var config = {
+        choices: choices || NO_CHOICES,
+        csrf: csrf,
+        urls: {
+          timer: box.getAttribute("data-timer-url"),
+          preview: box.getAttribute("data-preview-url"),
+          forms: box.getAttribute("data-forms-url"),
+        },
+        text: { offline: box.getAttribute("data-text-offline") },
+      };
+      var modules = window.InlavBpmnItalian ? [window.InlavBpmnItalian] : [];
+      modeler = studio.createModeler(canvasBox, panelBox, modules, config);
+      window.inlavModeler = modeler; // for the browser test and the console
+      modeler.on("commandStack.changed", function () {
+        dirty = true;
+        say(box.getAttribute("data-text-unsaved"), false);
+      });
+      if (!choices) {
+        var missing = document.createElement("p");
+        missing.className = "app-diagram-error";
+        missing.textContent = box.getAttribute("data-text-no-choices");
+        notice.appendChild(missing);
+      }
+      modeler.importXML(box.getAttribute("data-xml")).then(function () {
+        modeler.get("canvas").zoom("fit-viewport", "auto");
+        dirty = false;
+        box.setAttribute("data-editor-ready", "true");
+        say(box.getAttribute("data-text-ready"), false);
+      }).catch(function () {
+        box.setAttribute("data-editor-ready", "error");
+        say(box.getAttribute("data-text-error"), true);
+      });
+      box.querySelector("[data-editor-save]").addEventListener("click", function () { save(true); });
+      box.querySelector("[data-editor-check]").addEventListener("click", check);
+    }
+
+    loadChoices(box.getAttribute("data-choices-url")).then(start);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
