@@ -48,6 +48,9 @@ ACTIONS: dict[str, str] = {
     "partner.reactivated": "Partner riattivato",
     "setting.changed": "Impostazione modificata",
     "target.changed": "Obiettivi annuali modificati",
+    "migration.started": "Migrazione di casi avviata",
+    "migration.finished": "Migrazione di casi conclusa",
+    "migration.undone": "Migrazione di casi annullata",
 }
 """Action codes and their Italian names (the filter of the log page lists them)."""
 
@@ -57,6 +60,7 @@ TARGET_KINDS: dict[str, str] = {
     "partner": "Partner",
     "setting": "Impostazione",
     "target": "Obiettivi annuali",
+    "migration": "Migrazione di casi",
 }
 
 
