@@ -26,6 +26,7 @@ from web.routes import (
     profile,
     reports,
     studio,
+    studio_migrate,
     tasks,
 )
 from web.security import PUBLIC, landing_page, load_viewer
@@ -60,7 +61,8 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     # Forms and JSON API bodies share one limit, checked on the declared and the streamed size.
     app.add_middleware(BodyLimit, max_bytes=app.state.web_settings.max_body_bytes)
     # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
-    for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, studio, admin, audit, api):
+    routers = (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, studio, studio_migrate)
+    for module in (*routers, admin, audit, api):
         app.include_router(module.router)
     app.include_router(privacy.api_router)
 

@@ -441,7 +441,7 @@ def list_jobs(session: Session, actor: Actor, ambito: str | None, key: str, limi
 
 
 def _stored_job(session: Session, ambito: str | None, key: str, job_id: int) -> MigrationJob:
-    job = session.get(MigrationJob, job_id) if 0 < job_id < 2**31 else None
+    job = session.get(MigrationJob, job_id) if job_id > 0 else None
     if job is None or job.scope != (ambito or REGION) or job.process_key != key:
         raise NotFound(f"Migrazione n. {job_id} non trovata.")
     return job

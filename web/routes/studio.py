@@ -13,7 +13,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine.access import Action
 from engine.db import read_transaction, transaction
-from engine.studio import catalogue, check_draft, default_scope, open_draft, save_diagram, version_diagram
+from engine.studio import (
+    catalogue,
+    check_draft,
+    default_scope,
+    may_migrate,
+    open_draft,
+    save_diagram,
+    version_diagram,
+)
 from web.security import CsrfViewer, CurrentViewer, FormPairs, allow, platform_of
 from web.templating import render
 
@@ -56,7 +64,8 @@ def studio_process(request: Request, scope: str, key: str, viewer: CurrentViewer
     """One process: its versions, the cases on each, the version a new case gets."""
     with read_transaction(platform_of(request).sessions) as session:
         view = catalogue(session, viewer.actor, scope_of(scope), key)
-    return render(request, "studio/process.html", {"view": view, "entry": view.processes[0], "scope": scope})
+    context = {"view": view, "entry": view.processes[0], "scope": scope}
+    return render(request, "studio/process.html", {**context, "can_migrate": may_migrate(viewer.actor, view.ambito)})
 
 
 @router.get("/processi/{scope}/{key}/versioni/{definition_id}", dependencies=allow(Action.PROCESS_READ))
