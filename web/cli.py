@@ -45,7 +45,7 @@ from engine.messages import FAILED, UNMATCHED, accept_message, list_messages
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
 from engine.privacy import KeyUnavailable, encrypt_existing, generate_master_key, reindex, rotate_keys
-from engine.studio.migrate import work as migration_work
+from engine.studio.migrate_jobs import work as migration_work
 from engine.supervision import stalled_cases
 from engine.worker import run_forever, tick
 from web.cli_admin import ambiti_app, users_app
@@ -299,7 +299,7 @@ def processes_migrate_all(
     user: UserOpt = None,
 ) -> None:
     """Porta i casi in corso di un processo alla versione che riceve un nuovo caso (solo prova senza --apply)."""
-    from engine.studio.migrate import dry_run, get_job, run_to_end, start_job
+    from engine.studio import dry_run, get_job, run_to_end, start_job
 
     platform = _platform()
     actor = acting(platform, user, Action.PROCESS_DEPLOY)

@@ -14,7 +14,7 @@ from engine.casefile import case_file
 from engine.definitions import DeployResult, deploy_bundle, read_bundle_paths
 from engine.history import verify_chain
 from engine.models import HistoryEvent, HumanTask, MigrationJob, MigrationJobCase, OperationLog, ProcessInstance
-from engine.studio.migrate import dry_run, get_job, list_jobs, run_batch, start_job, undo_case, undo_job
+from engine.studio import dry_run, get_job, list_jobs, run_batch, start_job, undo_case, undo_job
 from tests.conftest import add_ambiti
 from tests.model.journey import BUNDLE, DIRETTORE
 

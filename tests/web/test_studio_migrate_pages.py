@@ -15,7 +15,7 @@ from engine.access.accounts import create_user
 from engine.db import read_transaction, transaction
 from engine.definitions import deploy_bundle, read_bundle_paths
 from engine.models import HumanTask, MigrationJob, ProcessInstance
-from engine.studio.migrate import work
+from engine.studio.migrate_jobs import work
 from tests.web.conftest import ANNA, HX, PASSWORD, WEB_BUNDLES, csrf_of, start
 
 URL = "/processi/MILANO/prova_moduli/migrazione"
