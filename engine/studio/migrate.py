@@ -26,12 +26,17 @@ from engine.definitions import definitions_by_id, manifest_for, resolve
 from engine.errors import EngineError, NotFound
 from engine.instances import COMPLETED, ERROR, manifest_ids, specset_for
 from engine.migration import plan_move
-from engine.models import ProcessDefinition, ProcessInstance
+from engine.models import MigrationJob, MigrationJobCase, ProcessDefinition, ProcessInstance
 from engine.studio.catalogue import check_scope
 
 log = logging.getLogger("inlav.studio.migrate")
 
 Manifest = dict[str, tuple[int, str]]
+
+RUNNING, FINISHED = "running", "finished"
+"""States of a migration job: some case still waits to be moved (or moved back), or none."""
+PENDING, MOVED, REFUSED, UNDO_PENDING, UNDONE = "pending", "moved", "refused", "undo_pending", "undone"
+"""Outcomes of a job's case: pending → moved | refused; moved → undo_pending → undone | moved."""
 
 
 class Refused(EngineError):
@@ -143,6 +148,7 @@ def scope_dry_run(session: Session, settings: Settings, ambito: str | None, scop
     targets: dict[str, tuple[ProcessDefinition, Manifest] | None] = {}
     elsewhere: set[str] = set()
     now = utcnow()
+    queued = _queued(session, [i.id for i in instances])
     for instance in instances:
         if instance.ambito_code not in targets:
             targets[instance.ambito_code] = target_of(session, key, instance.ambito_code, ambito)
@@ -154,7 +160,11 @@ def scope_dry_run(session: Session, settings: Settings, ambito: str | None, scop
         if manifest_of(instance.manifest_json) == manifest:
             continue  # already on what a new case gets
         current = versions[instance.definition_id]
-        reason, changed = blocker(session, settings, instance, main, manifest, now)
+        if instance.id in queued:
+            reason: str | None = f"il caso è già in attesa nella migrazione n. {queued[instance.id]}, ancora in corso"
+            changed: list[str] = []
+        else:
+            reason, changed = blocker(session, settings, instance, main, manifest, now)
         result.cases.append(
             CaseCheck(
                 instance_id=instance.id,
@@ -172,6 +182,22 @@ def scope_dry_run(session: Session, settings: Settings, ambito: str | None, scop
         )
     result.elsewhere = sorted(elsewhere)
     return result
+
+
+def _queued(session: Session, instance_ids: list[int]) -> dict[int, int]:
+    """Case id → the running job in which it still waits to be moved."""
+    if not instance_ids:
+        return {}
+    rows = session.execute(
+        select(MigrationJobCase.instance_id, MigrationJobCase.job_id)
+        .join(MigrationJob, MigrationJob.id == MigrationJobCase.job_id)
+        .where(
+            MigrationJob.state == RUNNING,
+            MigrationJobCase.status == PENDING,
+            MigrationJobCase.instance_id.in_(instance_ids),
+        )
+    )
+    return {int(instance_id): int(job_id) for instance_id, job_id in rows}
 
 
 def target_of(

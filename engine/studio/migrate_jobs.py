@@ -31,6 +31,13 @@ from engine.instances import COMPLETED, ERROR
 from engine.migration import move_case, plan_move
 from engine.models import MigrationJob, MigrationJobCase, ProcessDefinition, ProcessInstance
 from engine.studio.migrate import (
+    FINISHED,
+    MOVED,
+    PENDING,
+    REFUSED,
+    RUNNING,
+    UNDO_PENDING,
+    UNDONE,
     Manifest,
     Refused,
     blocker,
@@ -47,8 +54,6 @@ BATCH = 10
 """Cases one batch moves (one transaction of the worker)."""
 
 REGION = "regione"
-RUNNING, FINISHED = "running", "finished"
-PENDING, MOVED, REFUSED, UNDO_PENDING, UNDONE = "pending", "moved", "refused", "undo_pending", "undone"
 STATUS_LABELS = {
     PENDING: "In attesa",
     MOVED: "Migrato",

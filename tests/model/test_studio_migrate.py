@@ -87,6 +87,15 @@ def test_a_job_moves_the_movable_cases_in_batches_with_history_and_oplog(milano,
     assert {c.case_code for c in plan.cases} == {w.case_code for w in waiting} | {assessed.case_code}
     job = start_job(db, settings, DIRECTOR_MI, "MILANO", "inlav_percorso")
     assert (job.total, job.counts, job.running) == (1, {"pending": 1}, True)
+    # While it waits in the job, a new dry run says so and a second job cannot take it.
+    waiting_check = next(
+        c
+        for c in dry_run(db, settings, DIRECTOR_MI, "MILANO", "inlav_percorso").cases
+        if c.case_code == assessed.case_code
+    )
+    assert waiting_check.reason == f"il caso è già in attesa nella migrazione n. {job.id}, ancora in corso"
+    with pytest.raises(Conflict, match="Nessun caso da migrare"):
+        start_job(db, settings, DIRECTOR_MI, "MILANO", "inlav_percorso")
     assert run_batch(db, settings, job.id, size=1) == 1
     done = get_job(db, DIRECTOR_MI, "MILANO", "inlav_percorso", job.id)
     assert (done.state, done.counts, done.done, done.percent) == ("finished", {"moved": 1}, 1, 100)
