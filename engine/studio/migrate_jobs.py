@@ -80,6 +80,10 @@ class JobCase:
     message: str | None
     updated_at: datetime
     updated_by: str | None
+    from_regional: bool = True
+    """The version it came from is the regional base's (else the Ambito's variant)."""
+    to_regional: bool = True
+    """The version it goes to is the regional base's (else the Ambito's variant)."""
 
     @property
     def undoable(self) -> bool:
@@ -101,6 +105,10 @@ class Job:
     created_by: str
     finished_at: datetime | None
     counts: dict[str, int]
+    process_name: str = ""
+    """The name of the process in the target version."""
+    target_regional: bool = True
+    scope_name: str = ""
     cases: list[JobCase] = field(default_factory=list)
 
     @property
@@ -216,8 +224,10 @@ def start_job(
 
 def get_job(session: Session, actor: Actor, ambito: str | None, key: str, job_id: int) -> Job:
     """A job of this process and scope, with its cases and progress."""
-    check_migrate(session, actor, ambito)
-    return _job(session, _stored_job(session, ambito, key, job_id), with_cases=True)
+    scope_name = check_migrate(session, actor, ambito)
+    view = _job(session, _stored_job(session, ambito, key, job_id), with_cases=True)
+    view.scope_name = scope_name
+    return view
 
 
 def list_jobs(session: Session, actor: Actor, ambito: str | None, key: str, limit: int = 10) -> list[Job]:
@@ -261,13 +271,22 @@ def _job(session: Session, job: MigrationJob, with_cases: bool) -> Job:
         finished_at=job.finished_at,
         counts=counts,
     )
+    target = session.get(ProcessDefinition, job.target_definition_id)
+    if target is not None:
+        view.process_name, view.target_regional = target.name, target.ambito_code is None
     if with_cases:
         rows = session.execute(
             select(MigrationJobCase, ProcessInstance.ambito_code)
             .join(ProcessInstance, ProcessInstance.id == MigrationJobCase.instance_id)
             .where(MigrationJobCase.job_id == job.id)
             .order_by(MigrationJobCase.case_code)
-        )
+        ).all()
+        regional = {
+            d.id: d.ambito_code is None
+            for d in definitions_by_id(
+                session, {r.from_definition_id for r, _a in rows} | {r.to_definition_id for r, _a in rows}
+            ).values()
+        }
         view.cases = [
             JobCase(
                 case_code=row.case_code,
@@ -279,6 +298,8 @@ def _job(session: Session, job: MigrationJob, with_cases: bool) -> Job:
                 message=row.message,
                 updated_at=row.updated_at,
                 updated_by=row.updated_by,
+                from_regional=regional.get(row.from_definition_id, True),
+                to_regional=regional.get(row.to_definition_id, True),
             )
             for row, ambito_code in rows
         ]
