@@ -139,14 +139,17 @@ def test_a_job_runs_in_the_background_shows_progress_and_undoes(
     again = _text(dario.get(URL).text)
     assert cases["movable"] not in again.split("Migrazioni recenti")[0] and "Migrazione n." in again
     # Undo the one case: back on its version.
-    undone = dario.post(
-        f"{job_url}/annulla", data={"caso": cases["movable"], "csrf_token": csrf_of(dario)}, follow_redirects=False
-    )
-    assert undone.status_code == 303
+    undone = dario.post(f"{job_url}/annulla", data={"caso": cases["movable"], "csrf_token": csrf_of(dario)}, headers=HX)
+    assert undone.status_code == 200 and undone.text.lstrip().startswith('<div id="migration-progress"')
+    assert "Riportato alla versione precedente" in _text(undone.text)
     assert _definition(web_platform, cases["movable"]) == before
     assert "Riportato alla versione precedente" in _text(dario.get(job_url).text)
     twice = dario.post(f"{job_url}/annulla", data={"caso": cases["movable"], "csrf_token": csrf_of(dario)})
     assert twice.status_code == 409 and "non c'è nulla da annullare" in _text(twice.text)
+    # From the page (htmx) the refusal is an alert in place, saying why.
+    alert = dario.post(f"{job_url}/annulla", data={"caso": cases["movable"], "csrf_token": csrf_of(dario)}, headers=HX)
+    assert alert.status_code == 409 and alert.headers["HX-Retarget"] == "#flash"
+    assert "non c'è nulla da annullare" in _text(alert.text) and "<html" not in alert.text
     whole = dario.post(f"{job_url}/annulla", data={"csrf_token": csrf_of(dario)})
     assert whole.status_code == 409 and "Nessun caso di questa migrazione" in _text(whole.text)
     with read_transaction(web_platform.sessions) as session:

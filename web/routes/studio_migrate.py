@@ -17,7 +17,7 @@ from engine.studio import dry_run, get_job, list_jobs, start_job, undo_case, und
 from web.params import RowId
 from web.routes.studio import scope_of
 from web.security import CsrfViewer, CurrentViewer, FormPairs, allow, platform_of
-from web.templating import render
+from web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,7 +59,11 @@ def migration_job(request: Request, scope: str, key: str, job_id: RowId, viewer:
 def migration_undo(
     request: Request, scope: str, key: str, job_id: RowId, viewer: CsrfViewer, pairs: FormPairs
 ) -> Response:
-    """Move one case (field `caso`) back now, or queue the whole job to go back."""
+    """Move one case (field `caso`) back now, or queue the whole job to go back.
+
+    From htmx the answer is the job's progress part again (a refusal is an alert saying why);
+    from a plain form, the job page.
+    """
     platform = platform_of(request)
     case_code = next((value.strip() for name, value in pairs if name == "caso"), "")
     with transaction(platform.sessions) as session:
@@ -67,4 +71,8 @@ def migration_undo(
             undo_case(session, platform.settings, viewer.actor, scope_of(scope), key, job_id, case_code)
         else:
             undo_job(session, viewer.actor, scope_of(scope), key, job_id)
-    return RedirectResponse(f"/processi/{scope}/{key}/migrazione/{job_id}", status_code=303)
+    if not is_htmx(request):
+        return RedirectResponse(f"/processi/{scope}/{key}/migrazione/{job_id}", status_code=303)
+    with read_transaction(platform.sessions) as session:
+        job = get_job(session, viewer.actor, scope_of(scope), key, job_id)
+    return render(request, "studio/partials/migrate_progress.html", {"job": job, "scope": scope, "key": key})
