@@ -124,9 +124,9 @@ def dry_run(session: Session, settings: Settings, actor: Actor, ambito: str | No
 
 
 def scope_dry_run(session: Session, settings: Settings, ambito: str | None, scope_name: str, key: str) -> DryRun:
+    """The dry run without the permission check (the caller made it): each case is restored and
+    compared with the target, so the cost grows with the number of cases on other versions."""
     target = resolve(session, key, ambito)
-    if ambito is None and target.ambito_code is not None:  # pragma: no cover - resolve(None) is regional
-        raise NotFound(f"Processo «{key}» non trovato.")
     result = DryRun(
         ambito=ambito,
         scope_name=scope_name,
