@@ -58,13 +58,23 @@ TIMELINE_KINDS = {
     "stalled": "Caso fermo: nessuna attività in attesa",
     "instance_completed": "Caso concluso",
     "instance_migrated": "Caso migrato a una nuova versione",
+    "migrated": "Caso spostato su un'altra versione del processo",
+    "migration_undone": "Migrazione annullata: caso riportato alla versione precedente",
     "consent_recorded": "Consenso registrato",
     "consent_withdrawn": "Consenso revocato",
     "consent_override": "Invio autorizzato senza consenso",
     "identity_erased": "Identità cancellata",
 }
 # Events whose detail (message, reason) the timeline shows.
-DETAIL_KINDS = ("incident", "stalled", "message_received", "message_sent", "consent_override")
+DETAIL_KINDS = (
+    "incident",
+    "stalled",
+    "message_received",
+    "message_sent",
+    "consent_override",
+    "migrated",
+    "migration_undone",
+)
 STATUS_LABELS = {"running": "In corso", "completed": "Concluso", "error": "Bloccato da un errore"}
 
 

@@ -7,6 +7,7 @@ version, migrate the case to it, then retry the step that failed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -18,9 +19,9 @@ from engine.config import Settings
 from engine.errors import Conflict
 from engine.history import NewEvent
 from engine.instances import Outcome, get_instance, manifest_ids, run_step, specset_for, specset_for_manifest
-from engine.models import Timer
+from engine.models import ProcessDefinition, ProcessInstance, Timer
 from engine.privacy import cipher_for
-from engine.spiff import Case, StepReport
+from engine.spiff import Case, MigrationPlan, StepReport
 
 
 @dataclass
@@ -40,18 +41,45 @@ def migrate_case(
 ) -> MigrationResult:
     """Migrate a case to the latest definitions for its Ambito (or just report, in a dry run)."""
     instance = get_instance(session, case_code)
-    current = definitions.definitions_by_id(session, [instance.definition_id])[instance.definition_id]
     target = definitions.resolve(session, instance.process_key, instance.ambito_code)
     manifest = definitions.manifest_for(session, target, instance.ambito_code)
-    target_ids = manifest_ids(manifest)
-    target_specs = specset_for_manifest(session, target.process_key, target_ids)
-    result = MigrationResult(case_code, current.version, target.version)
-
     if dry_run:
-        snapshot, _stored = store.load(session, instance, cipher_for(session, settings, instance))
-        plan = Case.restore(specset_for(session, instance), snapshot, instance.case_code).plan_migration(target_specs)
+        current = definitions.definitions_by_id(session, [instance.definition_id])[instance.definition_id]
+        result = MigrationResult(case_code, current.version, target.version)
+        plan = plan_move(session, settings, instance, manifest_ids(manifest))
         result.changed, result.removed = plan.changed, plan.removed
         return result
+    return move_case(session, settings, instance, manifest, actor)
+
+
+def plan_move(
+    session: Session, settings: Settings, instance: ProcessInstance, target: dict[str, tuple[int, str]]
+) -> MigrationPlan:
+    """What moving a case onto the manifest `target` would change (nothing is written)."""
+    target_specs = specset_for_manifest(session, instance.process_key, target)
+    snapshot, _stored = store.load(session, instance, cipher_for(session, settings, instance))
+    return Case.restore(specset_for(session, instance), snapshot, instance.case_code).plan_migration(target_specs)
+
+
+def move_case(
+    session: Session,
+    settings: Settings,
+    instance: ProcessInstance,
+    manifest: dict[str, ProcessDefinition],
+    actor: Actor,
+    kind: str = "migrated",
+    detail: dict[str, Any] | None = None,
+) -> MigrationResult:
+    """Move a case onto the definitions of `manifest` (its main process first), in one step.
+
+    The move is recorded in the case's history as a `kind` event saying from which version to
+    which, with `detail` added; Conflict if an active element of the case is missing there.
+    """
+    current = definitions.definitions_by_id(session, [instance.definition_id])[instance.definition_id]
+    target = manifest[instance.process_key]
+    target_ids = manifest_ids(manifest)
+    target_specs = specset_for_manifest(session, target.process_key, target_ids)
+    result = MigrationResult(instance.case_code, current.version, target.version)
 
     def action(case: Case) -> StepReport:
         plan = case.migrate(target_specs)
@@ -66,10 +94,15 @@ def migrate_case(
     def event(_case: Case) -> list[NewEvent]:
         return [
             NewEvent(
-                kind="migrated",
+                kind=kind,
                 actor=actor.username,
                 definition_id=target.id,
-                detail={"from_version": current.version, "to_version": target.version, "changed": result.changed},
+                detail={
+                    "from_version": current.version,
+                    "to_version": target.version,
+                    "changed": result.changed,
+                    **(detail or {}),
+                },
             )
         ]
 

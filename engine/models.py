@@ -576,3 +576,57 @@ class ProcessDraftFile(Base):
     kind: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer)
+
+
+# --------------------------------------------------------------------------- studio: moving cases
+
+
+class MigrationJob(Base):
+    """Moving the running cases of one process in one scope onto the version a new case gets.
+
+    `scope` is an Ambito code or "regione" (ambito_code NULL: the Ambiti that follow the
+    regional base). Its cases are `MigrationJobCase` rows; progress is counted from them.
+    """
+
+    __tablename__ = "migration_job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"))
+    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    target_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    target_version: Mapped[int] = mapped_column(Integer)
+    # "running" while some case waits to be moved (or moved back), then "finished".
+    state: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    created_by: Mapped[str] = mapped_column(String(100))
+    finished_at: Mapped[datetime | None] = mapped_column(TS)
+    undo_requested_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class MigrationJobCase(Base):
+    """One case of a migration job: where it was, where it goes, and what happened."""
+
+    __tablename__ = "migration_job_case"
+    __table_args__ = (
+        UniqueConstraint("job_id", "instance_id"),
+        Index("ix_migration_job_case_job_id_status", "job_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("migration_job.id", ondelete="CASCADE"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    case_code: Mapped[str] = mapped_column(String(64))
+    from_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    from_version: Mapped[int] = mapped_column(Integer)
+    to_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    to_version: Mapped[int] = mapped_column(Integer)
+    # The manifests (process key → [definition id, content hash]) before and after the move.
+    from_manifest_json: Mapped[str] = mapped_column(Text)
+    to_manifest_json: Mapped[str] = mapped_column(Text)
+    # pending → moved | refused; moved → undo_pending → undone | moved (with why not).
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    updated_by: Mapped[str | None] = mapped_column(String(100))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -42,12 +43,13 @@ class TickResult:
     timers_fired: int = 0
     timers_failed: int = 0
     messages_handled: int = 0
+    other_work: int = 0
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:
-        return bool(self.timers_fired or self.timers_failed or self.messages_handled)
+        return bool(self.timers_fired or self.timers_failed or self.messages_handled or self.other_work)
 
 
 def acquire_timers(session: Session, worker_id: str, settings: Settings) -> list[int]:
@@ -99,8 +101,14 @@ def fire_timer(session: Session, settings: Settings, timer_id: int, worker_id: s
     return "failed"
 
 
-def tick(factory: sessionmaker[Session], settings: Settings, worker_id: str) -> TickResult:
-    """One pass: due timers, then deliverable messages."""
+ExtraWork = Callable[[sessionmaker[Session], Settings], int]
+"""More work for each pass, given by the caller (moving cases in batches): returns what it did."""
+
+
+def tick(
+    factory: sessionmaker[Session], settings: Settings, worker_id: str, extra: Sequence[ExtraWork] = ()
+) -> TickResult:
+    """One pass: due timers, then deliverable messages, then the caller's extra work."""
     result = TickResult()
     with transaction(factory) as session:
         timer_ids = acquire_timers(session, worker_id, settings)
@@ -123,6 +131,13 @@ def tick(factory: sessionmaker[Session], settings: Settings, worker_id: str) -> 
             with transaction(factory) as session:
                 messages.deliver(session, settings, message_id)
             result.messages_handled += 1
+        except Conflict:
+            result.conflicts += 1
+        except EngineError as exc:
+            result.errors.append(str(exc))
+    for work in extra:
+        try:
+            result.other_work += work(factory, settings)
         except Conflict:
             result.conflicts += 1
         except EngineError as exc:
@@ -163,7 +178,13 @@ def notice_stalls(factory: sessionmaker[Session]) -> list[StalledCase]:
 HOUSEKEEPING_SECONDS = 600.0
 
 
-def run_forever(factory: sessionmaker[Session], settings: Settings, worker_id: str, stop: object | None = None) -> None:
+def run_forever(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    worker_id: str,
+    stop: object | None = None,
+    extra: Sequence[ExtraWork] = (),
+) -> None:
     """Tick until interrupted, sleeping when there is nothing to do; every ten minutes, housekeeping
     and the check for stalled cases."""
     log.info("worker %s started", worker_id)
@@ -180,7 +201,7 @@ def run_forever(factory: sessionmaker[Session], settings: Settings, worker_id: s
                 log.exception("stalled-case check failed")
             next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
         try:
-            result = tick(factory, settings, worker_id)
+            result = tick(factory, settings, worker_id, extra)
         except Exception:
             log.exception("worker tick failed")
             result = TickResult()

@@ -45,11 +45,15 @@ from engine.messages import FAILED, UNMATCHED, accept_message, list_messages
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from engine.platform import Platform, downgrade_database
 from engine.privacy import KeyUnavailable, encrypt_existing, generate_master_key, reindex, rotate_keys
+from engine.studio.migrate_jobs import work as migration_work
 from engine.supervision import stalled_cases
 from engine.worker import run_forever, tick
 from web.cli_admin import ambiti_app, users_app
 from web.cli_backup import backup_app
 from web.cli_common import UserOpt, acting, fail, os_failure
+
+WORKER_EXTRA = (migration_work,)
+"""What the worker does besides timers and messages: the studio's batches of case migrations."""
 
 app = typer.Typer(help="InLav Flow: piattaforma BPMN per i PUA InLav Lombardia.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrazioni.", no_args_is_help=True)
@@ -85,6 +89,7 @@ COMMAND_ACTIONS: dict[str, Action | None] = {
     "processes validate": None,
     "processes deploy": Action.PROCESS_DEPLOY,
     "processes list": None,
+    "processes migrate-all": Action.PROCESS_DEPLOY,
     "instances start": Action.CASE_START,
     "instances show": Action.CASE_READ,
     "instances history": Action.CASE_READ,
@@ -284,6 +289,46 @@ def processes_deploy(
     for d in result.definitions:
         flag = "nuova versione" if d.created else "invariato"
         typer.echo(f"  {d.process_key} v{d.version} ({flag})")
+
+
+@processes_app.command("migrate-all")
+def processes_migrate_all(
+    key: Annotated[str, typer.Argument(help="Codice del processo.")],
+    ambito: Annotated[str | None, typer.Option(help="Ambito dei casi (default: Regione, modello di base).")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Migra i casi che possono passare (senza: prova).")] = False,
+    user: UserOpt = None,
+) -> None:
+    """Porta i casi in corso di un processo alla versione che riceve un nuovo caso (solo prova senza --apply)."""
+    from engine.studio import dry_run, get_job, run_to_end, start_job
+
+    platform = _platform()
+    actor = acting(platform, user, Action.PROCESS_DEPLOY)
+    try:
+        with read_transaction(platform.sessions) as session:
+            plan = dry_run(session, platform.settings, actor, ambito, key)
+        typer.echo(
+            f"{plan.process_name} ({plan.scope_name}): un nuovo caso riceve la versione {plan.target_version}; "
+            f"casi su altre versioni: {len(plan.cases)}, migrabili: {len(plan.movable)}."
+        )
+        for case in plan.cases:
+            verdict = "migrabile" if case.movable else f"non migrabile: {case.reason}"
+            typer.echo(f"  {case.case_code}  v{case.from_version} → v{case.to_version}  {verdict}")
+        if not apply:
+            typer.echo("Prova: nessuna modifica (usare --apply).")
+            return
+        with transaction(platform.sessions) as session:
+            job = start_job(session, platform.settings, actor, ambito, key)
+        typer.echo(f"Migrazione n. {job.id} avviata: {job.total} casi.")
+        run_to_end(
+            platform.sessions, platform.settings, job.id, lambda done, total: typer.echo(f"  {done}/{total} casi")
+        )
+        with read_transaction(platform.sessions) as session:
+            final = get_job(session, actor, ambito, key, job.id)
+    except EngineError as exc:
+        fail(str(exc))
+    for row in final.cases:
+        typer.echo(f"  {row.case_code}: {row.label.lower()}" + (f" — {row.message}" if row.message else ""))
+    typer.echo(f"Migrazione n. {final.id} conclusa: {final.counts.get('moved', 0)} migrati su {final.total}.")
 
 
 @processes_app.command("list")
@@ -574,10 +619,11 @@ def worker(
     platform = _platform()
     wid = worker_id or f"{socket.gethostname()}:{os.getpid()}"
     if once:
-        result = tick(platform.sessions, platform.settings, wid)
+        result = tick(platform.sessions, platform.settings, wid, WORKER_EXTRA)
         typer.echo(
             f"Timer scattati: {result.timers_fired}, falliti: {result.timers_failed}, "
-            f"messaggi gestiti: {result.messages_handled}, conflitti: {result.conflicts}."
+            f"messaggi gestiti: {result.messages_handled}, casi migrati o riportati indietro: {result.other_work}, "
+            f"conflitti: {result.conflicts}."
         )
         for error in result.errors:
             typer.secho(error, fg=typer.colors.YELLOW, err=True)
@@ -589,7 +635,7 @@ def worker(
         return
     typer.echo(f"Worker {wid} avviato (Ctrl+C per fermare).")
     try:
-        run_forever(platform.sessions, platform.settings, wid)
+        run_forever(platform.sessions, platform.settings, wid, extra=WORKER_EXTRA)
     except KeyboardInterrupt:
         typer.echo("Worker fermato.")
 
@@ -619,7 +665,9 @@ def serve(
     stop = threading.Event()
     if with_worker:
         thread = threading.Thread(
-            target=run_forever, args=(platform.sessions, platform.settings, f"serve:{os.getpid()}", stop), daemon=True
+            target=run_forever,
+            args=(platform.sessions, platform.settings, f"serve:{os.getpid()}", stop, WORKER_EXTRA),
+            daemon=True,
         )
         thread.start()
     try:

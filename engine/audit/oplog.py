@@ -50,6 +50,9 @@ ACTIONS: dict[str, str] = {
     "target.changed": "Obiettivi annuali modificati",
     "process.published": "Processo pubblicato",
     "process.contract_override": "Pubblicato nonostante fatti persi per il monitoraggio",
+    "migration.started": "Migrazione di casi avviata",
+    "migration.finished": "Migrazione di casi conclusa",
+    "migration.undone": "Migrazione di casi annullata",
 }
 """Action codes and their Italian names (the filter of the log page lists them)."""
 
@@ -60,6 +63,7 @@ TARGET_KINDS: dict[str, str] = {
     "setting": "Impostazione",
     "target": "Obiettivi annuali",
     "process": "Processo",
+    "migration": "Migrazione di casi",
 }
 
 

@@ -236,6 +236,28 @@ class StepReport:
 # --------------------------------------------------------------------------- case
 
 
+_REPREDICTED = TaskState.READY | TaskState.WAITING
+"""Tasks whose branch a migration resets and predicts again from the new specs."""
+
+
+def _blocks_migration(task: Any) -> bool:
+    """Whether a task whose element the target lacks keeps a case from moving.
+
+    A task not yet reached (future or predicted) below a ready or waiting task is dropped
+    and predicted again from the new specs when the case moves: it does not block.
+    """
+    if not task.has_state(TaskState.NOT_FINISHED_MASK):
+        return False
+    if task.has_state(_REPREDICTED | TaskState.STARTED):
+        return True
+    parent = task.parent
+    while parent is not None:
+        if parent.has_state(_REPREDICTED):
+            return False
+        parent = parent.parent
+    return True
+
+
 class Case:
     """A workflow plus the bookkeeping the host needs around each step."""
 
@@ -498,9 +520,7 @@ class Case:
             if diff is None:
                 continue
             plan.changed.extend(sorted({t.task_spec.name for t in diff.changed}))
-            plan.removed.extend(
-                sorted({t.task_spec.name for t in diff.removed if t.has_state(TaskState.NOT_FINISHED_MASK)})
-            )
+            plan.removed.extend(sorted({t.task_spec.name for t in diff.removed if _blocks_migration(t)}))
         for sp_id, diff in sub_diffs.items():
             if diff is None:
                 plan.removed.append(self.workflow.subprocesses[sp_id].spec.name)

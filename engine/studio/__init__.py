@@ -10,6 +10,10 @@ matrix's (`process.read`, `process.edit`, `process.deploy`, checked with
 `engine.access.permits_in`: an Ambito's coordinators for its variants, a regional grant for
 the base). Two versions are compared in `engine.studio.compare` (forms and decisions here, the
 diagrams by bpmn-js-differ in the browser).
+the base).
+
+Running cases move onto the version a new case gets: a dry run (`engine.studio.migrate`),
+then jobs the worker settles in batches, with undo (`engine.studio.migrate_jobs`).
 """
 
 from engine.studio.catalogue import (
@@ -38,6 +42,18 @@ from engine.studio.diagrams import Activity, Diagram, version_diagram
 from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
 from engine.studio.editor import EditorChoices, InstructionPreview, editor_choices, preview_instructions
 from engine.studio.facts import CONTRACT, Fact, Loss, Writer, analyse_bundle, contract_check
+from engine.studio.migrate import CaseCheck, DryRun, check_migrate, dry_run, may_migrate
+from engine.studio.migrate_jobs import (
+    Job,
+    JobCase,
+    get_job,
+    list_jobs,
+    run_batch,
+    run_to_end,
+    start_job,
+    undo_case,
+    undo_job,
+)
 from engine.studio.publish import (
     PlannedVersion,
     Publication,
@@ -52,17 +68,21 @@ __all__ = [
     "CONTRACT",
     "REGION_NAME",
     "Activity",
+    "CaseCheck",
     "Catalogue",
     "Comparison",
     "DecisionChange",
     "Diagram",
     "Draft",
     "DraftProblem",
+    "DryRun",
     "EditorChoices",
     "Fact",
     "FieldChange",
     "FormChange",
     "InstructionPreview",
+    "Job",
+    "JobCase",
     "Loss",
     "PlannedVersion",
     "ProcessEntry",
@@ -76,6 +96,7 @@ __all__ = [
     "catalogue",
     "check_draft",
     "check_edit",
+    "check_migrate",
     "check_publish",
     "check_scope",
     "compare_decisions",
@@ -84,15 +105,24 @@ __all__ = [
     "comparison",
     "contract_check",
     "default_scope",
+    "dry_run",
     "editor_choices",
+    "get_job",
+    "list_jobs",
+    "may_migrate",
     "open_draft",
     "plan_publication",
     "preview_instructions",
     "publish_draft",
     "read_timer",
     "regional_pair",
+    "run_batch",
+    "run_to_end",
     "save_diagram",
+    "start_job",
     "studio_ambiti",
     "timer_reading",
+    "undo_case",
+    "undo_job",
     "version_diagram",
 ]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import BUNDLES
 from web.cli import app
+
+DATA = json.dumps({"durata_sollecito": "PT1H"})
 
 
 @pytest.fixture
@@ -152,6 +155,27 @@ def test_fix_a_broken_diagram_then_migrate_and_retry(inlav, tmp_path) -> None:
     assert "Attività completata" in inlav("tasks", "complete", task_id, "--data", '{"nota": "x"}')
 
 
+def test_migrate_all_cases_of_a_process_dry_run_then_apply(inlav, tmp_path) -> None:
+    inlav("db", "upgrade")
+    inlav("ambiti", "add", "MILANO", "Milano")
+    inlav("processes", "deploy", str(BUNDLES / "sample"))
+    for code in ("MI-1", "MI-2"):
+        inlav("instances", "start", "sample_case", "--ambito", "MILANO", "--case-code", code, "--data", DATA)
+    variant = tmp_path / "milano"
+    shutil.copytree(BUNDLES / "sample", variant)
+    main = variant / "sample_case.bpmn"
+    main.write_text(main.read_text(encoding="utf-8").replace("Caso di esempio", "Caso di Milano"), encoding="utf-8")
+    inlav("processes", "deploy", str(variant), "--ambito", "MILANO")
+    dry = inlav("processes", "migrate-all", "sample_case", "--ambito", "MILANO")
+    assert "casi su altre versioni: 2, migrabili: 2" in dry and "MI-1  v1 → v1  migrabile" in dry
+    assert "Prova: nessuna modifica" in dry
+    applied = inlav("processes", "migrate-all", "sample_case", "--ambito", "MILANO", "--apply")
+    assert "Migrazione n. 1 avviata: 2 casi." in applied and "2/2 casi" in applied
+    assert "MI-2: migrato" in applied and "Migrazione n. 1 conclusa: 2 migrati su 2." in applied
+    again = inlav("processes", "migrate-all", "sample_case", "--ambito", "MILANO", "--apply", ok=False)
+    assert "Nessun caso da migrare" in again
+
+
 def _commands() -> dict[str, list[str]]:
     """Every command of the CLI (`group command`) and its parameter names."""
     import typer.main
@@ -174,6 +198,7 @@ def _commands() -> dict[str, list[str]]:
 ARGS = {
     "ambiti add": ["X", "X"],
     "processes deploy": [str(BUNDLES / "sample")],
+    "processes migrate-all": ["sample_case", "--ambito", "MILANO"],
     "instances start": ["sample_case", "--ambito", "MILANO"],
     "instances show": ["MI-1"],
     "instances history": ["MI-1"],
@@ -307,6 +332,7 @@ FAILURES = {
     "ambiti add": (["ambiti", "add", "MILANO", "Milano"], "esiste già"),
     "processes validate": (["processes", "validate", "/nessun/percorso"], "percorso inesistente"),
     "processes deploy": (["processes", "deploy", "/nessun/percorso"], "percorso inesistente"),
+    "processes migrate-all": (["processes", "migrate-all", "nessuno", "--ambito", "MILANO"], "Nessuna versione"),
     "instances start": (["instances", "start", "nessuno", "--ambito", "MILANO"], "Nessuna versione del processo"),
     "instances start (bad data)": (
         ["instances", "start", "sample_case", "--ambito", "MILANO", "--data", "{rotto"],

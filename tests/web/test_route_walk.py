@@ -45,6 +45,7 @@ from engine.clock import utcnow
 from engine.db import read_transaction, transaction
 from engine.models import AppUser, Base, HumanTask, Message, UserRole, WebSession
 from engine.privacy import record_consent
+from engine.studio import run_batch, start_job
 from tests import builders
 from tests.conftest import add_ambiti, deploy
 from tests.engine.test_privacy import person_bundle
@@ -192,6 +193,25 @@ class World:
         """The definition id of the regional version of the walk's start process."""
         with read_transaction(self.platform.sessions) as session:
             return resolve(session, START, None).id
+
+    def movable_case(self) -> str:
+        """A MILANO case of the start process left on an older version (a newer regional one is published)."""
+        with transaction(self.platform.sessions) as session:
+            code = start_instance(session, self.platform.settings, START, HOME, SYSTEM).instance.case_code
+            files = {k: v for k, v in _walk_bundle().items() if k in (f"{START}.bpmn", "nota.schema.json")}
+            mark = f'name="Passo del giro {uuid.uuid4().hex[:8]}"'.encode()
+            files[f"{START}.bpmn"] = files[f"{START}.bpmn"].replace(b'name="Passo del giro"', mark)
+            deploy(session, files=files)
+            return code
+
+    def new_migration(self, moved: bool = False) -> tuple[int, str]:
+        """A migration job of one MILANO case (settled when `moved`): (job id, case code)."""
+        code = self.movable_case()
+        with transaction(self.platform.sessions) as session:
+            job = start_job(session, self.platform.settings, SYSTEM, HOME, START, [code])
+            if moved:
+                run_batch(session, self.platform.settings, job.id)
+            return job.id, code
 
     def new_token(self, person: Person) -> int:
         with transaction(self.platform.sessions) as session:
@@ -380,6 +400,33 @@ SAMPLES: dict[tuple[str, str], Sample] = {
             f"/processi/{_scope(t)}/{START}/bozza/anteprima-istruzioni",
             _page_form(p, {"testo": "Caso {{ codice_caso }}"}),
         ),
+    ),
+    ("GET", "/processi/{scope}/{key}/migrazione"): Sample(
+        Action.PROCESS_DEPLOY, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/migrazione")
+    ),
+    ("POST", "/processi/{scope}/{key}/migrazione"): Sample(
+        Action.PROCESS_DEPLOY,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/migrazione",
+            _page_form(p, {"caso": w.movable_case() if t == "home" else "NESSUNO-1"}),
+        ),
+    ),
+    ("GET", "/processi/{scope}/{key}/migrazione/{job_id}"): Sample(
+        Action.PROCESS_DEPLOY,
+        lambda w, p, t: Call(
+            "GET", f"/processi/{_scope(t)}/{START}/migrazione/{w.new_migration()[0] if t == 'home' else 999_999}"
+        ),
+    ),
+    ("POST", "/processi/{scope}/{key}/migrazione/{job_id}/annulla"): Sample(
+        Action.PROCESS_DEPLOY,
+        lambda w, p, t: (
+            lambda job: Call(
+                "POST",
+                f"/processi/{_scope(t)}/{START}/migrazione/{job[0]}/annulla",
+                _page_form(p, {"caso": job[1]}),
+            )
+        )(w.new_migration(moved=True) if t == "home" else (999_999, "NESSUNO-1")),
     ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
     ("POST", "/profilo/token"): Sample(

@@ -15,7 +15,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine.access import Action
 from engine.db import read_transaction, transaction
-from engine.studio import catalogue, check_draft, default_scope, open_draft, save_diagram, version_diagram
+from engine.studio import (
+    catalogue,
+    check_draft,
+    default_scope,
+    may_migrate,
+    open_draft,
+    save_diagram,
+    version_diagram,
+)
 from web.routes.studio_publish import PUBLISHED
 from web.security import CsrfViewer, CurrentViewer, FormPairs, allow, platform_of
 from web.templating import render
@@ -74,7 +82,7 @@ def studio_process(request: Request, scope: str, key: str, viewer: CurrentViewer
         view = catalogue(session, viewer.actor, scope_of(scope), key)
     notice = PUBLISHED.get(request.query_params.get("esito", ""))
     context = {"view": view, "entry": view.processes[0], "scope": scope, "notice": notice}
-    return render(request, "studio/process.html", context)
+    return render(request, "studio/process.html", {**context, "can_migrate": may_migrate(viewer.actor, view.ambito)})
 
 
 @router.get("/processi/{scope}/{key}/versioni/{definition_id}", dependencies=allow(Action.PROCESS_READ))
