@@ -20,7 +20,26 @@ from engine.studio.catalogue import (
     studio_ambiti,
 )
 from engine.studio.diagrams import Activity, Diagram, version_diagram
-from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
+from engine.studio.drafts import (
+    Draft,
+    DraftProblem,
+    check_draft,
+    check_edit,
+    open_draft,
+    save_diagram,
+    save_file,
+    save_files,
+)
+from engine.studio.forms import (
+    DraftForm,
+    FieldSpec,
+    FormDocument,
+    FormEditError,
+    create_form,
+    draft_forms,
+    edit_form,
+    open_form,
+)
 
 __all__ = [
     "REGION_NAME",
@@ -28,16 +47,26 @@ __all__ = [
     "Catalogue",
     "Diagram",
     "Draft",
+    "DraftForm",
     "DraftProblem",
+    "FieldSpec",
+    "FormDocument",
+    "FormEditError",
     "ProcessEntry",
     "Version",
     "catalogue",
     "check_draft",
     "check_edit",
     "check_scope",
+    "create_form",
     "default_scope",
+    "draft_forms",
+    "edit_form",
     "open_draft",
+    "open_form",
     "save_diagram",
+    "save_file",
+    "save_files",
     "studio_ambiti",
     "version_diagram",
 ]
