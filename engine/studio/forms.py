@@ -29,6 +29,7 @@ import forms
 from engine.access.roles import Actor
 from engine.definitions import FORM_PROPERTY, KINDS, UI_PROPERTY
 from engine.errors import EngineError, NotFound
+from engine.partners import resolve_options
 from engine.safexml import UnsafeXml, parse_xml
 from engine.spiff import json_syntax
 from engine.studio.diagrams import local_name
@@ -446,6 +447,120 @@ def condition_values(controller: FieldSpec, texts: list[str]) -> tuple[Any, ...]
     if controller.kind == "si_no":
         return tuple(t == "true" for t in texts if t in ("true", "false"))
     return tuple(t for t in texts if t)
+
+
+# --------------------------------------------------------------------------- the editor's input
+
+
+@dataclass(frozen=True)
+class FieldInput:
+    """A field as the editor's form sends it: text as typed, before any check."""
+
+    name: str = ""
+    label: str = ""
+    kind: str = "testo"
+    help: str = ""
+    required: bool = False
+    options: str = ""
+    """Fixed options, one per line: «codice = Etichetta» (or just «Etichetta»)."""
+    options_from: str = ""
+    date_rule: str = "date"
+    condition: tuple[str, ...] = ()
+    """Chosen condition values, each «campo=valore JSON» (e.g. «esito="da_rivedere"», «urgente=true»)."""
+    negate: bool = False
+
+
+def condition_token(controller: str, value: Any) -> str:
+    """How the editor's form names one value of a condition: «campo=valore JSON»."""
+    return f"{controller}={json.dumps(value, ensure_ascii=False)}"
+
+
+@dataclass(frozen=True)
+class ConditionChoice:
+    """One value a field's visibility may depend on, as the editor offers it."""
+
+    token: str
+    controller: str
+    label: str
+
+
+def condition_choices(fields: list[FieldSpec] | tuple[FieldSpec, ...], name: str | None) -> list[ConditionChoice]:
+    """The values of the sibling choice and yes/no fields a field (`name`, None: a new one) may depend on."""
+    out: list[ConditionChoice] = []
+    for other in fields:
+        if other.name == name or other.kind not in ("scelta", "scelta_multipla", "si_no"):
+            continue
+        if other.condition is not None and other.condition.controller == name:
+            continue  # no circles
+        values: list[tuple[Any, str]]
+        if other.kind == "si_no":
+            values = [(True, "Sì"), (False, "No")]
+        else:
+            values = [(code, label) for code, label in other.options]
+        for value, text in values:
+            out.append(ConditionChoice(condition_token(other.name, value), other.name, f"{other.label} è «{text}»"))
+    return out
+
+
+def input_of(spec: FieldSpec) -> FieldInput:
+    """The editor's form filled with a field as it is."""
+    cond = spec.condition
+    return FieldInput(
+        name=spec.name,
+        label=spec.label,
+        kind=spec.kind,
+        help=spec.help,
+        required=spec.required,
+        options=spec.options_text,
+        options_from=spec.options_from,
+        date_rule=spec.date_rule,
+        condition=tuple(condition_token(cond.controller, v) for v in cond.values) if cond else (),
+        negate=bool(cond and cond.negate),
+    )
+
+
+def spec_from_input(data: FieldInput, old: FieldSpec | None) -> FieldSpec:
+    """The field an input describes (what the form does not edit is kept from `old`).
+
+    FormEditError for a condition that mixes fields or names a value that is not JSON; the
+    rest (names, options, the condition's field and values) is checked by the operation.
+    """
+    controllers = []
+    values: list[Any] = []
+    for token in data.condition:
+        controller, sep, raw = token.partition("=")
+        try:
+            value = json.loads(raw) if sep else None
+        except json.JSONDecodeError:
+            value = None
+        if not sep or not controller or value is None:
+            raise _refuse("condizione", f"valore di condizione non riconosciuto: «{token}»")
+        if controller not in controllers:
+            controllers.append(controller)
+        values.append(value)
+    if len(controllers) > 1:
+        raise _refuse(
+            "condizione",
+            "la condizione può dipendere da un solo campo: scegliere valori di "
+            + " oppure di ".join(f"«{c}»" for c in controllers),
+        )
+    condition = Visibility(controllers[0], tuple(values), data.negate) if controllers else None
+    kind = data.kind.strip()
+    same_kind = old is not None and old.kind == kind
+    return FieldSpec(
+        name=data.name.strip(),
+        kind=kind,
+        label=data.label.strip(),
+        help=data.help.strip(),
+        required=data.required,
+        options=parse_options(data.options),
+        options_from=data.options_from.strip(),
+        options_source=old.options_source if old is not None and same_kind and not data.options_from.strip() else "",
+        date_rule=data.date_rule.strip() or "date",
+        condition=condition,
+        readonly=old.readonly if old is not None else False,
+        fields=old.fields if old is not None else (),
+    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -882,6 +997,8 @@ class FormDocument:
     fields: tuple[FieldSpec, ...]
     problems: tuple[str, ...]
     """What the meta-schema check finds in the stored form (the editor still opens it)."""
+    preview_schema: dict[str, Any]
+    """The schema as a task of the draft's scope would serve it (partner options filled in)."""
 
     @property
     def schema_text(self) -> str:
@@ -943,7 +1060,7 @@ def draft_forms(session: Session, actor: Actor, ambito: str | None, key: str) ->
     return draft, _forms_of(draft)
 
 
-def _document(draft: Draft, name: str) -> FormDocument:
+def _document(session: Session, draft: Draft, name: str) -> FormDocument:
     form = next((f for f in _forms_of(draft) if f.name == name), None)
     if form is None:
         raise NotFound(f"Il modulo «{name}» non è nella bozza.")
@@ -954,6 +1071,7 @@ def _document(draft: Draft, name: str) -> FormDocument:
         files=files,
         fields=tuple(form_fields(files)),
         problems=tuple(forms.check_schema(files.schema)),
+        preview_schema=resolve_options(session, files.schema, draft.ambito),
     )
 
 
@@ -975,7 +1093,7 @@ def _load(draft: Draft, file_name: str, required: bool) -> dict[str, Any]:
 
 def open_form(session: Session, actor: Actor, ambito: str | None, key: str, name: str) -> FormDocument:
     """A form of the draft, read as fields for the editor (NotFound if the draft has no such form)."""
-    return _document(open_draft(session, actor, ambito, key), name)
+    return _document(session, open_draft(session, actor, ambito, key), name)
 
 
 def edit_form(
@@ -999,7 +1117,7 @@ def edit_form(
     if changed.ui or document.form.has_ui:
         files[document.form.ui_file] = dumps(changed.ui).encode("utf-8")
     draft = save_files(session, actor, ambito, key, files, revision)
-    return _document(draft, name)
+    return _document(session, draft, name)
 
 
 def check_form_name(name: str) -> str | None:
@@ -1053,15 +1171,17 @@ def create_form(
         {name + SCHEMA_SUFFIX: dumps(form.schema).encode("utf-8"), name + UI_SUFFIX: dumps(form.ui).encode("utf-8")},
         revision,
     )
-    return _document(saved, name)
+    return _document(session, saved, name)
 
 
 __all__ = [
     "DATE_RULES",
     "KIND_LABELS",
     "AddField",
+    "ConditionChoice",
     "DraftForm",
     "EditField",
+    "FieldInput",
     "FieldSpec",
     "FormDocument",
     "FormEditError",
@@ -1075,14 +1195,18 @@ __all__ = [
     "apply",
     "check_form_name",
     "check_name",
+    "condition_choices",
+    "condition_token",
     "condition_values",
     "create_form",
     "draft_forms",
     "edit_form",
     "form_fields",
+    "input_of",
     "new_form",
     "open_form",
     "parse_options",
     "parse_raw",
     "read_fields",
+    "spec_from_input",
 ]
