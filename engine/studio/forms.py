@@ -502,6 +502,19 @@ def condition_choices(fields: list[FieldSpec] | tuple[FieldSpec, ...], name: str
     return out
 
 
+def describe_condition(fields: list[FieldSpec] | tuple[FieldSpec, ...], spec: FieldSpec) -> str:
+    """The field's condition in words: «visibile solo se «Esito» è «Da rivedere»» ('' without one)."""
+    cond = spec.condition
+    if cond is None:
+        return ""
+    controller = next((f for f in fields if f.name == cond.controller), None)
+    labels = dict(controller.options) if controller is not None else {}
+    names = [_value_text(v) if isinstance(v, bool) else labels.get(str(v), str(v)) for v in cond.values]
+    verb = "non è" if cond.negate else "è"
+    who = controller.label if controller is not None and controller.label else cond.controller
+    return f"visibile solo se «{who}» {verb} " + " o ".join(f"«{n}»" for n in names)
+
+
 def input_of(spec: FieldSpec) -> FieldInput:
     """The editor's form filled with a field as it is."""
     cond = spec.condition
@@ -1199,6 +1212,7 @@ __all__ = [
     "condition_token",
     "condition_values",
     "create_form",
+    "describe_condition",
     "draft_forms",
     "edit_form",
     "form_fields",

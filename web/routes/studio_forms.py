@@ -30,6 +30,7 @@ from engine.studio.forms import (
     RemoveField,
     ReplaceJson,
     condition_choices,
+    describe_condition,
     input_of,
     spec_from_input,
 )
@@ -149,6 +150,7 @@ def _editor_context(
         "kinds": KIND_LABELS,
         "date_rules": DATE_RULES,
         "choices_for": condition_choices,
+        "describe_condition": describe_condition,
         "preview": forms.build_form(document.preview_schema, document.files.ui),
         "raw_schema": raw[0] if raw is not None else document.schema_text,
         "raw_ui": raw[1] if raw is not None else document.ui_text,
