@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import forms
 from engine.access.roles import Actor
 from engine.definitions import FORM_PROPERTY, KINDS, UI_PROPERTY
-from engine.errors import EngineError, NotFound
+from engine.errors import FormInvalid, NotFound
 from engine.partners import resolve_options
 from engine.safexml import UnsafeXml, parse_xml
 from engine.spiff import json_syntax
@@ -81,17 +81,22 @@ _TYPE_KEYS = (
 )
 
 
-class FormEditError(EngineError):
+class FormEditError(FormInvalid):
     """An operation on a form was refused: Italian problems, each keyed by the input it concerns.
 
-    Keys: `nome`, `etichetta`, `tipo`, `scelte`, `condizione`, `schema`, `uischema`, or '' for
-    the whole operation. Nothing was saved.
+    Keys: `nome`, `etichetta`, `tipo`, `scelte`, `data`, `condizione`, `schema`, `uischema`,
+    `titolo`, or '' for the whole operation. Nothing was saved. A FormInvalid, so a page that
+    does not catch it still answers 422 with the messages.
     """
 
     def __init__(self, problems: dict[str, list[str]]) -> None:
-        self.problems = problems
         flat = [m for messages in problems.values() for m in messages]
-        super().__init__("Modifica non applicata: " + "; ".join(flat))
+        super().__init__("Modifica non applicata: " + "; ".join(flat), problems)
+
+    @property
+    def problems(self) -> dict[str, list[str]]:
+        """The messages by input (the same as `errors`)."""
+        return self.errors
 
 
 def _refuse(where: str, message: str) -> FormEditError:
@@ -740,11 +745,9 @@ def _drop_empty_blocks(node: dict[str, Any]) -> None:
 
 
 def _set_order(node: dict[str, Any], ui: dict[str, Any], order: list[str]) -> None:
+    """Write the field order; a wildcard («*»: fields not listed) the author used stays, at the end."""
     current = ui.get("ui:order")
-    if isinstance(current, list) and "*" in current:
-        ui["ui:order"] = order  # an explicit order replaces the wildcard once the author reorders
-    else:
-        ui["ui:order"] = order
+    ui["ui:order"] = [*order, "*"] if isinstance(current, list) and "*" in current else order
 
 
 # --------------------------------------------------------------------------- operations
@@ -823,11 +826,7 @@ def apply(files: FormFiles, operation: FormOperation) -> FormFiles:
         if spec.name != old.name:
             _rename(node, ui, old.name, spec.name)
             old = replace(old, name=spec.name)
-            fields = read_fields(node, ui)
-        _write(node, ui, spec, old)
-        order = [f.name for f in fields]
-        if ui.get("ui:order") is not None or spec.name != operation.name:
-            _set_order(node, ui, order)
+        _write(node, ui, spec, old)  # a rename already renamed the field in ui:order
     elif isinstance(operation, MoveField):
         old = _find(fields, operation.name)
         order = [f.name for f in fields]
@@ -851,8 +850,6 @@ def apply(files: FormFiles, operation: FormOperation) -> FormFiles:
         if old.condition is not None:
             _unlink(node, old.name)
         _sub(node, "properties").pop(old.name, None)
-        if not node.get("properties") and "properties" in node and not in_group:
-            pass
         top = node.get("required")
         if isinstance(top, list) and old.name in top:
             top.remove(old.name)
@@ -861,18 +858,24 @@ def apply(files: FormFiles, operation: FormOperation) -> FormFiles:
         ui.pop(old.name, None)
         if isinstance(ui.get("ui:order"), list):
             ui["ui:order"] = [k for k in ui["ui:order"] if k != old.name]
-    if operation.group and not had_ui.get(operation.group) and not _has_content(result.ui.get(operation.group)):
-        result.ui.pop(operation.group, None)
+    if operation.group:
+        _drop_empty_ui(result.ui, had_ui, operation.group)
     meta = forms.check_schema(result.schema)
     if meta:
         raise FormEditError({"": meta})
     return result
 
 
-def _has_content(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_content(v) for v in value.values()) or any(not isinstance(v, dict) for v in value.values())
-    return value is not None
+def _drop_empty_ui(ui: dict[str, Any], before: dict[str, Any], group: str) -> None:
+    """Take away the empty UI nodes `_node` made for a group's rows, if the operation left them empty."""
+    group_ui = ui.get(group)
+    old = before.get(group)
+    if not isinstance(group_ui, dict):
+        return
+    if group_ui.get("items") == {} and not (isinstance(old, dict) and "items" in old):
+        del group_ui["items"]
+    if group_ui == {} and group not in before:
+        del ui[group]
 
 
 def _clean(spec: FieldSpec) -> FieldSpec:
@@ -889,12 +892,17 @@ def _find(fields: list[FieldSpec], name: str) -> FieldSpec:
 def _dependents_problems(fields: list[FieldSpec], old: FieldSpec, spec: FieldSpec) -> dict[str, list[str]]:
     """Fields whose condition depends on `old` must still make sense after the edit."""
     problems: dict[str, list[str]] = {}
+    if old.kind == "gruppo" and spec.kind != "gruppo" and old.fields:
+        problems["tipo"] = [
+            f"il gruppo ha {len(old.fields)} {'campo' if len(old.fields) == 1 else 'campi'} per riga: toglierli "
+            "prima di cambiarne il tipo (si perderebbero)"
+        ]
     for other in fields:
         cond = other.condition
         if cond is None or cond.controller != old.name:
             continue
         who = f"«{other.label or other.name}»"
-        if spec.kind not in ("scelta", "scelta_multipla", "si_no"):
+        if spec.kind != old.kind:
             problems.setdefault("tipo", []).append(
                 f"{who} si mostra secondo questo campo: per cambiarne il tipo togliere prima quella condizione"
             )
