@@ -71,7 +71,11 @@ def test_a_director_builds_a_form_in_the_pip_draft(forms_server, browser, commit
     add = page.locator("section:has(#aggiungi) form")
     add.get_by_label("Etichetta").fill("Il piano è approvato?")
     add.get_by_label("Nome del dato").fill("approvato")
+    add.get_by_label("Tipo").select_option("scelta")
+    assert add.locator("[data-for-kinds='scelta scelta_multipla']").is_visible()
     add.get_by_label("Tipo").select_option("si_no")
+    assert add.locator("[data-for-kinds='scelta scelta_multipla']").is_hidden()  # only what the kind uses
+    assert add.locator("[data-for-kinds='data']").is_hidden()
     add.locator("label[for=ed-add-obbligatorio]").click()  # the styled box is drawn by its label
     assert add.get_by_label("Obbligatorio").is_checked()
     add.get_by_role("button", name="Aggiungi il campo").click()

@@ -394,3 +394,32 @@ def test_the_preview_is_what_the_operator_s_task_page_draws(
     ):
         assert needle in in_preview.group(1), needle
     assert "Anteprima di prova" in editor.text and "Un modulo con un campo per tipo." in editor.text
+
+
+def test_a_repeatable_group_gets_its_fields_from_its_own_list(
+    people: Platform, clients: Callable[[str], TestClient]
+) -> None:
+    bea = clients("bea")
+    list_url = "/processi/BERGAMO/sample_case/bozza/moduli"
+    assert _post(bea, list_url, {"nome": "righe", "titolo": "Righe"}, htmx=False).status_code == 303
+    url = _editor("righe", "BERGAMO")
+    group = {"operazione": "aggiungi", "nome": "familiari", "etichetta": "Familiari", "tipo": "gruppo"}
+    assert _post(bea, url, group).status_code == 200
+    page = bea.get(f"{url}?gruppo=familiari")
+    assert "Campi di ogni riga di «Familiari»" in _text(page) and 'name="gruppo" value="familiari"' in page.text
+    assert '<option value="gruppo"' not in page.text.split('id="aggiungi"')[1]  # no group inside a group
+    sub = {"operazione": "aggiungi", "gruppo": "familiari", "nome": "nome", "etichetta": "Nome", "tipo": "testo"}
+    added = _post(bea, url, {**sub, "obbligatorio": "1"})
+    assert added.status_code == 200 and 'name="familiari[__i__].nome"' in added.text  # the row template
+    edit = {**sub, "operazione": "modifica", "campo": "nome", "etichetta": "Nome del familiare"}
+    edited = _post(bea, url, edit, htmx=False)
+    assert edited.status_code == 303 and edited.headers["location"] == f"{url}?campo=nome&gruppo=familiari"
+    page = bea.get(edited.headers["location"])
+    assert "Modifica il campo «Nome del familiare»" in _text(page)
+    with read_transaction(people.sessions) as session:
+        bergamo = Actor("bea", grants=frozenset({("direttore_pua", "BERGAMO")}))
+        schema = json.loads(open_draft(session, bergamo, "BERGAMO", "sample_case").files["righe.schema.json"])
+    items = schema["properties"]["familiari"]["items"]
+    assert items == {"type": "object", "properties": {"nome": {"title": "Nome del familiare", "type": "string"}}}
+    refused = _post(bea, url, {"operazione": "rimuovi", "gruppo": "nessuno", "campo": "nome"})
+    assert refused.status_code == 422 and "il campo «nome» non esiste" in _text(refused)
