@@ -39,9 +39,28 @@ from engine.studio.compare import (
     regional_pair,
 )
 from engine.studio.diagrams import Activity, Diagram, version_diagram
-from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
+from engine.studio.drafts import (
+    Draft,
+    DraftProblem,
+    check_draft,
+    check_edit,
+    open_draft,
+    save_diagram,
+    save_file,
+    save_files,
+)
 from engine.studio.editor import EditorChoices, InstructionPreview, editor_choices, preview_instructions
 from engine.studio.facts import CONTRACT, Fact, Loss, Writer, analyse_bundle, contract_check
+from engine.studio.forms import (
+    DraftForm,
+    FieldSpec,
+    FormDocument,
+    FormEditError,
+    create_form,
+    draft_forms,
+    edit_form,
+    open_form,
+)
 from engine.studio.migrate import CaseCheck, DryRun, check_migrate, dry_run, may_migrate
 from engine.studio.migrate_jobs import (
     Job,
@@ -74,12 +93,16 @@ __all__ = [
     "DecisionChange",
     "Diagram",
     "Draft",
+    "DraftForm",
     "DraftProblem",
     "DryRun",
     "EditorChoices",
     "Fact",
     "FieldChange",
+    "FieldSpec",
     "FormChange",
+    "FormDocument",
+    "FormEditError",
     "InstructionPreview",
     "Job",
     "JobCase",
@@ -104,13 +127,17 @@ __all__ = [
     "compare_forms",
     "comparison",
     "contract_check",
+    "create_form",
     "default_scope",
+    "draft_forms",
     "dry_run",
+    "edit_form",
     "editor_choices",
     "get_job",
     "list_jobs",
     "may_migrate",
     "open_draft",
+    "open_form",
     "plan_publication",
     "preview_instructions",
     "publish_draft",
@@ -119,6 +146,8 @@ __all__ = [
     "run_batch",
     "run_to_end",
     "save_diagram",
+    "save_file",
+    "save_files",
     "start_job",
     "studio_ambiti",
     "timer_reading",

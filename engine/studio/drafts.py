@@ -14,6 +14,8 @@ unknown one); the regional base only with a regional grant.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from engine.definitions import KINDS, check_bundle, resolve
 from engine.errors import Conflict, DefinitionError, NotFound, Problem
 from engine.models import BundleFile, DefinitionFile, ProcessDefinition, ProcessDraft, ProcessDraftFile
 from engine.safexml import UnsafeXml, parse_xml
+from engine.spiff import json_syntax
 from engine.studio.catalogue import check_scope
 from engine.studio.diagrams import local_name, process_element
 
@@ -155,12 +158,96 @@ def save_diagram(
         ) from None
     except UnsafeXml as exc:
         raise DefinitionError([Problem(draft.main_file, None, str(exc))]) from None
+    return _store(session, actor, ambito, key, draft, {draft.main_file: text}, revision)
+
+
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}\.(json|bpmn|dmn)$")
+
+
+def save_files(
+    session: Session,
+    actor: Actor,
+    ambito: str | None,
+    key: str,
+    files: dict[str, bytes],
+    revision: int | None,
+    max_bytes: int = 2_000_000,
+) -> Draft:
+    """Store files (forms, decision tables, diagrams) into the draft in one new revision; returns it.
+
+    Same rules as `save_diagram`: the draft is created at its first save, a stale `revision`
+    is a Conflict and nothing is written. Each file must have a plain name (`nome.schema.json`),
+    be UTF-8 within `max_bytes`, and be well-formed (JSON parses, XML is safe); the rest is the
+    validation's job. The draft's main diagram is saved with `save_diagram`.
+    """
+    draft = open_draft(session, actor, ambito, key)
+    problems: list[Problem] = []
+    texts: dict[str, str] = {}
+    for name, content in files.items():
+        if not FILE_NAME.match(name) or ".." in name:
+            problems.append(Problem(name, None, "nome di file non valido: lettere, cifre, _ . - e l'estensione .json"))
+            continue
+        if len(content) > max_bytes:
+            problems.append(Problem(name, None, f"file troppo grande ({len(content)} byte, massimo {max_bytes})"))
+            continue
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(name, None, "il file non è in codifica UTF-8: salvarlo come UTF-8"))
+            continue
+        if KINDS.get(Path(name).suffix.lower()) == "json":
+            try:
+                json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems.append(Problem(name, None, json_syntax(exc)))
+                continue
+        else:
+            try:
+                parse_xml(content, max_bytes)
+            except UnsafeXml as exc:
+                problems.append(Problem(name, None, str(exc)))
+                continue
+        texts[name] = text
+    if problems:
+        raise DefinitionError(problems)
+    return _store(session, actor, ambito, key, draft, texts, revision)
+
+
+def save_file(
+    session: Session,
+    actor: Actor,
+    ambito: str | None,
+    key: str,
+    name: str,
+    content: bytes,
+    revision: int | None,
+    max_bytes: int = 2_000_000,
+) -> Draft:
+    """Store one file (a form, a UI schema, a decision table) into the draft: `save_files` for one file."""
+    return save_files(session, actor, ambito, key, {name: content}, revision, max_bytes)
+
+
+def check_revision(draft: Draft, revision: int | None) -> None:
+    """Conflict if the draft was saved after the editor opened `revision` (None: no check)."""
     if revision is not None and revision != draft.revision:
         who = f" da {draft.updated_by}" if draft.updated_by else ""
         raise Conflict(
             f"La bozza è stata salvata{who} dopo che l'hai aperta: ricaricare la pagina per vedere l'ultima "
             "versione (le tue modifiche non salvate andrebbero rifatte)."
         )
+
+
+def _store(
+    session: Session,
+    actor: Actor,
+    ambito: str | None,
+    key: str,
+    draft: Draft,
+    texts: dict[str, str],
+    revision: int | None,
+) -> Draft:
+    """Write files into the draft (creating it from the opened files at the first save), one new revision."""
+    check_revision(draft, revision)
     now = utcnow()
     record = _stored(session, ambito, key)
     if record is None:
@@ -189,12 +276,15 @@ def save_diagram(
                 )
             )
         session.flush()
-    row = session.get(ProcessDraftFile, (record.id, record.main_file))
-    if row is None:
-        row = ProcessDraftFile(draft_id=record.id, name=record.main_file, kind="bpmn", content=text, size=len(content))
-        session.add(row)
-    row.content = text
-    row.size = len(content)
+    for name, text in texts.items():
+        size = len(text.encode("utf-8"))
+        row = session.get(ProcessDraftFile, (record.id, name))
+        if row is None:
+            kind = KINDS.get(Path(name).suffix.lower(), "json")
+            row = ProcessDraftFile(draft_id=record.id, name=name, kind=kind, content=text, size=size)
+            session.add(row)
+        row.content = text
+        row.size = size
     record.revision += 1
     record.updated_at = now
     record.updated_by = actor.username

@@ -428,6 +428,31 @@ SAMPLES: dict[tuple[str, str], Sample] = {
             )
         )(w.new_migration(moved=True) if t == "home" else (999_999, "NESSUNO-1")),
     ),
+    # the studio's form editor (its forms live in the draft; each change saves into it)
+    ("GET", "/processi/{scope}/{key}/bozza/moduli"): Sample(
+        Action.PROCESS_EDIT, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/moduli")
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/moduli"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/bozza/moduli",
+            _page_form(p, {"nome": f"m{uuid.uuid4().hex[:12]}", "titolo": "Giro"}),
+        ),
+    ),
+    ("GET", "/processi/{scope}/{key}/bozza/moduli/{name}"): Sample(
+        Action.PROCESS_EDIT, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/moduli/nota")
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/moduli/{name}"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/bozza/moduli/nota",
+            _page_form(
+                p, {"operazione": "aggiungi", "nome": f"c{uuid.uuid4().hex[:12]}", "etichetta": "Giro", "tipo": "testo"}
+            ),
+        ),
+    ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
     ("POST", "/profilo/token"): Sample(
         Action.ACCOUNT_SELF,
