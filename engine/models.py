@@ -576,6 +576,10 @@ class ProcessDraftFile(Base):
     kind: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer)
+    # The draft revision that last wrote this file (0: as copied from the version the draft opened
+    # from). An editor holding revision r may save a file no one wrote after r, whatever was saved
+    # to the draft's other files since (the diagram and a form are edited in different pages).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # --------------------------------------------------------------------------- studio: moving cases

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ class Draft:
     base_regional: bool
     updated_at: datetime | None
     updated_by: str | None
+    file_revisions: Mapping[str, int] = field(default_factory=dict)
+    """The revision that last wrote each file (0 or absent: as opened from the version)."""
 
     @property
     def saved(self) -> bool:
@@ -227,14 +230,26 @@ def save_file(
     return save_files(session, actor, ambito, key, {name: content}, revision, max_bytes)
 
 
-def check_revision(draft: Draft, revision: int | None) -> None:
-    """Conflict if the draft was saved after the editor opened `revision` (None: no check)."""
-    if revision is not None and revision != draft.revision:
-        who = f" da {draft.updated_by}" if draft.updated_by else ""
-        raise Conflict(
-            f"La bozza è stata salvata{who} dopo che l'hai aperta: ricaricare la pagina per vedere l'ultima "
-            "versione (le tue modifiche non salvate andrebbero rifatte)."
-        )
+def check_revision(draft: Draft, revision: int | None, names: Iterable[str] | None = None) -> None:
+    """Conflict if the draft was saved after the editor opened `revision` (None: no check).
+
+    With `names`, only saves that wrote one of those files count: the diagram editor may save
+    its diagram after a form was saved from the form editor, never over a newer diagram.
+    A revision the draft never reached (it was published and closed since) always conflicts.
+    """
+    if revision is None or revision == draft.revision:
+        return
+    if (
+        names is not None
+        and revision < draft.revision
+        and all(draft.file_revisions.get(name, 0) <= revision for name in names)
+    ):
+        return
+    who = f" da {draft.updated_by}" if draft.updated_by else ""
+    raise Conflict(
+        f"La bozza è stata salvata{who} dopo che l'hai aperta: ricaricare la pagina per vedere l'ultima "
+        "versione (le tue modifiche non salvate andrebbero rifatte)."
+    )
 
 
 def _store(
@@ -247,7 +262,7 @@ def _store(
     revision: int | None,
 ) -> Draft:
     """Write files into the draft (creating it from the opened files at the first save), one new revision."""
-    check_revision(draft, revision)
+    check_revision(draft, revision, texts)
     now = utcnow()
     record = _stored(session, ambito, key)
     if record is None:
@@ -285,6 +300,7 @@ def _store(
             session.add(row)
         row.content = text
         row.size = size
+        row.revision = record.revision + 1
     record.revision += 1
     record.updated_at = now
     record.updated_by = actor.username
@@ -320,14 +336,12 @@ def _stored(session: Session, ambito: str | None, key: str) -> ProcessDraft | No
 
 
 def _loaded(session: Session, record: ProcessDraft, scope_name: str) -> Draft:
-    files = {
-        name: content.encode("utf-8")
-        for name, content in session.execute(
-            select(ProcessDraftFile.name, ProcessDraftFile.content)
-            .where(ProcessDraftFile.draft_id == record.id)
-            .order_by(ProcessDraftFile.name)
-        )
-    }
+    rows = session.execute(
+        select(ProcessDraftFile.name, ProcessDraftFile.content, ProcessDraftFile.revision)
+        .where(ProcessDraftFile.draft_id == record.id)
+        .order_by(ProcessDraftFile.name)
+    ).all()
+    files = {name: content.encode("utf-8") for name, content, _revision in rows}
     base = session.get(ProcessDefinition, record.base_definition_id) if record.base_definition_id else None
     return Draft(
         ambito=record.ambito_code,
@@ -342,6 +356,7 @@ def _loaded(session: Session, record: ProcessDraft, scope_name: str) -> Draft:
         base_regional=base is None or base.ambito_code is None,
         updated_at=record.updated_at,
         updated_by=record.updated_by,
+        file_revisions={name: revision for name, _content, revision in rows},
     )
 
 

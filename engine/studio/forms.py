@@ -1132,7 +1132,8 @@ def edit_form(
     saved by someone after `revision`. In both cases nothing is saved.
     """
     document = open_form(session, actor, ambito, key, name)
-    check_revision(document.draft, revision)  # a stale editor hears it before any other complaint
+    # A stale editor hears it before any other complaint (only saves of this form's files count).
+    check_revision(document.draft, revision, (document.form.schema_file, document.form.ui_file))
     changed = apply(document.files, operation)
     files = {document.form.schema_file: dumps(changed.schema).encode("utf-8")}
     if changed.ui or document.form.has_ui:
@@ -1172,7 +1173,7 @@ def create_form(
     name = name.strip()
     title = title.strip()
     draft = open_draft(session, actor, ambito, key)
-    check_revision(draft, revision)
+    check_revision(draft, revision, (name + SCHEMA_SUFFIX, name + UI_SUFFIX))
     problems: dict[str, list[str]] = {}
     bad = check_form_name(name)
     if bad:

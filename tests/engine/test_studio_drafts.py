@@ -10,7 +10,7 @@ from engine.access import Actor
 from engine.db import read_transaction, transaction
 from engine.definitions import deploy_bundle, read_bundle_paths
 from engine.models import ProcessDraft
-from engine.studio import check_draft, open_draft, save_diagram
+from engine.studio import check_draft, open_draft, save_diagram, save_file
 from tests.conftest import add_ambiti, bundle_files
 from tests.web.test_browser import ROOT
 
@@ -65,6 +65,25 @@ def test_saving_stores_the_diagram_with_who_and_when_and_refuses_a_stale_revisio
     # Drafts are per scope: the region and Bergamo still see the published files.
     assert open_draft(db, REGIONAL, None, "sample_case").files[MAIN] == original.files[MAIN]
     assert open_draft(db, DIRECTOR_BG, "BERGAMO", "sample_case").files[MAIN] == original.files[MAIN]
+
+
+def test_a_save_conflicts_only_with_saves_of_the_same_file(region) -> None:
+    """The diagram editor holding revision 1 may save after a form was saved (revision 2), not after a diagram."""
+    db = region
+    original = open_draft(db, DIRECTOR_MI, "MILANO", "sample_case")
+    first = original.files[MAIN].replace(b"Caso di esempio", b"Prima")
+    assert save_diagram(db, DIRECTOR_MI, "MILANO", "sample_case", first, 0).revision == 1
+    form = b'{"type": "object", "properties": {"nota": {"type": "string"}}}'
+    assert save_file(db, DIRECTOR_MI, "MILANO", "sample_case", "nuovo.schema.json", form, 1).revision == 2
+    second = first.replace(b"Prima", b"Seconda")
+    saved = save_diagram(db, DIRECTOR_MI, "MILANO", "sample_case", second, 1)
+    assert saved.revision == 3 and saved.files[MAIN] == second and saved.files["nuovo.schema.json"] == form
+    assert saved.file_revisions[MAIN] == 3 and saved.file_revisions["nuovo.schema.json"] == 2
+    with pytest.raises(Conflict):  # the diagram was written at 3, after this editor's revision 2
+        save_diagram(db, DIRECTOR_MI, "MILANO", "sample_case", first, 2)
+    with pytest.raises(Conflict):  # a revision the draft never reached (e.g. published and closed since)
+        save_file(db, DIRECTOR_MI, "MILANO", "sample_case", "nuovo.schema.json", form, 7)
+    assert open_draft(db, DIRECTOR_MI, "MILANO", "sample_case").files[MAIN] == second
 
 
 @pytest.mark.parametrize(
