@@ -19,6 +19,16 @@ from engine.studio.catalogue import (
     default_scope,
     studio_ambiti,
 )
+from engine.studio.decisions import (
+    DecisionCheck,
+    DecisionOverview,
+    DecisionProblem,
+    check_decisions,
+    decision_file,
+    decision_files,
+    new_decision_file,
+    save_decision_file,
+)
 from engine.studio.diagrams import Activity, Diagram, version_diagram
 from engine.studio.drafts import Draft, DraftProblem, check_draft, check_edit, open_draft, save_diagram
 
@@ -26,17 +36,25 @@ __all__ = [
     "REGION_NAME",
     "Activity",
     "Catalogue",
+    "DecisionCheck",
+    "DecisionOverview",
+    "DecisionProblem",
     "Diagram",
     "Draft",
     "DraftProblem",
     "ProcessEntry",
     "Version",
     "catalogue",
+    "check_decisions",
     "check_draft",
     "check_edit",
     "check_scope",
+    "decision_file",
+    "decision_files",
     "default_scope",
+    "new_decision_file",
     "open_draft",
+    "save_decision_file",
     "save_diagram",
     "studio_ambiti",
     "version_diagram",
