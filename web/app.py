@@ -26,6 +26,7 @@ from web.routes import (
     profile,
     reports,
     studio,
+    studio_decisions,
     tasks,
 )
 from web.security import PUBLIC, landing_page, load_viewer
@@ -63,6 +64,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, studio, admin, audit, api):
         app.include_router(module.router)
     app.include_router(privacy.api_router)
+    app.include_router(studio_decisions.router)  # the studio's decision tables
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

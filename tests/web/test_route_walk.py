@@ -45,6 +45,7 @@ from engine.clock import utcnow
 from engine.db import read_transaction, transaction
 from engine.models import AppUser, Base, HumanTask, Message, UserRole, WebSession
 from engine.privacy import record_consent
+from engine.studio.decisions import empty_table
 from tests import builders
 from tests.conftest import add_ambiti, deploy
 from tests.engine.test_privacy import person_bundle
@@ -192,6 +193,16 @@ class World:
         """The definition id of the regional version of the walk's start process."""
         with read_transaction(self.platform.sessions) as session:
             return resolve(session, START, None).id
+
+    def decision_file(self) -> str:
+        """A DMN file in MILANO's draft of the walk's start process (added at the first call)."""
+        from engine.studio import new_decision_file, open_draft
+
+        editor = Actor("giro_studio", grants=frozenset({("coordinamento_regionale", None)}))
+        with transaction(self.platform.sessions) as session:
+            if "giro.dmn" not in open_draft(session, editor, HOME, START).files:
+                new_decision_file(session, editor, HOME, START, "Giro")
+        return "giro.dmn"
 
     def new_token(self, person: Person) -> int:
         with transaction(self.platform.sessions) as session:
@@ -352,6 +363,35 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/processi/{scope}/{key}/bozza/verifica"): Sample(
         Action.PROCESS_EDIT,
         lambda w, p, t: Call("POST", f"/processi/{_scope(t)}/{START}/bozza/verifica", _page_form(p)),
+    ),
+    ("GET", "/processi/{scope}/{key}/bozza/decisioni"): Sample(
+        Action.PROCESS_EDIT, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/decisioni")
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/decisioni"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/bozza/decisioni",
+            _page_form(p, {"nome": f"Giro {uuid.uuid4().hex}"}),
+        ),
+    ),
+    ("GET", "/processi/{scope}/{key}/bozza/decisioni/{name}"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/decisioni/{w.decision_file()}"),
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/decisioni/{name}"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/bozza/decisioni/{w.decision_file()}",
+            _page_form(p, {"xml": empty_table("giro", "Giro").decode()}),
+        ),
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/decisioni/{name}/verifica"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST", f"/processi/{_scope(t)}/{START}/bozza/decisioni/{w.decision_file()}/verifica", _page_form(p)
+        ),
     ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
     ("POST", "/profilo/token"): Sample(
