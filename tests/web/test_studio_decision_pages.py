@@ -61,6 +61,8 @@ def test_a_new_table_opens_in_the_editor_and_a_duplicate_is_refused(
     assert editor.status_code == 200
     assert "/static/vendor/app/decisions.js" in editor.text and "/static/js/decision-editor.js" in editor.text
     assert "Salva bozza" in editor.text and "Verifica" in editor.text and "<script>" not in editor.text
+    csp = editor.headers["Content-Security-Policy"]  # the library's style attributes, by hash; nothing inline
+    assert "script-src 'self';" in csp and "'unsafe-hashes' 'sha256-" in csp and "unsafe-inline" not in csp
     assert 'decision id="priorita_del_colloquio"' in _xml_of(editor.text) and 'data-revision="1"' in editor.text
     again = rita.post(url, data={"nome": "Priorità del colloquio", "csrf_token": csrf_of(rita)}, headers=HX)
     assert again.status_code == 422 and "ha già una decisione" in html.unescape(again.text)

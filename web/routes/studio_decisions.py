@@ -7,6 +7,8 @@ fragments for the page script, as the diagram editor's do.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -21,6 +23,31 @@ from web.templating import render
 
 router = APIRouter(include_in_schema=False)
 BASE = "/processi/{scope}/{key}/bozza/decisioni"
+
+# The style attributes dmn-js writes into its markup for the bpmn.io project logo (which its
+# licence requires on every view) and the logo's information box. The editor's page allows
+# exactly these values ('unsafe-hashes' with their hashes) and no other inline style; a new
+# dmn-js release that changes them shows up as a CSP violation in the browser test.
+LIBRARY_STYLES = (
+    "position: absolute; bottom: 15px; right: 15px; z-index: 100;",
+    "vertical-align:middle",
+    "z-index: 1001;position: fixed;top: 0;left: 0;right: 0;bottom: 0",
+    "width: 100%;height: 100%;background: rgba(40,40,40,0.2)",
+    "position: absolute;left: 50%;top: 40%;transform: translate(-50%);width: 260px;padding: 10px;"
+    "background: white;box-shadow: 0 1px 4px rgba(0,0,0,0.3);font-family: Helvetica, Arial, sans-serif;"
+    "font-size: 14px;display: flex;line-height: 1.3",
+    "margin: 15px 20px 15px 10px; align-self: center;",
+)
+STYLE_HASHES = " ".join(
+    f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'" for style in LIBRARY_STYLES
+)
+
+
+def _editor_csp() -> str:
+    """The site's policy with the library's style attributes allowed (scripts stay 'self' only)."""
+    from web.app import CSP  # imported here: web.app imports this module
+
+    return CSP.replace("style-src 'self'", f"style-src 'self' 'unsafe-hashes' {STYLE_HASHES}", 1)
 
 
 def _field(pairs: list[tuple[str, str]], name: str) -> str:
@@ -57,7 +84,9 @@ def decision_editor(request: Request, scope: str, key: str, name: str, viewer: C
     """The decision-table editor (dmn-js) on one DMN file of the draft."""
     with read_transaction(platform_of(request).sessions) as session:
         draft, xml = decision_file(session, viewer.actor, scope_of(scope), key, name)
-    return render(request, "studio/decision.html", {"draft": draft, "name": name, "xml": xml, "scope": scope})
+    response = render(request, "studio/decision.html", {"draft": draft, "name": name, "xml": xml, "scope": scope})
+    response.headers["Content-Security-Policy"] = _editor_csp()
+    return response
 
 
 @router.post(BASE + "/{name}", dependencies=allow(Action.PROCESS_EDIT))

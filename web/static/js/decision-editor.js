@@ -32,6 +32,7 @@
     var csrf = box.getAttribute("data-csrf");
     var revision = box.getAttribute("data-revision");
     var dirty = false;
+    var changes = 0; // edits so far: an edit made while a save is in flight stays unsaved
     var importing = true;
     var problems = []; // [{decision, target}]
     var watched = [];
@@ -52,6 +53,7 @@
 
     function changed() {
       if (importing) return;
+      changes += 1;
       dirty = true;
       say(box.getAttribute("data-text-unsaved"), false);
     }
@@ -100,8 +102,17 @@
       if (flash) flash.innerHTML = html;
     }
 
+    var pending = null; // the save in flight: another one waits for it (it needs its revision)
+
     function save(always) {
+      if (pending) return pending.then(function () { return save(always); });
       if (!dirty && !always) return Promise.resolve(true);
+      pending = send().then(function (saved) { pending = null; return saved; });
+      return pending;
+    }
+
+    function send() {
+      var sent = changes;
       say(box.getAttribute("data-text-saving"), false);
       return modeler.saveXML({ format: true }).then(function (result) {
         return post(box.getAttribute("data-save-url"), csrf, { xml: result.xml, revision: revision });
@@ -115,7 +126,7 @@
         var saved = notice.querySelector("[data-revision]");
         if (saved) revision = saved.getAttribute("data-revision");
         if (flash !== notice) flash.innerHTML = "";
-        dirty = false;
+        dirty = changes !== sent;
         box.setAttribute("data-saved-revision", revision);
         say(box.getAttribute("data-text-ready"), false);
         return true;
