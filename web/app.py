@@ -27,6 +27,7 @@ from web.routes import (
     reports,
     studio,
     studio_compare,
+    studio_decisions,
     studio_editor,
     studio_forms,
     studio_migrate,
@@ -65,7 +66,15 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     # Forms and JSON API bodies share one limit, checked on the declared and the streamed size.
     app.add_middleware(BodyLimit, max_bytes=app.state.web_settings.max_body_bytes)
     # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
-    studio_routers = (studio, studio_compare, studio_editor, studio_forms, studio_publish, studio_migrate)
+    studio_routers = (
+        studio,
+        studio_compare,
+        studio_decisions,
+        studio_editor,
+        studio_forms,
+        studio_publish,
+        studio_migrate,
+    )
     routers = (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, *studio_routers)
     for module in (*routers, admin, audit, api):
         app.include_router(module.router)

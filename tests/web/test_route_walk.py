@@ -46,6 +46,7 @@ from engine.db import read_transaction, transaction
 from engine.models import AppUser, Base, HumanTask, Message, UserRole, WebSession
 from engine.privacy import record_consent
 from engine.studio import run_batch, start_job
+from engine.studio.decisions import empty_table
 from tests import builders
 from tests.conftest import add_ambiti, deploy
 from tests.engine.test_privacy import person_bundle
@@ -212,6 +213,16 @@ class World:
             if moved:
                 run_batch(session, self.platform.settings, job.id)
             return job.id, code
+
+    def decision_file(self) -> str:
+        """A DMN file in MILANO's draft of the walk's start process (added at the first call)."""
+        from engine.studio import new_decision_file, open_draft
+
+        editor = Actor("giro_studio", grants=frozenset({("coordinamento_regionale", None)}))
+        with transaction(self.platform.sessions) as session:
+            if "giro.dmn" not in open_draft(session, editor, HOME, START).files:
+                new_decision_file(session, editor, HOME, START, "Giro")
+        return "giro.dmn"
 
     def new_token(self, person: Person) -> int:
         with transaction(self.platform.sessions) as session:
@@ -451,6 +462,35 @@ SAMPLES: dict[tuple[str, str], Sample] = {
             _page_form(
                 p, {"operazione": "aggiungi", "nome": f"c{uuid.uuid4().hex[:12]}", "etichetta": "Giro", "tipo": "testo"}
             ),
+        ),
+    ),
+    ("GET", "/processi/{scope}/{key}/bozza/decisioni"): Sample(
+        Action.PROCESS_EDIT, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/decisioni")
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/decisioni"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/bozza/decisioni",
+            _page_form(p, {"nome": f"Giro {uuid.uuid4().hex}"}),
+        ),
+    ),
+    ("GET", "/processi/{scope}/{key}/bozza/decisioni/{name}"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/decisioni/{w.decision_file()}"),
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/decisioni/{name}"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/{START}/bozza/decisioni/{w.decision_file()}",
+            _page_form(p, {"xml": empty_table("giro", "Giro").decode()}),
+        ),
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/decisioni/{name}/verifica"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST", f"/processi/{_scope(t)}/{START}/bozza/decisioni/{w.decision_file()}/verifica", _page_form(p)
         ),
     ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
