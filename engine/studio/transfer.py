@@ -61,7 +61,7 @@ MODEL_FILE = "process_model.json"
 NO_LANE = ""
 """The mapping key of the human tasks that have neither a lane nor a candidate group."""
 NO_LANE_LABEL = "attività senza corsia"
-"""The mapping key of the human tasks that have neither a lane nor a candidate group."""
+"""How the plan names the tasks with neither a lane nor a candidate group."""
 
 ZIP_MAX_RATIO = 200
 """A zip entry that declares more than this expansion is refused as a zip bomb."""
