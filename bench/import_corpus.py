@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 import tempfile
 import zipfile
@@ -65,8 +66,30 @@ class Result:
     problems: int = 0
 
 
-def models_in(paths: list[Path]) -> list[tuple[str, list[tuple[str, bytes]], Path | None]]:
-    """(label, uploaded files, path for the plain check) of each model under the arguments."""
+_PROCESS = re.compile(rb"<(?:\w+:)?process\b[^>]*?\bid=\"([^\"]+)\"")
+_CALL = re.compile(rb"calledElement=\"([^\"]+)\"")
+
+
+def _zip_folders(folders: list[Path], root: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for folder in folders:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file() and file.suffix.lower() in {".bpmn", ".dmn", ".json"}:
+                    archive.writestr(str(file.relative_to(root)), file.read_bytes())
+    return buffer.getvalue()
+
+
+def models_in(
+    paths: list[Path], folders_as_models: bool = False, with_callees: bool = False
+) -> list[tuple[str, list[tuple[str, bytes]], Path | None]]:
+    """(label, uploaded files, path for the plain check) of each model under the arguments.
+
+    A model is a folder with `process_model.json`, else a loose .bpmn file (or, with
+    `folders_as_models`, each folder that directly holds .bpmn files). With `with_callees`, a
+    model's upload also carries the model folders that define the processes it calls (as a
+    person would zip them together), so calls across folders resolve.
+    """
     found: list[tuple[str, list[tuple[str, bytes]], Path | None]] = []
     for path in paths:
         if path.suffix == ".zip":
@@ -76,16 +99,31 @@ def models_in(paths: list[Path]) -> list[tuple[str, list[tuple[str, bytes]], Pat
             found.append((path.name, [(path.name, path.read_bytes())], path))
             continue
         folders = sorted(p.parent for p in path.rglob(MODEL_FILE))
+        loose = [f for f in sorted(path.rglob("*.bpmn")) if not any(d in f.parents for d in folders)]
+        if folders_as_models:
+            extra = sorted({f.parent for f in loose})
+            folders = sorted(folders + extra)
+            loose = []
+        defines: dict[bytes, Path] = {}
+        calls: dict[Path, set[bytes]] = {}
         for folder in folders:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w") as archive:
-                for file in sorted(folder.rglob("*")):
-                    if file.is_file() and file.suffix.lower() in {".bpmn", ".dmn", ".json"}:
-                        archive.writestr(f"{folder.name}/{file.relative_to(folder)}", file.read_bytes())
-            found.append((str(folder.relative_to(path)), [(f"{folder.name}.zip", buffer.getvalue())], folder))
-        for file in sorted(path.rglob("*.bpmn")):
-            if not any(folder in file.parents for folder in folders):
-                found.append((str(file.relative_to(path)), [(file.name, file.read_bytes())], file))
+            for file in folder.rglob("*.bpmn"):
+                text = file.read_bytes()
+                for pid in _PROCESS.findall(text):
+                    defines.setdefault(pid, folder)
+                calls.setdefault(folder, set()).update(_CALL.findall(text))
+        for folder in folders:
+            group = [folder]
+            if with_callees:
+                pending = list(calls.get(folder, ()))
+                while pending:
+                    target = defines.get(pending.pop())
+                    if target is not None and target not in group:
+                        group.append(target)
+                        pending.extend(calls.get(target, ()))
+            found.append((str(folder.relative_to(path)), [(f"{folder.name}.zip", _zip_folders(group, path))], folder))
+        for file in loose:
+            found.append((str(file.relative_to(path)), [(file.name, file.read_bytes())], file))
     return found
 
 
@@ -214,10 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--role", default="operatore_contatto", choices=sorted(LANE_ROLES))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--folders", action="store_true", help="each folder holding .bpmn files is one model")
+    parser.add_argument("--with-callees", action="store_true", help="upload the folders of called processes too")
     args = parser.parse_args(argv)
     results = []
     with mock.patch("SpiffWorkflow.bpmn.specs.event_definitions.timer.datetime", _Clock.Moved):
-        for label, uploads, path in models_in(args.paths):
+        for label, uploads, path in models_in(args.paths, args.folders, args.with_callees):
             _Clock.offset = timedelta()
             result = import_one(label, uploads, plain_check(path), args.role)
             results.append(result)

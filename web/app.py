@@ -26,6 +26,7 @@ from web.routes import (
     profile,
     reports,
     studio,
+    studio_transfer,
     tasks,
 )
 from web.security import PUBLIC, landing_page, load_viewer
@@ -59,8 +60,10 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     errors.install(app)
     # Forms and JSON API bodies share one limit, checked on the declared and the streamed size.
     app.add_middleware(BodyLimit, max_bytes=app.state.web_settings.max_body_bytes)
-    # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
-    for module in (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, studio, admin, audit, api):
+    # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all;
+    # studio_transfer before studio: /processi/{scope}/importa is not a process key.
+    routers = (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, studio_transfer, studio)
+    for module in (*routers, admin, audit, api):
         app.include_router(module.router)
     app.include_router(privacy.api_router)
 

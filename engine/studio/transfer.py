@@ -29,6 +29,7 @@ coordinator to fix in the editor. Permission: `process.edit` in the scope (`chec
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -390,12 +391,17 @@ def plan_import(
     mapping: dict[str, str] | None = None,
     make_forms: bool = False,
     max_bytes: int = 2_000_000,
+    primary: str | None = None,
 ) -> ImportPlan:
-    """Merge the folders and analyse the result (with `mapping` applied, to list what would still not run)."""
+    """Merge the folders and analyse the result (with `mapping` applied, to list what would still not run).
+
+    `primary`: the process the wizard chose as the primary one (default: the upload's own).
+    """
     files, renamed, origin = _merge(unpacked.folders, max_bytes)
     roots = _roots(files, max_bytes)
     processes = _processes(roots)
-    primary, name, description = _primary(unpacked.folders, processes, roots)
+    found, name, description = _primary(unpacked.folders, processes, roots)
+    primary = primary if primary in {p.id for p in processes} else found
     names, forms_missing = _names(roots)
     findings = _camunda_findings(roots)
     for process in processes:
@@ -922,3 +928,35 @@ def mapping_from_pairs(pairs: Iterable[tuple[str, str]], plan: ImportPlan) -> di
         elif role:
             raise DefinitionError([Problem(None, None, f"ruolo sconosciuto scelto per «{item.name or NO_LANE_LABEL}»")])
     return mapping
+
+
+# --------------------------------------------------------------------------- between the wizard's pages
+
+
+def carry(unpacked: Unpacked) -> str:
+    """The upload as text for the wizard's next page (a zip, base64): read back with `unpack_carried`.
+
+    The wizard keeps nothing on the server between its pages; what comes back is checked again.
+    """
+    entries: dict[str, bytes] = {}
+    for index, folder in enumerate(unpacked.folders):
+        prefix = f"{index:03d}-{PurePosixPath(folder.path).name or 'file'}"
+        for name, data in folder.files.items():
+            entries[f"{prefix}/{name}"] = data
+        if folder.meta is not None:
+            entries[f"{prefix}/{MODEL_FILE}"] = json.dumps(folder.meta, ensure_ascii=False).encode()
+    return base64.b64encode(pack(entries)).decode("ascii")
+
+
+def unpack_carried(text: str, max_files: int = 500, max_bytes: int = 2_000_000) -> Unpacked:
+    """An upload carried by `carry`, unpacked with the same checks as a new one."""
+    try:
+        content = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise DefinitionError(
+            [Problem(None, None, "il caricamento non è più leggibile: caricare di nuovo i file")]
+        ) from None
+    unpacked = unpack([("caricamento.zip", content)], max_files, max_bytes)
+    for folder in unpacked.folders:  # the folder names, as the first upload gave them
+        folder.path = re.sub(r"^caricamento/\d{3}-", "", folder.path)
+    return unpacked
