@@ -24,6 +24,7 @@ import argparse
 import io
 import json
 import re
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -45,7 +46,7 @@ from engine.errors import DefinitionError, EngineError
 from engine.instances import run_step, start_instance
 from engine.models import Ambito, HumanTask, ProcessInstance, Timer
 from engine.platform import upgrade_database
-from engine.studio.transfer import NO_LANE, plan_import, unpack
+from engine.studio.transfer import NO_LANE, import_draft, plan_import, unpack
 from engine.tasks import complete_task, form_for
 
 MODEL_FILE = "process_model.json"
@@ -207,11 +208,24 @@ def walk_case(platform: Any, settings: Settings, key: str, actor: Actor) -> tupl
     return False, "il caso non finisce entro 60 passi"
 
 
+_TEMPLATE: list[Path] = []
+
+
+def _template() -> Path:
+    """A migrated empty SQLite database, made once and copied for each model."""
+    if not _TEMPLATE:
+        path = Path(tempfile.mkdtemp(prefix="inlav-import-template-")) / "template.db"
+        upgrade_database(f"sqlite:///{path}")
+        _TEMPLATE.append(path)
+    return _TEMPLATE[0]
+
+
 def import_one(label: str, uploads: list[tuple[str, bytes]], before: str, role: str) -> Result:
     """Import, validate, deploy and run one model on a new database."""
     result = Result(label, before)
-    url = f"sqlite:///{tempfile.mkdtemp(prefix='inlav-import-')}/import.db"
-    upgrade_database(url)
+    path = Path(tempfile.mkdtemp(prefix="inlav-import-")) / "import.db"
+    shutil.copyfile(_template(), path)
+    url = f"sqlite:///{path}"
     settings = Settings(database_url=url, environment="test")  # type: ignore[call-arg]
     platform = open_platform(settings)
     actor = Actor("import", roles=frozenset(LANE_ROLES | {"coordinamento_regionale"}), ambiti=frozenset({AMBITO}))
@@ -224,8 +238,6 @@ def import_one(label: str, uploads: list[tuple[str, bytes]], before: str, role: 
         plan = plan_import(None, unpack(uploads), AMBITO, mapping, True)
         result.problems = len(plan.findings)
         with platform.sessions.begin() as session:
-            from engine.studio.transfer import import_draft
-
             draft = import_draft(session, actor, AMBITO, plan, mapping, None, True)
             result.imported = True
             files = draft.files
@@ -242,6 +254,8 @@ def import_one(label: str, uploads: list[tuple[str, bytes]], before: str, role: 
         result.reason = f"rifiutato: {exc.problems[0]}"
     except EngineError as exc:
         result.reason = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # an engine failure is a finding of the measurement, not the end of it
+        result.reason = f"errore interno: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     finally:
         platform.close() if hasattr(platform, "close") else None
     return result

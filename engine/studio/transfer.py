@@ -630,6 +630,38 @@ _CAMUNDA_ELEMENTS = {
 }
 
 
+_TIMER_TAGS = {"timeDuration", "timeDate", "timeCycle"}
+
+
+def _expression_findings(name: str, el: Any) -> list[Finding]:
+    """Expressions written for another engine: Camunda's `${…}`, SpiffArena's timedelta timers."""
+    tag = local_name(el.tag)
+    text = (el.text or "").strip()
+    owner = next(
+        (a for a in el.iterancestors() if a.get("id") and not local_name(a.tag).endswith("EventDefinition")), None
+    )
+    element = owner.get("id") if owner is not None else None
+    if tag in _TIMER_TAGS and re.search(r"\b(timedelta|datetime)\s*\(", text):
+        return [
+            Finding(
+                name,
+                element,
+                f"il timer è calcolato con «{text[:80]}», che la piattaforma non accetta come durata o data",
+                'scrivere una durata o data ISO 8601 tra virgolette, per esempio "PT30S" o "2026-01-31T09:00:00Z"',
+            )
+        ]
+    if tag in _TIMER_TAGS | {"conditionExpression"} and text.startswith(("${", "#{")):
+        return [
+            Finding(
+                name,
+                element if tag in _TIMER_TAGS else el.getparent().get("id"),
+                f"l'espressione «{text[:80]}» è scritta nel linguaggio di Camunda (JUEL)",
+                "riscriverla in Python (per esempio ${importo > 1000} diventa importo > 1000)",
+            )
+        ]
+    return []
+
+
 def _camunda_findings(roots: dict[str, Any]) -> list[Finding]:
     """Camunda extensions that mean nothing here (kept in the XML, listed with a fix)."""
     found = []
@@ -637,6 +669,7 @@ def _camunda_findings(roots: dict[str, Any]) -> list[Finding]:
         for el in root.iter():
             if not isinstance(el.tag, str):
                 continue
+            found.extend(_expression_findings(name, el))
             element = el.get("id")
             for attr, value in el.attrib.items():
                 if attr.startswith(f"{{{CAMUNDA_NS}}}"):

@@ -357,3 +357,32 @@ def test_importing_needs_process_edit_in_the_scope_and_never_overwrites_a_draft(
     with pytest.raises(Conflict) as conflict:
         import_draft(db, DIRECTOR_MI, "MILANO", plan, {})
     assert "Esiste già una bozza del processo «invia»" in str(conflict.value)
+
+
+def test_expressions_written_for_other_engines_are_listed_with_a_fix() -> None:
+    xml = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="attese" isExecutable="true">
+    <bpmn:startEvent id="s" />
+    <bpmn:intermediateCatchEvent id="Attendi"><bpmn:timerEventDefinition id="T1">
+      <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">timedelta(seconds=30)</bpmn:timeDuration>
+    </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:exclusiveGateway id="Scegli" default="altrimenti" />
+    <bpmn:endEvent id="e1" /><bpmn:endEvent id="e2" />
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Attendi" />
+    <bpmn:sequenceFlow id="f2" sourceRef="Attendi" targetRef="Scegli" />
+    <bpmn:sequenceFlow id="grande" sourceRef="Scegli" targetRef="e1">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${importo &gt; 1000}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="altrimenti" sourceRef="Scegli" targetRef="e2" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    plan = plan_import(None, unpack([("attese.bpmn", xml)]))
+    found = {(f.element, f.fix) for f in plan.findings}
+    assert (
+        "Attendi",
+        'scrivere una durata o data ISO 8601 tra virgolette, per esempio "PT30S" o "2026-01-31T09:00:00Z"',
+    ) in found
+    assert ("grande", "riscriverla in Python (per esempio ${importo > 1000} diventa importo > 1000)") in found
