@@ -29,7 +29,7 @@ import sys
 import tempfile
 import zipfile
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,8 @@ class Result:
     ran: bool = False
     reason: str = ""
     problems: int = 0
+    before_kinds: list[str] = field(default_factory=list)
+    after_kinds: list[str] = field(default_factory=list)
 
 
 _PROCESS = re.compile(rb"<(?:\w+:)?process\b[^>]*?\bid=\"([^\"]+)\"")
@@ -128,16 +130,19 @@ def models_in(
     return found
 
 
-def plain_check(path: Path | None) -> str:
-    """What main's deployment said of the model as it is (before the wizard)."""
+def plain_check(path: Path | None) -> tuple[str, list[str]]:
+    """What main's deployment said of the model as it is (before the wizard), and the kinds of problem."""
     if path is None:
-        return "(zip: non controllato)"
+        return "(zip: non controllato)", []
     try:
         files = read_bundle_paths([path])
     except DefinitionError as exc:
-        return str(exc.problems[0])
+        return str(exc.problems[0]), sorted({_kind(p.message) for p in exc.problems})
     check = check_bundle(None, files)
-    return "deploys" if check.ok else f"{len(check.problems)} problemi, es. {check.problems[0]}"
+    if check.ok:
+        return "deploys", []
+    kinds = sorted({_kind(p.message) for p in check.problems})
+    return f"{len(check.problems)} problemi, es. {check.problems[0]}", kinds
 
 
 class _Clock:
@@ -220,9 +225,9 @@ def _template() -> Path:
     return _TEMPLATE[0]
 
 
-def import_one(label: str, uploads: list[tuple[str, bytes]], before: str, role: str) -> Result:
+def import_one(label: str, uploads: list[tuple[str, bytes]], before: tuple[str, list[str]], role: str) -> Result:
     """Import, validate, deploy and run one model on a new database."""
-    result = Result(label, before)
+    result = Result(label, before[0], before_kinds=before[1])
     path = Path(tempfile.mkdtemp(prefix="inlav-import-")) / "import.db"
     shutil.copyfile(_template(), path)
     url = f"sqlite:///{path}"
@@ -244,6 +249,7 @@ def import_one(label: str, uploads: list[tuple[str, bytes]], before: str, role: 
             key = draft.process_key
         with platform.sessions.begin() as session:
             check = check_bundle(session, files, AMBITO)
+            result.after_kinds = sorted({_kind(p.message) for p in check.problems})
             if not check.ok:
                 result.reason = f"non valida: {check.problems[0]}"
                 return result
@@ -259,6 +265,13 @@ def import_one(label: str, uploads: list[tuple[str, bytes]], before: str, role: 
     finally:
         platform.close() if hasattr(platform, "close") else None
     return result
+
+
+def _kind(message: str) -> str:
+    """A problem message without its names and details, to count problems of the same kind."""
+    text = re.sub(r"«[^»]*»", "«…»", message)
+    text = re.sub(r"riga \d+(, colonna \d+)?", "riga …", text)
+    return re.sub(r"`[^`]*`", "`…`", text)[:100]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     reasons = Counter(r.reason.split(":")[0] + ":" + r.reason.split(":")[-1][:80] for r in results if not r.ran)
     for reason, count in reasons.most_common(15):
         print(f"  {count:3}  {reason}")
+    print("modelli con almeno un problema del tipo, prima (file così come sono) → dopo (bozza importata):")
+    before = Counter(k for r in results for k in r.before_kinds)
+    after = Counter(k for r in results for k in r.after_kinds)
+    for kind in sorted(set(before) | set(after), key=lambda k: -max(before[k], after[k]))[:25]:
+        print(f"  {before[kind]:3} → {after[kind]:3}  {kind}")
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1, ensure_ascii=False))
     return 0

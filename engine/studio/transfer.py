@@ -662,6 +662,23 @@ def _expression_findings(name: str, el: Any) -> list[Finding]:
     return []
 
 
+def _message_findings(name: str, el: Any) -> list[Finding]:
+    """A message event that names no message: nothing could start or reach it by name."""
+    if local_name(el.tag) != "messageEventDefinition" or el.get("messageRef"):
+        return []
+    event = el.getparent()
+    if any(local_name(a.tag) == "process" and a.get("isExecutable", "true") != "true" for a in event.iterancestors()):
+        return []
+    return [
+        Finding(
+            name,
+            event.get("id"),
+            "l'evento messaggio non indica quale messaggio (messageRef): nessun messaggio lo raggiungerebbe",
+            "indicare il messaggio (con il suo nome e la chiave di correlazione) o usare un evento senza tipo",
+        )
+    ]
+
+
 def _camunda_findings(roots: dict[str, Any]) -> list[Finding]:
     """Camunda extensions that mean nothing here (kept in the XML, listed with a fix)."""
     found = []
@@ -670,6 +687,7 @@ def _camunda_findings(roots: dict[str, Any]) -> list[Finding]:
             if not isinstance(el.tag, str):
                 continue
             found.extend(_expression_findings(name, el))
+            found.extend(_message_findings(name, el))
             element = el.get("id")
             for attr, value in el.attrib.items():
                 if attr.startswith(f"{{{CAMUNDA_NS}}}"):
@@ -811,6 +829,9 @@ def _lane_for(process: Any, role: str) -> Any:
             if isinstance(child.tag, str) and local_name(child.tag) in {
                 "documentation",
                 "extensionElements",
+                "supportedInterfaceRef",
+                "ioSpecification",
+                "ioBinding",
                 "auditing",
                 "monitoring",
                 "property",

@@ -188,6 +188,19 @@ def test_a_camunda_diagram_lists_groups_forms_and_assignees_and_maps_to_roles_th
     assert [d.process_key for d in result.definitions] == ["approva_spesa"]
 
 
+def test_a_lane_added_for_tasks_without_one_goes_where_the_bpmn_schema_wants_it() -> None:
+    # In a process, laneSet comes after the elements of a callable element (ioSpecification…).
+    xml = CAMUNDA.replace(
+        b'isExecutable="true">',
+        b'isExecutable="true"><bpmn:documentation>Spese</bpmn:documentation>'
+        b'<bpmn:ioSpecification id="io"><bpmn:inputSet id="i" /><bpmn:outputSet id="o" /></bpmn:ioSpecification>',
+    )
+    mapping = {"management": "direttore_pua", NO_LANE: "operatore_contatto"}
+    plan = plan_import(None, unpack([("approva.bpmn", xml)]), None, mapping, make_forms=True)
+    assert [f.message for f in plan.findings if "schema BPMN" in f.message] == []
+    assert check_bundle(None, apply_mapping(plan.files, mapping, True)).ok
+
+
 def test_what_cannot_run_is_listed_with_a_fix_and_kept_in_the_draft(ambiti) -> None:
     db = ambiti
     plan = plan_import(db, unpack([("invia.bpmn", SERVICE)]), "MILANO")
@@ -379,6 +392,10 @@ def test_expressions_written_for_other_engines_are_listed_with_a_fix() -> None:
   </bpmn:process>
 </bpmn:definitions>
 """
+    xml = xml.replace(
+        b'<bpmn:startEvent id="s" />',
+        b'<bpmn:startEvent id="s"><bpmn:messageEventDefinition id="M1" /></bpmn:startEvent>',
+    )
     plan = plan_import(None, unpack([("attese.bpmn", xml)]))
     found = {(f.element, f.fix) for f in plan.findings}
     assert (
@@ -386,3 +403,4 @@ def test_expressions_written_for_other_engines_are_listed_with_a_fix() -> None:
         'scrivere una durata o data ISO 8601 tra virgolette, per esempio "PT30S" o "2026-01-31T09:00:00Z"',
     ) in found
     assert ("grande", "riscriverla in Python (per esempio ${importo > 1000} diventa importo > 1000)") in found
+    assert any(f.element == "s" and "non indica quale messaggio (messageRef)" in f.message for f in plan.findings)
