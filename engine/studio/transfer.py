@@ -1,8 +1,8 @@
 """Import and export of process models: zips of a version, SpiffArena folders, Camunda and bpmn.io files.
 
 Export: a published version (a definition id) becomes a zip of its bundle's files plus a
-`process_model.json` with SpiffArena's keys (display_name, description, primary_file_name,
-primary_process_id) and the platform's own (`inlav`: scope, version). Importing that zip gives
+`process_model.json` with SpiffArena's keys only (display_name, description — which says the
+version, scope and date —, primary_file_name, primary_process_id…). Importing that zip gives
 back the same files, byte for byte: a file is only rewritten when the import has to change it.
 
 Import runs in three steps, each a function the wizard's pages call:
@@ -94,19 +94,19 @@ def export_version(session: Session, actor: Actor, ambito: str | None, key: str,
     if definition is None:  # pragma: no cover - version_diagram found it
         raise NotFound(f"Versione {definition_id} del processo «{key}» non trovata.")
     files = bundle_files(session, definition.bundle_id)
+    where = f"dell'Ambito {ambito}" if definition.ambito_code else "del modello regionale"
+    published = definition.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    # Only keys SpiffArena's ProcessModelInfo accepts (it refuses unknown ones), so the folder loads there too.
     meta = {
         "display_name": definition.name or key,
-        "description": f"Versione {definition.version} di «{definition.name or key}»",
+        "description": f"Versione {definition.version} {where}, pubblicata il {published} (n. {definition.id})",
         "primary_file_name": diagram.file_name,
         "primary_process_id": key,
-        "files": sorted(files),
-        "inlav": {
-            "scope": ambito or "regione",
-            "process_key": key,
-            "version": definition.version,
-            "definition_id": definition.id,
-            "published_at": definition.created_at.isoformat(),
-        },
+        "is_executable": True,
+        "fault_or_suspend_on_exception": "fault",
+        "exception_notification_addresses": [],
+        "metadata_extraction_paths": None,
+        "files": [],
     }
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{key}-v{definition.version}.zip")
     return Export(name, pack({**files, MODEL_FILE: json.dumps(meta, indent=2, ensure_ascii=False).encode() + b"\n"}))

@@ -331,7 +331,24 @@ def test_export_then_import_gives_back_the_same_files(ambiti) -> None:
         meta = json.loads(archive.read("process_model.json"))
         assert all(archive.read(name) == data for name, data in bundle_files().items())
     assert (meta["primary_process_id"], meta["primary_file_name"]) == ("sample_case", "sample_case.bpmn")
-    assert meta["inlav"]["version"] == 1 and meta["display_name"]
+    assert meta["description"].startswith("Versione 1 del modello regionale, pubblicata il ") and meta["display_name"]
+    spiffarena_keys = {  # ProcessModelInfo refuses any other key
+        "display_name",
+        "description",
+        "primary_file_name",
+        "primary_process_id",
+        "is_executable",
+        "fault_or_suspend_on_exception",
+        "exception_notification_addresses",
+        "metadata_extraction_paths",
+        "files",
+        "display_order",
+        "process_group",
+        "parent_groups",
+        "bpmn_version_control_identifier",
+        "actions",
+    }
+    assert set(meta) <= spiffarena_keys
 
     plan = plan_import(db, unpack([(exported.filename, exported.content)]), "MILANO")
     assert plan.files == bundle_files() and plan.primary == "sample_case"
