@@ -280,16 +280,19 @@ def _read_zip(
 
 
 def _folders(entries: list[tuple[str, bytes]], problems: list[Problem]) -> list[ModelFolder]:
-    """Group files by the nearest folder that has a `process_model.json` (else the loose group)."""
+    """Group files by the nearest folder that has a `process_model.json` (else by their own folder)."""
     model_dirs = {str(PurePosixPath(p).parent) for p, _ in entries if PurePosixPath(p).name == MODEL_FILE}
     by_dir: dict[str, ModelFolder] = {}
     for path, data in sorted(entries):
         pure = PurePosixPath(path)
-        owner = next((str(a) for a in pure.parents if str(a) in model_dirs), "")
+        # The nearest folder with a process_model.json, else the file's own folder: files of two
+        # folders that share a name are then told apart (and renamed) like two models' files.
+        owner = next((str(a) for a in pure.parents if str(a) in model_dirs), str(pure.parent))
+        owner = "" if owner == "." else owner
         folder = by_dir.get(owner)
         if folder is None:
-            folder = by_dir[owner] = ModelFolder(owner if owner != "." else "", None)
-        if pure.name == MODEL_FILE and str(pure.parent) == owner:
+            folder = by_dir[owner] = ModelFolder(owner, None)
+        if pure.name == MODEL_FILE and str(pure.parent) == (owner or "."):
             try:
                 meta = json.loads(data.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError):
@@ -994,7 +997,7 @@ def carry(unpacked: Unpacked) -> str:
     """
     entries: dict[str, bytes] = {}
     for index, folder in enumerate(unpacked.folders):
-        prefix = f"{index:03d}-{PurePosixPath(folder.path).name or 'file'}"
+        prefix = f"{index:03d}-{PurePosixPath(folder.path).name}" if folder.path else f"{index:03d}"
         for name, data in folder.files.items():
             entries[f"{prefix}/{name}"] = data
         if folder.meta is not None:
@@ -1012,5 +1015,5 @@ def unpack_carried(text: str, max_files: int = 500, max_bytes: int = 2_000_000) 
         ) from None
     unpacked = unpack([("caricamento.zip", content)], max_files, max_bytes)
     for folder in unpacked.folders:  # the folder names, as the first upload gave them
-        folder.path = re.sub(r"^caricamento/\d{3}-", "", folder.path)
+        folder.path = re.sub(r"^caricamento/\d{3}-?", "", folder.path)
     return unpacked

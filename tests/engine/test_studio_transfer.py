@@ -16,12 +16,14 @@ from engine.models import ProcessDraft
 from engine.studio.transfer import (
     NO_LANE,
     apply_mapping,
+    carry,
     export_version,
     import_draft,
     mapping_from_pairs,
     pack,
     plan_import,
     unpack,
+    unpack_carried,
 )
 from tests.conftest import add_ambiti, bundle_files
 
@@ -237,6 +239,25 @@ def test_two_spiffarena_folders_merge_with_colliding_names_renamed_and_the_call_
     assert "Corsia importata con il nome «reviewers»" in draft.files["verifica.bpmn"].decode()
     result = deploy_bundle(db, draft.files, "MILANO", "dario")
     assert sorted(d.process_key for d in result.definitions) == ["richiesta", "verifica"]
+
+
+def test_folders_without_process_model_json_are_told_apart_too() -> None:
+    plain = {k.replace("/process_model.json", "/leggimi.txt"): v for k, v in TWO_FOLDERS.items()}
+    plan = plan_import(None, unpack([("gruppo.zip", _zip(plain))]))
+    assert sorted(plan.files) == ["modulo.json", "richiesta.bpmn", "verifica-modulo.json", "verifica.bpmn"]
+    assert plan.primary == "richiesta", "the process nobody calls"
+
+
+def test_the_plan_page_carries_the_upload_back_unchanged() -> None:
+    unpacked = unpack([("gruppo.zip", _zip(TWO_FOLDERS)), ("approva.bpmn", CAMUNDA)])
+    first = plan_import(None, unpacked)
+    again = plan_import(
+        None, unpack_carried(carry(unpack([("gruppo.zip", _zip(TWO_FOLDERS)), ("approva.bpmn", CAMUNDA)])))
+    )
+    assert again.files == first.files and again.primary == first.primary and again.names == first.names
+    assert [label for _, label in again.folders] == [label for _, label in first.folders]
+    with pytest.raises(DefinitionError):
+        unpack_carried("non è base64")
 
 
 def test_a_call_to_a_process_already_published_is_found(ambiti) -> None:
