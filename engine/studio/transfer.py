@@ -306,6 +306,11 @@ def _folders(entries: list[tuple[str, bytes]], problems: list[Problem]) -> list[
             if folder.files[pure.name] != data:
                 problems.append(Problem(path, None, f"nome di file ripetuto nella stessa cartella: {pure.name}"))
             continue
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:  # drafts and versions keep text: never store a file changed by a guess
+            problems.append(Problem(path, None, "il file non è in codifica UTF-8: salvarlo come UTF-8"))
+            continue
         folder.files[pure.name] = data
     return [by_dir[k] for k in sorted(by_dir, key=lambda k: (k != "", k)) if by_dir[k].files]
 
@@ -966,7 +971,7 @@ def import_draft(
                 draft_id=record.id,
                 name=name,
                 kind=KINDS.get(Path(name).suffix.lower(), "json"),
-                content=data.decode("utf-8", errors="replace"),
+                content=data.decode("utf-8"),
                 size=len(data),
             )
         )

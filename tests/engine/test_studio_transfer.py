@@ -340,6 +340,7 @@ def test_other_bad_uploads_get_italian_messages() -> None:
         ([("rotto.zip", b"PK\x03\x04 non e' uno zip")], "l'archivio zip non è valido o è danneggiato"),
         ([("foto.png", b"\x89PNG")], "tipo di file non supportato"),
         ([("vuoto.zip", _zip({"leggimi.txt": b"ciao"}))], "nessun file .bpmn o .dmn trovato"),
+        ([("latino.bpmn", '<?xml version="1.0" encoding="ISO-8859-1"?><a>è</a>'.encode("latin-1"))], "UTF-8"),
     ]
     for uploads, message in cases:
         with pytest.raises(DefinitionError) as err:
