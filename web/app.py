@@ -32,6 +32,7 @@ from web.routes import (
     studio_forms,
     studio_migrate,
     studio_publish,
+    studio_transfer,
     tasks,
 )
 from web.security import PUBLIC, landing_page, load_viewer
@@ -65,8 +66,10 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     errors.install(app)
     # Forms and JSON API bodies share one limit, checked on the declared and the streamed size.
     app.add_middleware(BodyLimit, max_bytes=app.state.web_settings.max_body_bytes)
-    # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all.
+    # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all;
+    # studio_transfer before studio: /processi/{scope}/importa is not a process key.
     studio_routers = (
+        studio_transfer,
         studio,
         studio_compare,
         studio_decisions,

@@ -47,6 +47,7 @@ from engine.models import AppUser, Base, HumanTask, Message, UserRole, WebSessio
 from engine.privacy import record_consent
 from engine.studio import run_batch, start_job
 from engine.studio.decisions import empty_table
+from engine.studio.transfer import carry, unpack
 from tests import builders
 from tests.conftest import add_ambiti, deploy
 from tests.engine.test_privacy import person_bundle
@@ -320,6 +321,11 @@ def _someone_else(world: World, person: Person) -> Person:
     return next(other for other in world.people.values() if other.name != person.name)
 
 
+def _carried() -> str:
+    """The upload the import wizard's plan page carries to its next step."""
+    return carry(unpack([(f"{START}.bpmn", _walk_bundle()[f"{START}.bpmn"])]))
+
+
 def _page_form(person: Person, extra: dict[str, str] | None = None) -> dict[str, Any]:
     return {"data": {"csrf_token": person.csrf, **(extra or {})}}
 
@@ -492,6 +498,30 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         lambda w, p, t: Call(
             "POST", f"/processi/{_scope(t)}/{START}/bozza/decisioni/{w.decision_file()}/verifica", _page_form(p)
         ),
+    ),
+    # import and export of models
+    ("GET", "/processi/{scope}/importa"): Sample(
+        Action.PROCESS_EDIT, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/importa")
+    ),
+    ("POST", "/processi/{scope}/importa"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/importa",
+            {**_page_form(p), "files": [("file", (f"{START}.bpmn", _walk_bundle()[f"{START}.bpmn"]))]},
+        ),
+    ),
+    ("POST", "/processi/{scope}/importa/bozza"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: Call(
+            "POST",
+            f"/processi/{_scope(t)}/importa/bozza",
+            _page_form(p, {"azione": "ricalcola", "pacchetto": _carried()}),
+        ),
+    ),
+    ("GET", "/processi/{scope}/{key}/versioni/{definition_id}/esporta.zip"): Sample(
+        Action.PROCESS_READ,
+        lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/versioni/{w.base_version()}/esporta.zip"),
     ),
     ("GET", "/profilo/token"): Sample(Action.ACCOUNT_SELF, lambda w, p, t: Call("GET", "/profilo/token"), scoped=False),
     ("POST", "/profilo/token"): Sample(
