@@ -150,6 +150,10 @@ def _definitions(el: Any) -> list[str]:
     return [_local(child) for child in el if isinstance(child.tag, str) and _local(child).endswith("EventDefinition")]
 
 
+def _children(el: Any) -> list[Any]:
+    return [child for child in el if isinstance(child.tag, str)]
+
+
 def _has_message(el: Any) -> bool:
     return bool(el.get("messageRef")) or "messageEventDefinition" in _definitions(el)
 
@@ -172,6 +176,9 @@ def _refusal(el: Any, ids: dict[str, Any]) -> str | None:
     allowed = _ALLOWED_DEFINITIONS.get(tag)
     if allowed is None:
         return None
+    if any(_local(child) == "messageEventDefinition" and not child.get("messageRef") for child in _children(el)):
+        # SpiffWorkflow accepts it, then the case fails when it reaches the event (no message name).
+        return f"{_EVENT_NAMES[tag]} di messaggio non indica quale messaggio (messageRef): sceglierlo o toglierlo"
     found = _definitions(el) or ["none"]
     for definition in found:
         if definition in allowed:

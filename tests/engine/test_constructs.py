@@ -100,6 +100,17 @@ REFUSED = {
     "compensation throw": (between(_event("intermediateThrowEvent", COMPENSATE)), "x", "compensazione"),
     "compensation boundary": (_boundary(COMPENSATE), "bordo", "compensazione"),
     "timer throw": (between(_event("intermediateThrowEvent", TIMER)), "x", "«timer» non supportato"),
+    "message catch without message": (
+        between(_event("intermediateCatchEvent", '<bpmn:messageEventDefinition id="d"/>')),
+        "x",
+        "non indica quale messaggio",
+    ),
+    "message throw without message": (
+        between(_event("intermediateThrowEvent", '<bpmn:messageEventDefinition id="d"/>')),
+        "x",
+        "non indica quale messaggio",
+    ),
+    "message boundary without message": (_boundary('<bpmn:messageEventDefinition id="d"/>'), "bordo", "messageRef"),
     "service task": (between('<bpmn:serviceTask id="x" name="Chiama"/>'), "x", "service task"),
     "send task without message": (between('<bpmn:sendTask id="x" name="Invia"/>'), "x", "messageRef"),
     "receive task without message": (between('<bpmn:receiveTask id="x" name="Ricevi"/>'), "x", "messageRef"),
