@@ -32,8 +32,6 @@ FILES: list[tuple[str, str]] = [
     ("axe-core/axe.min.js", "axe-core/axe.min.js"),
     # the studio's read-only diagram viewer (the UMD build defines window.BpmnJS)
     ("bpmn-js/dist/bpmn-navigated-viewer.production.min.js", "bpmn-js/bpmn-navigated-viewer.production.min.js"),
-    # the studio's diagram editor (the UMD build defines window.BpmnJS as the modeler)
-    ("bpmn-js/dist/bpmn-modeler.production.min.js", "bpmn-js/bpmn-modeler.production.min.js"),
     ("bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css", "bpmn-js/bpmn-font/css/bpmn-embedded.css"),
     ("bpmn-js/dist/assets/diagram-js.css", "bpmn-js/diagram-js.css"),
     ("bpmn-js/dist/assets/bpmn-js.css", "bpmn-js/bpmn-js.css"),
