@@ -197,13 +197,17 @@ class World:
             return resolve(session, START, None).id
 
     def movable_case(self) -> str:
-        """A MILANO case of the start process left on an older version (a newer regional one is published)."""
+        """A MILANO case of the start process left on an older version (a newer MILANO one is published).
+
+        Published for MILANO, not for the region: the walk's publication sample may already have
+        given MILANO a variant, and then a new regional version would not concern its cases.
+        """
         with transaction(self.platform.sessions) as session:
             code = start_instance(session, self.platform.settings, START, HOME, SYSTEM).instance.case_code
             files = {k: v for k, v in _walk_bundle().items() if k in (f"{START}.bpmn", "nota.schema.json")}
             mark = f'name="Passo del giro {uuid.uuid4().hex[:8]}"'.encode()
             files[f"{START}.bpmn"] = files[f"{START}.bpmn"].replace(b'name="Passo del giro"', mark)
-            deploy(session, files=files)
+            deploy(session, ambito=HOME, files=files)
             return code
 
     def new_migration(self, moved: bool = False) -> tuple[int, str]:
