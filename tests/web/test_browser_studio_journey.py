@@ -157,7 +157,7 @@ def test_a_milano_variant_of_the_pip_from_draft_to_migrated_cases(journey_server
     page.locator("[data-preview-fields] textarea").wait_for(state="attached")
     preview = _fields_html(page, "[data-preview-fields] > *")
     assert len(preview) == 2 and "Il territorio approva il piano?" in preview[0], preview
-    shot(page, "34-variante-modulo.png")
+    shot(page, "40-variante-modulo.png")
 
     # Back in the diagram editor: a user task in the Direttore PUA's lane, on the approved path
     # (after the «PIP approvato?» gateway, before «Aggiorna il piano»).
@@ -206,7 +206,7 @@ def test_a_milano_variant_of_the_pip_from_draft_to_migrated_cases(journey_server
     )
     assert panel.locator("#bio-properties-panel-inlav-form").input_value() == f"{FORM}.schema.json"
     page.locator("[data-editor]").scroll_into_view_if_needed()
-    shot(page, "35-variante-nuova-attivita.png", full=False)
+    shot(page, "41-variante-nuova-attivita.png", full=False)
 
     # Publish: the page says what it creates; a note, and a reason only if facts would be lost.
     page.get_by_role("link", name="Pubblica…").click()
@@ -216,7 +216,7 @@ def test_a_milano_variant_of_the_pip_from_draft_to_migrated_cases(journey_server
     page.locator("#pub-nota").fill("Approvazione del territorio dopo quella del Direttore PUA")
     if page.locator("[data-losses]").count():
         page.locator("#pub-motivo").fill("Il passo in più non cambia i fatti del monitoraggio regionale")
-    shot(page, "36-variante-pubblica.png")
+    shot(page, "42-variante-pubblica.png")
     page.locator("main form").get_by_role("button", name="Pubblica").click()
     page.wait_for_url(f"**/processi/MILANO/{KEY}?esito=*")
     with read_transaction(platform.sessions) as session:
@@ -233,7 +233,7 @@ def test_a_milano_variant_of_the_pip_from_draft_to_migrated_cases(journey_server
     assert added.get_attribute("data-change") == "added" and TASK_NAME in added.inner_text()
     form = page.locator(f"li[data-form='{FORM}.schema.json']")
     assert form.get_attribute("data-change") == "added", page.locator("[data-compare-list]").inner_text()
-    shot(page, "37-variante-confronto.png")
+    shot(page, "43-variante-confronto.png")
 
     # A new Milano case gets the variant and, once the PIP is approved, the new step; its task
     # page shows the same fields as the form editor's preview, to the character.
@@ -246,7 +246,7 @@ def test_a_milano_variant_of_the_pip_from_draft_to_migrated_cases(journey_server
     assert TASK_NAME in page.locator("h1").inner_text()
     operator = _fields_html(page, "#task-form form.app-form > .app-field, #task-form form.app-form > .app-fieldset")
     assert operator == preview
-    shot(page, "38-variante-attivita.png")
+    shot(page, "44-variante-attivita.png")
 
     # A new Bergamo case follows the regional PIP: after the approval, no new step.
     new_bergamo = _start(platform, "BERGAMO")
@@ -269,7 +269,7 @@ def test_a_milano_variant_of_the_pip_from_draft_to_migrated_cases(journey_server
     for other in main.locator("input[name='caso']").all():
         if other.get_attribute("value") != waiting:
             other.uncheck()
-    shot(page, "39-variante-migrazione.png")
+    shot(page, "45-variante-migrazione.png")
     main.get_by_role("button", name="Migra i casi selezionati").click()
     page.wait_for_url("**/migrazione/*")
     work(platform.sessions, platform.settings)  # the worker's pass; the page asks again by itself
