@@ -87,6 +87,9 @@ class CaseCheck:
     reason: str | None
     """Why it cannot move (Italian), None if it can."""
     changed: tuple[str, ...] = ()
+    called: tuple[str, ...] = ()
+    """The called processes whose version changes, in Italian («Piano» v1 regionale → v1 variante):
+    a case can move although its own process keeps its version, when only what it calls changes."""
 
     @property
     def movable(self) -> bool:
@@ -178,6 +181,7 @@ def scope_dry_run(session: Session, settings: Settings, ambito: str | None, scop
                 to_version=main.version,
                 reason=reason,
                 changed=tuple(changed),
+                called=called_moves(session, manifest_of(instance.manifest_json), manifest, key),
             )
         )
     result.elsewhere = sorted(elsewhere)
@@ -198,6 +202,25 @@ def _queued(session: Session, instance_ids: list[int]) -> dict[int, int]:
         )
     )
     return {int(instance_id): int(job_id) for instance_id, job_id in rows}
+
+
+def called_moves(session: Session, current: Manifest, target: Manifest, key: str) -> tuple[str, ...]:
+    """Each called process (not `key` itself) whose version differs between two manifests, in Italian."""
+    defs = definitions_by_id(session, {entry[0] for entry in (*current.values(), *target.values())})
+
+    def label(entry: tuple[int, str] | None) -> str:
+        if entry is None:
+            return "non chiamato"
+        found = defs[entry[0]]
+        return f"v{found.version} {'regionale' if found.ambito_code is None else 'variante'}"
+
+    moves = []
+    for called in sorted((set(current) | set(target)) - {key}):
+        before, after = current.get(called), target.get(called)
+        if before != after:
+            name = defs[(after or before or (0, ""))[0]].name
+            moves.append(f"«{name}» {label(before)} → {label(after)}")
+    return tuple(moves)
 
 
 def target_of(

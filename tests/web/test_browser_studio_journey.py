@@ -263,9 +263,11 @@ def test_a_milano_variant_of_the_pip_from_draft_to_migrated_cases(journey_server
     page.wait_for_url("**/processi/MILANO/inlav_percorso/migrazione")
     main = page.locator("main")
     # Both older cases are on other versions than a new case's, both can move.
-    assert "2 casi su altre versioni, 2 migrabili, 0 non migrabili" in main.inner_text()
+    assert "casi su altre versioni: 2; migrabili: 2; non migrabili: 0" in main.inner_text()
     row = main.locator("tr", has_text=waiting)
     assert row.locator("input[name='caso']").is_checked(), row.inner_text()
+    # The percorso keeps its version: the row says that what changes is the PIP it calls.
+    assert "«Piano di Intervento Personalizzato (PIP)» v1 regionale → v1 variante" in row.inner_text(), row.inner_text()
     for other in main.locator("input[name='caso']").all():
         if other.get_attribute("value") != waiting:
             other.uncheck()
@@ -275,7 +277,7 @@ def test_a_milano_variant_of_the_pip_from_draft_to_migrated_cases(journey_server
     work(platform.sessions, platform.settings)  # the worker's pass; the page asks again by itself
     page.locator("#migration-progress", has_text="Conclusa").wait_for(timeout=10_000)
     progress = page.locator("#migration-progress").inner_text()
-    assert "1 casi su 1 (100%)" in progress and progress.count("Migrato") == 1, progress
+    assert "casi conclusi 1/1 (100%)" in progress and progress.count("Migrato") == 1, progress
 
     assert _pip_pin(platform, waiting) == (milano, "MILANO")
     assert _pip_pin(platform, passing) == (regional, None)  # not selected, not moved

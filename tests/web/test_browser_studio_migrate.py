@@ -63,7 +63,7 @@ def test_a_director_migrates_milano_cases_and_moves_one_back(migration_server, b
     page.get_by_role("link", name="Migrazione dei casi in corso").click()
     page.wait_for_url("**/processi/MILANO/inlav_percorso/migrazione")
     main = page.locator("main")
-    assert "4 casi su altre versioni, 2 migrabili, 2 non migrabili" in main.inner_text()
+    assert "casi su altre versioni: 4; migrabili: 2; non migrabili: 2" in main.inner_text()
     assert main.locator("input[name='caso']:checked").count() == 2
     assert main.get_by_text("l'attività «Registra il contatto» in corso non esiste nella versione 1").count() == 2
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "deborda sul telefono"
@@ -73,11 +73,11 @@ def test_a_director_migrates_milano_cases_and_moves_one_back(migration_server, b
     main.get_by_role("button", name="Migra i casi selezionati").click()
     page.wait_for_url("**/migrazione/*")
     progress = page.locator("#migration-progress")
-    assert "0 casi su 2" in progress.inner_text()
+    assert "casi conclusi 0/2" in progress.inner_text()
     work(platform.sessions, platform.settings)  # the worker's pass; the page asks again by itself
     page.locator("#migration-progress", has_text="Conclusa").wait_for(timeout=10_000)
     text = progress.inner_text()
-    assert "2 casi su 2 (100%)" in text and text.count("Migrato") == 2
+    assert "casi conclusi 2/2 (100%)" in text and text.count("Migrato") == 2
     check_accessibility(page, "migrazione, avanzamento (telefono)", axe)
     shot(page, "33-migrazione-avanzamento.png")
 

@@ -76,7 +76,7 @@ def test_dry_run_page_says_who_can_move_and_why_not(
     assert page.status_code == 200
     text = _text(page.text)
     assert "Un nuovo caso riceve la versione v1 della variante di" in text
-    assert "2 casi su altre versioni, 1 migrabili, 1 non migrabili" in text
+    assert "casi su altre versioni: 2; migrabili: 1; non migrabili: 1" in text
     rows = {
         code: row for row in re.findall(r"<tr>(.*?)</tr>", page.text, re.S) for code in cases.values() if code in row
     }
@@ -123,12 +123,12 @@ def test_a_job_runs_in_the_background_shows_progress_and_undoes(
     job_url = started.headers["location"]
     assert re.fullmatch(rf"{URL}/\d+", job_url)
     page = dario.get(job_url)
-    assert "In corso : 0 casi su 1 (0%)" in _text(page.text) and 'hx-trigger="every 2s"' in page.text
+    assert "In corso : casi conclusi 0/1 (0%)" in _text(page.text) and 'hx-trigger="every 2s"' in page.text
     assert _definition(web_platform, cases["movable"]) == before  # the request did not move it
     assert work(web_platform.sessions, web_platform.settings) == 1  # the worker's pass
     part = dario.get(job_url, headers=HX)
     assert part.text.lstrip().startswith('<div id="migration-progress"') and "<html" not in part.text
-    assert "Conclusa : 1 casi su 1 (100%)" in _text(part.text) and "every 2s" not in part.text
+    assert "Conclusa : casi conclusi 1/1 (100%)" in _text(part.text) and "every 2s" not in part.text
     assert "Migrato" in _text(part.text)
     moved_to = _definition(web_platform, cases["movable"])
     assert moved_to != before
