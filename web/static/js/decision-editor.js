@@ -6,17 +6,7 @@
 (function () {
   "use strict";
 
-  function post(url, csrf, fields) {
-    var body = new URLSearchParams(fields || {});
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf, "HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded" },
-      body: body.toString(),
-    }).then(function (response) {
-      return response.text().then(function (text) { return { ok: response.ok, html: text }; });
-    });
-  }
+  var post = window.InlavStudioPage.post; // web/static/js/studio-page.js
 
   function cssId(id) {
     return window.CSS && window.CSS.escape ? window.CSS.escape(id) : id.replace(/["\\]/g, "\\$&");

@@ -11,17 +11,7 @@
 
   var NO_CHOICES = { roles: [], forms: [], processes: [], decisions: [], messages: [] };
 
-  function post(url, csrf, fields) {
-    var body = new URLSearchParams(fields || {});
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf, "HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded" },
-      body: body.toString(),
-    }).then(function (response) {
-      return response.text().then(function (text) { return { ok: response.ok, html: text }; });
-    });
-  }
+  var post = window.InlavStudioPage.post; // web/static/js/studio-page.js
 
   function loadChoices(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
