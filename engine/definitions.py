@@ -131,6 +131,8 @@ def check_bundle(
                 problems.append(Problem(name, None, "il file non è in codifica UTF-8: salvarlo come UTF-8"))
             except json.JSONDecodeError as exc:
                 problems.append(Problem(name, None, json_syntax(exc)))
+            except RecursionError:
+                problems.append(Problem(name, None, "JSON annidato troppo in profondità"))
             continue
         try:
             root = parse_xml(content, max_bytes)

@@ -204,6 +204,9 @@ def save_files(
             except json.JSONDecodeError as exc:
                 problems.append(Problem(name, None, json_syntax(exc)))
                 continue
+            except RecursionError:
+                problems.append(Problem(name, None, "JSON annidato troppo in profondità"))
+                continue
         else:
             try:
                 parse_xml(content, max_bytes)
