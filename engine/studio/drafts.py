@@ -141,13 +141,16 @@ def save_diagram(
     content: bytes,
     revision: int | None,
     max_bytes: int = 2_000_000,
+    base: int | None = None,
 ) -> Draft:
     """Store the diagram of the draft (creating the draft at the first save); returns the saved draft.
 
     Only the size and the XML's safety are checked here (the rest is the validation's job).
     `revision` is the one the editor opened: if someone saved since, Conflict (nothing overwritten).
+    `base` is the version the opened draft started from (None: no check), see `check_base`.
     """
     draft = open_draft(session, actor, ambito, key)
+    check_base(draft, base)
     if len(content) > max_bytes:
         raise DefinitionError(
             [Problem(draft.main_file, None, f"file troppo grande ({len(content)} byte, massimo {max_bytes})")]
@@ -252,6 +255,23 @@ def check_revision(draft: Draft, revision: int | None, names: Iterable[str] | No
     raise Conflict(
         f"La bozza è stata salvata{who} dopo che l'hai aperta: ricaricare la pagina per vedere l'ultima "
         "versione (le tue modifiche non salvate andrebbero rifatte)."
+    )
+
+
+def check_base(draft: Draft, base: int | None) -> None:
+    """Conflict if the draft now starts from another version than the one the editor opened (None: no check).
+
+    Revisions restart when a publication closes a draft: an editor opened on the unsaved draft
+    (revision 0) before someone else saved and published it would otherwise start the next draft
+    from its old diagram, and a later publication would silently undo the published change.
+    """
+    if base is None or draft.base_definition_id is None or base == draft.base_definition_id:
+        return
+    since = f" (v{draft.base_version})" if draft.base_version is not None else ""
+    raise Conflict(
+        f"La bozza che hai aperto partiva da una versione precedente: nel frattempo è stata pubblicata "
+        f"una nuova versione{since}. Ricaricare la pagina per ripartire da quella (le tue modifiche non "
+        "salvate andrebbero rifatte)."
     )
 
 
