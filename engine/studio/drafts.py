@@ -287,7 +287,16 @@ def _store(
     """Write files into the draft (creating it from the opened files at the first save), one new revision."""
     check_revision(draft, revision, texts)
     now = utcnow()
-    record = _stored(session, ambito, key)
+    # The row is locked and read again: on PostgreSQL another save may have committed since the
+    # draft was read, and its work must not be overwritten unseen.
+    record = session.scalar(
+        select(ProcessDraft)
+        .where(ProcessDraft.scope == _scope_key(ambito), ProcessDraft.process_key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if record is not None and record.revision != draft.revision:
+        check_revision(_loaded(session, record, draft.scope_name), revision, texts)
     if record is None:
         record = ProcessDraft(
             scope=_scope_key(ambito),
