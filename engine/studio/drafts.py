@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.access.matrix import Action, permits_in, require, require_in
@@ -310,8 +311,15 @@ def _store(
             updated_at=now,
             updated_by=actor.username,
         )
-        session.add(record)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(record)
+                session.flush()
+        except IntegrityError:  # another first save created the draft at the same moment
+            raise Conflict(
+                "La bozza è stata appena creata da un altro salvataggio: ricaricare la pagina per vedere "
+                "l'ultima versione (le tue modifiche non salvate andrebbero rifatte)."
+            ) from None
         for name, data in draft.files.items():
             session.add(
                 ProcessDraftFile(

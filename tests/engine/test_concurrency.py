@@ -11,6 +11,7 @@ import textwrap
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from engine import CaseBusy, Conflict, EngineError, complete_task, get_instance, start_instance
@@ -215,9 +216,11 @@ def test_housekeeping_removes_expired_sessions_and_orphan_drafts(committed) -> N
         assert session.scalar(select(func.count()).select_from(WebSession)) == 1
 
 
-def test_two_concurrent_draft_saves_on_the_same_revision_one_wins(committed, monkeypatch) -> None:
-    """Both saves read revision 1 before either writes: the second must be a Conflict, never a
-    silent overwrite (on PostgreSQL the draft row was read without a lock)."""
+@pytest.mark.parametrize("opened", [0, 1])
+def test_two_concurrent_draft_saves_on_the_same_revision_one_wins(committed, monkeypatch, opened: int) -> None:
+    """Both saves read the same revision before either writes: the second must be a Conflict, never a
+    silent overwrite (on PostgreSQL the draft row was read without a lock) nor a 500 (at revision 0
+    both created the draft: a unique-key error)."""
     from engine.access import Actor
     from engine.studio import drafts
     from engine.studio.drafts import open_draft, save_diagram
@@ -229,7 +232,8 @@ def test_two_concurrent_draft_saves_on_the_same_revision_one_wins(committed, mon
     with transaction(committed.sessions) as session:
         draft = open_draft(session, director, "MILANO", "sample_case")
         original = draft.files[draft.main_file]
-        save_diagram(session, director, "MILANO", "sample_case", original, 0)
+        if opened:
+            save_diagram(session, director, "MILANO", "sample_case", original, 0)
     barrier = threading.Barrier(2, timeout=3)
     waited = threading.local()
     real_check = drafts.check_revision
@@ -248,7 +252,7 @@ def test_two_concurrent_draft_saves_on_the_same_revision_one_wins(committed, mon
         try:
             with transaction(committed.sessions) as session:
                 xml = original.replace(b"Caso di esempio", name.encode())
-                results[name] = save_diagram(session, director, "MILANO", "sample_case", xml, 1).revision
+                results[name] = save_diagram(session, director, "MILANO", "sample_case", xml, opened).revision
         except EngineError as exc:
             results[name] = exc
 
@@ -260,5 +264,5 @@ def test_two_concurrent_draft_saves_on_the_same_revision_one_wins(committed, mon
     assert sorted(type(v).__name__ for v in results.values()) == ["Conflict", "int"], results
     with transaction(committed.sessions) as session:
         saved = open_draft(session, director, "MILANO", "sample_case")
-    winner = next(n for n, v in results.items() if v == 2)
-    assert saved.revision == 2 and winner.encode() in saved.files[saved.main_file]
+    winner = next(n for n, v in results.items() if v == opened + 1)
+    assert saved.revision == opened + 1 and winner.encode() in saved.files[saved.main_file]
