@@ -290,12 +290,7 @@ def _store(
     now = utcnow()
     # The row is locked and read again: on PostgreSQL another save may have committed since the
     # draft was read, and its work must not be overwritten unseen.
-    record = session.scalar(
-        select(ProcessDraft)
-        .where(ProcessDraft.scope == _scope_key(ambito), ProcessDraft.process_key == key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    record = lock_draft(session, ambito, key)
     if record is not None and record.revision != draft.revision:
         check_revision(_loaded(session, record, draft.scope_name), revision, texts)
     if record is None:
@@ -367,6 +362,19 @@ def check_draft(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def lock_draft(session: Session, ambito: str | None, key: str) -> ProcessDraft | None:
+    """The stored draft's row, locked until the transaction ends and read afresh (None: not stored).
+
+    On PostgreSQL a concurrent save or publication of the same draft waits here for this one.
+    """
+    return session.scalar(
+        select(ProcessDraft)
+        .where(ProcessDraft.scope == _scope_key(ambito), ProcessDraft.process_key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def _stored(session: Session, ambito: str | None, key: str) -> ProcessDraft | None:

@@ -266,3 +266,48 @@ def test_two_concurrent_draft_saves_on_the_same_revision_one_wins(committed, mon
         saved = open_draft(session, director, "MILANO", "sample_case")
     winner = next(n for n, v in results.items() if v == opened + 1)
     assert saved.revision == opened + 1 and winner.encode() in saved.files[saved.main_file]
+
+
+def test_two_concurrent_publications_of_one_draft_one_publishes_the_other_is_told(committed, monkeypatch) -> None:
+    """Both requests pass their checks before either deploys: one publishes, the other gets a
+    Conflict (it answered «invariata» or, on PostgreSQL, a unique-key 500)."""
+    from engine.access import Actor
+    from engine.studio import publish
+    from engine.studio.drafts import open_draft, save_diagram
+
+    director = Actor("dario", grants=frozenset({("direttore_pua", "MILANO")}))
+    with transaction(committed.sessions) as session:
+        add_ambiti(session)
+        deploy(session)
+    with transaction(committed.sessions) as session:
+        draft = open_draft(session, director, "MILANO", "sample_case")
+        xml = draft.files[draft.main_file].replace(b"Caso di esempio", b"Caso di Milano")
+        save_diagram(session, director, "MILANO", "sample_case", xml, 0)
+    barrier = threading.Barrier(2, timeout=3)
+    real_check = publish.check_draft
+
+    def check_then_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real_check(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):  # with the lock the later one waits before
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(publish, "check_draft", check_then_wait)
+    results: dict[str, object] = {}
+
+    def attempt(name: str) -> None:
+        try:
+            with transaction(committed.sessions) as session:
+                results[name] = publish.publish_draft(session, director, "MILANO", "sample_case", name, revision=1)
+        except Exception as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in ("primo", "secondo")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    kinds = sorted(type(v).__name__ for v in results.values())
+    assert kinds == ["Conflict", "Publication"], results
+    done = next(v for v in results.values() if isinstance(v, publish.Publication))
+    assert done.created
