@@ -197,13 +197,15 @@ class World:
             return resolve(session, START, None).id
 
     def movable_case(self) -> str:
-        """A MILANO case of the start process left on an older version (a newer regional one is published)."""
+        """A MILANO case of the start process left on an older version (a newer one for MILANO is published:
+        a MILANO variant, since the walk's publish sample may have made one and a regional version would
+        then not be what MILANO's new cases get)."""
         with transaction(self.platform.sessions) as session:
             code = start_instance(session, self.platform.settings, START, HOME, SYSTEM).instance.case_code
             files = {k: v for k, v in _walk_bundle().items() if k in (f"{START}.bpmn", "nota.schema.json")}
             mark = f'name="Passo del giro {uuid.uuid4().hex[:8]}"'.encode()
             files[f"{START}.bpmn"] = files[f"{START}.bpmn"].replace(b'name="Passo del giro"', mark)
-            deploy(session, files=files)
+            deploy(session, ambito=HOME, files=files)
             return code
 
     def new_migration(self, moved: bool = False) -> tuple[int, str]:
