@@ -131,6 +131,8 @@ def check_bundle(
                 problems.append(Problem(name, None, "il file non è in codifica UTF-8: salvarlo come UTF-8"))
             except json.JSONDecodeError as exc:
                 problems.append(Problem(name, None, json_syntax(exc)))
+            except RecursionError:
+                problems.append(Problem(name, None, "JSON annidato troppo in profondità"))
             continue
         try:
             root = parse_xml(content, max_bytes)
@@ -347,7 +349,11 @@ def deploy_bundle(
                 if f
             }
         )
-        digest = codec.digest(codec.dumps([process.spec_json, [(f, hashes[f]) for f in used_forms]]))
+        # The diagram file is part of a version: a change only to the drawing (a shape moved, a
+        # text annotation, a pool renamed) is saved work, and a version that dropped it would show
+        # the old drawing while the publication answered «identical».
+        drawing = [(process.file, hashes[process.file])] if process.file in hashes else []
+        digest = codec.digest(codec.dumps([process.spec_json, [(f, hashes[f]) for f in used_forms], *drawing]))
         latest = _latest(session, key, ambito, exact=True)
         if latest is not None and latest.content_hash == digest:
             deployed.append(DeployedDefinition(latest.id, key, latest.version, False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -389,11 +390,28 @@ def _problem(exc: Exception, file: str | None, root: Any) -> Problem:
     return Problem(file, element, text)
 
 
+MAX_CALENDAR_MONTHS = 1200
+"""The longest calendar part of a duration (100 years): the library adds years and months one at
+a time, so «P99999999999Y» would hold a thread for hours before being found valid."""
+_CALENDAR_PART = re.compile(r"P(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?", re.IGNORECASE)
+
+
+def _calendar_too_long(value: str) -> bool:
+    """A duration in `value` whose years and months exceed MAX_CALENDAR_MONTHS."""
+    for found in _CALENDAR_PART.finditer(value):
+        years, months = (float((g or "0").replace(",", ".")) for g in found.groups())
+        if years * 12 + months > MAX_CALENDAR_MONTHS:
+            return True
+    return False
+
+
 def check_timer_value(kind: str, value: object) -> str | None:
     """Why a timer value (already evaluated) is not valid ISO 8601 for its kind, or None."""
     example = "es. 'R3/PT10H', tre volte ogni 10 ore" if kind == "cycle" else "es. 'P30D' o '2026-12-31T09:00:00'"
     if not isinstance(value, str):
         return f"deve essere un testo ISO 8601 ({example})"
+    if _calendar_too_long(value):
+        return f"«{value[:40]}»: durata troppo lunga (al massimo {MAX_CALENDAR_MONTHS // 12} anni)"
     try:
         if kind == "cycle":
             TimerEventDefinition.parse_iso_recurring_interval(value)
@@ -408,6 +426,8 @@ def check_timer_value(kind: str, value: object) -> str | None:
 
 def add_iso_duration(start: datetime, duration: str) -> datetime:
     """`start` plus an ISO 8601 duration such as 'P2D' (months and years by calendar)."""
+    if _calendar_too_long(duration):
+        raise ValueError(f"durata troppo lunga (al massimo {MAX_CALENDAR_MONTHS // 12} anni): {duration[:40]}")
     parsed = TimerEventDefinition.parse_iso_duration(duration)
     delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
     return start + delta

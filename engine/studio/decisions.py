@@ -25,7 +25,7 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.safexml import UnsafeXml, parse_xml
 from engine.spiff.decisions import DMN_VERSIONS
 from engine.studio.diagrams import local_name
-from engine.studio.drafts import Draft, check_draft, open_draft, save_file
+from engine.studio.drafts import Draft, check_base, check_draft, open_draft, save_file
 
 DMN13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -157,14 +157,17 @@ def save_decision_file(
     content: bytes,
     revision: int | None,
     max_bytes: int = 2_000_000,
+    base: int | None = None,
 ) -> Draft:
     """Store a DMN file of the draft (creating the draft at its first save); returns the saved draft.
 
     The rules of `save_diagram`: permission, size, UTF-8, safe XML, and a DMN root (the editor
     must be able to open it again); the rest is the validation's job. `revision` is the one the
-    editor opened: if someone saved since, Conflict and nothing is overwritten.
+    editor opened: if someone saved since, Conflict and nothing is overwritten; `base`, the
+    version its draft started from (`check_base`).
     """
     draft = open_draft(session, actor, ambito, key)
+    check_base(draft, base)
     _content(draft, name)
     return _store(session, actor, draft, name, content, revision, max_bytes)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.access.matrix import Action, permits_in, require, require_in
@@ -141,13 +142,16 @@ def save_diagram(
     content: bytes,
     revision: int | None,
     max_bytes: int = 2_000_000,
+    base: int | None = None,
 ) -> Draft:
     """Store the diagram of the draft (creating the draft at the first save); returns the saved draft.
 
     Only the size and the XML's safety are checked here (the rest is the validation's job).
     `revision` is the one the editor opened: if someone saved since, Conflict (nothing overwritten).
+    `base` is the version the opened draft started from (None: no check), see `check_base`.
     """
     draft = open_draft(session, actor, ambito, key)
+    check_base(draft, base)
     if len(content) > max_bytes:
         raise DefinitionError(
             [Problem(draft.main_file, None, f"file troppo grande ({len(content)} byte, massimo {max_bytes})")]
@@ -204,6 +208,9 @@ def save_files(
             except json.JSONDecodeError as exc:
                 problems.append(Problem(name, None, json_syntax(exc)))
                 continue
+            except RecursionError:
+                problems.append(Problem(name, None, "JSON annidato troppo in profondità"))
+                continue
         else:
             try:
                 parse_xml(content, max_bytes)
@@ -252,6 +259,23 @@ def check_revision(draft: Draft, revision: int | None, names: Iterable[str] | No
     )
 
 
+def check_base(draft: Draft, base: int | None) -> None:
+    """Conflict if the draft now starts from another version than the one the editor opened (None: no check).
+
+    Revisions restart when a publication closes a draft: an editor opened on the unsaved draft
+    (revision 0) before someone else saved and published it would otherwise start the next draft
+    from its old diagram, and a later publication would silently undo the published change.
+    """
+    if base is None or draft.base_definition_id is None or base == draft.base_definition_id:
+        return
+    since = f" (v{draft.base_version})" if draft.base_version is not None else ""
+    raise Conflict(
+        f"La bozza che hai aperto partiva da una versione precedente: nel frattempo è stata pubblicata "
+        f"una nuova versione{since}. Ricaricare la pagina per ripartire da quella (le tue modifiche non "
+        "salvate andrebbero rifatte)."
+    )
+
+
 def _store(
     session: Session,
     actor: Actor,
@@ -264,7 +288,11 @@ def _store(
     """Write files into the draft (creating it from the opened files at the first save), one new revision."""
     check_revision(draft, revision, texts)
     now = utcnow()
-    record = _stored(session, ambito, key)
+    # The row is locked and read again: on PostgreSQL another save may have committed since the
+    # draft was read, and its work must not be overwritten unseen.
+    record = lock_draft(session, ambito, key)
+    if record is not None and record.revision != draft.revision:
+        check_revision(_loaded(session, record, draft.scope_name), revision, texts)
     if record is None:
         record = ProcessDraft(
             scope=_scope_key(ambito),
@@ -278,8 +306,15 @@ def _store(
             updated_at=now,
             updated_by=actor.username,
         )
-        session.add(record)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(record)
+                session.flush()
+        except IntegrityError:  # another first save created the draft at the same moment
+            raise Conflict(
+                "La bozza è stata appena creata da un altro salvataggio: ricaricare la pagina per vedere "
+                "l'ultima versione (le tue modifiche non salvate andrebbero rifatte)."
+            ) from None
         for name, data in draft.files.items():
             session.add(
                 ProcessDraftFile(
@@ -327,6 +362,19 @@ def check_draft(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def lock_draft(session: Session, ambito: str | None, key: str) -> ProcessDraft | None:
+    """The stored draft's row, locked until the transaction ends and read afresh (None: not stored).
+
+    On PostgreSQL a concurrent save or publication of the same draft waits here for this one.
+    """
+    return session.scalar(
+        select(ProcessDraft)
+        .where(ProcessDraft.scope == _scope_key(ambito), ProcessDraft.process_key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def _stored(session: Session, ambito: str | None, key: str) -> ProcessDraft | None:

@@ -227,7 +227,7 @@ def _example(spec: Any, name: str, depth: int) -> Any:
 def _json(content: bytes) -> Any:
     try:
         return json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # nested too deep
         return None
 
 

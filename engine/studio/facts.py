@@ -574,7 +574,7 @@ def _forms(files: Mapping[str, bytes]) -> dict[str, dict[str, frozenset[Any] | N
             continue
         try:
             schema = json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # nested too deep
             continue
         if not isinstance(schema, dict):
             continue

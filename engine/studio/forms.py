@@ -549,7 +549,7 @@ def spec_from_input(data: FieldInput, old: FieldSpec | None) -> FieldSpec:
         controller, sep, raw = token.partition("=")
         try:
             value = json.loads(raw) if sep else None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # nested too deep
             value = None
         if not sep or not controller or value is None:
             raise _refuse("condizione", f"valore di condizione non riconosciuto: «{token}»")
@@ -959,6 +959,8 @@ def parse_raw(schema_text: str, ui_text: str) -> FormFiles:
             parsed[key] = json.loads(text)
         except json.JSONDecodeError as exc:
             problems.setdefault(key, []).append(f"{label}: {json_syntax(exc)}")
+        except RecursionError:
+            problems.setdefault(key, []).append(f"{label}: JSON annidato troppo in profondità")
     if "schema" in parsed:
         for message in forms.check_schema(parsed["schema"]):
             problems.setdefault("schema", []).append(message)
@@ -1104,7 +1106,7 @@ def _load(draft: Draft, file_name: str, required: bool) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # nested too deep
         value = None
     if not isinstance(value, dict):
         # Not editable as fields: the JSON view shows it, the check names the problem.

@@ -45,7 +45,7 @@ from engine.definitions import KINDS, DeployResult, deploy_bundle, resolve
 from engine.errors import Conflict, DefinitionError, FormInvalid, NotFound, Problem
 from engine.models import BundleFile, DefinitionFile, ProcessDefinition, ProcessDraft, ProcessDraftFile
 from engine.studio.catalogue import check_scope
-from engine.studio.drafts import REGION_SCOPE, Draft, DraftProblem, check_draft, open_draft
+from engine.studio.drafts import REGION_SCOPE, Draft, DraftProblem, check_draft, lock_draft, open_draft
 from engine.studio.facts import Loss, ProcessFacts, analyse_bundle, contract_check
 
 MIN_REASON = 20
@@ -188,6 +188,12 @@ def publish_draft(
         errors["motivo"] = [f"Il motivo è troppo lungo ({len(reason)} caratteri, massimo {MAX_TEXT})."]
     if errors:
         raise FormInvalid("Controllare i campi indicati.", errors)
+    # Two publications of one draft at the same moment: the later waits here, then finds it closed.
+    if lock_draft(session, ambito, key) is None and revision:
+        raise Conflict(
+            "La bozza è stata appena pubblicata o chiusa da un'altra richiesta: aprire la pagina del processo "
+            "per vedere la versione pubblicata."
+        )
     draft = open_draft(session, actor, ambito, key)
     if revision is not None and revision != draft.revision:
         who = f" da {draft.updated_by}" if draft.updated_by else ""

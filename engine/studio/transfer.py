@@ -295,7 +295,7 @@ def _folders(entries: list[tuple[str, bytes]], problems: list[Problem]) -> list[
         if pure.name == MODEL_FILE and str(pure.parent) == (owner or "."):
             try:
                 meta = json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # nested too deep
                 meta = None
             if not isinstance(meta, dict):
                 problems.append(Problem(path, None, "process_model.json non è un oggetto JSON valido"))

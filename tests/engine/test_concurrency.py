@@ -3,6 +3,7 @@ and timers that fire exactly once with two workers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import textwrap
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from engine import CaseBusy, Conflict, EngineError, complete_task, get_instance, start_instance
@@ -212,3 +214,100 @@ def test_housekeeping_removes_expired_sessions_and_orphan_drafts(committed) -> N
     with transaction(committed.sessions) as session:
         assert session.scalar(select(func.count()).select_from(TaskDraft)) == 0
         assert session.scalar(select(func.count()).select_from(WebSession)) == 1
+
+
+@pytest.mark.parametrize("opened", [0, 1])
+def test_two_concurrent_draft_saves_on_the_same_revision_one_wins(committed, monkeypatch, opened: int) -> None:
+    """Both saves read the same revision before either writes: the second must be a Conflict, never a
+    silent overwrite (on PostgreSQL the draft row was read without a lock) nor a 500 (at revision 0
+    both created the draft: a unique-key error)."""
+    from engine.access import Actor
+    from engine.studio import drafts
+    from engine.studio.drafts import open_draft, save_diagram
+
+    director = Actor("dario", grants=frozenset({("direttore_pua", "MILANO")}))
+    with transaction(committed.sessions) as session:
+        add_ambiti(session)
+        deploy(session)
+    with transaction(committed.sessions) as session:
+        draft = open_draft(session, director, "MILANO", "sample_case")
+        original = draft.files[draft.main_file]
+        if opened:
+            save_diagram(session, director, "MILANO", "sample_case", original, 0)
+    barrier = threading.Barrier(2, timeout=3)
+    waited = threading.local()
+    real_check = drafts.check_revision
+
+    def check_then_wait(*args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        real_check(*args, **kwargs)
+        if not getattr(waited, "done", False):  # both have passed the check before either writes
+            waited.done = True
+            with contextlib.suppress(threading.BrokenBarrierError):  # SQLite: writers queue at BEGIN IMMEDIATE
+                barrier.wait()
+
+    monkeypatch.setattr(drafts, "check_revision", check_then_wait)
+    results: dict[str, object] = {}
+
+    def attempt(name: str) -> None:
+        try:
+            with transaction(committed.sessions) as session:
+                xml = original.replace(b"Caso di esempio", name.encode())
+                results[name] = save_diagram(session, director, "MILANO", "sample_case", xml, opened).revision
+        except EngineError as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in ("primo", "secondo")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(v).__name__ for v in results.values()) == ["Conflict", "int"], results
+    with transaction(committed.sessions) as session:
+        saved = open_draft(session, director, "MILANO", "sample_case")
+    winner = next(n for n, v in results.items() if v == opened + 1)
+    assert saved.revision == opened + 1 and winner.encode() in saved.files[saved.main_file]
+
+
+def test_two_concurrent_publications_of_one_draft_one_publishes_the_other_is_told(committed, monkeypatch) -> None:
+    """Both requests pass their checks before either deploys: one publishes, the other gets a
+    Conflict (it answered «invariata» or, on PostgreSQL, a unique-key 500)."""
+    from engine.access import Actor
+    from engine.studio import publish
+    from engine.studio.drafts import open_draft, save_diagram
+
+    director = Actor("dario", grants=frozenset({("direttore_pua", "MILANO")}))
+    with transaction(committed.sessions) as session:
+        add_ambiti(session)
+        deploy(session)
+    with transaction(committed.sessions) as session:
+        draft = open_draft(session, director, "MILANO", "sample_case")
+        xml = draft.files[draft.main_file].replace(b"Caso di esempio", b"Caso di Milano")
+        save_diagram(session, director, "MILANO", "sample_case", xml, 0)
+    barrier = threading.Barrier(2, timeout=3)
+    real_check = publish.check_draft
+
+    def check_then_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real_check(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):  # with the lock the later one waits before
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(publish, "check_draft", check_then_wait)
+    results: dict[str, object] = {}
+
+    def attempt(name: str) -> None:
+        try:
+            with transaction(committed.sessions) as session:
+                results[name] = publish.publish_draft(session, director, "MILANO", "sample_case", name, revision=1)
+        except Exception as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in ("primo", "secondo")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    kinds = sorted(type(v).__name__ for v in results.values())
+    assert kinds == ["Conflict", "Publication"], results
+    done = next(v for v in results.values() if isinstance(v, publish.Publication))
+    assert done.created

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from engine import NotFound
 from engine.access import Actor
 from engine.access.roles import role_for_lane
 from engine.definitions import deploy_bundle, read_bundle_paths
+from engine.spiff.parsing import add_iso_duration, check_timer_value
 from engine.studio import editor_choices, preview_instructions, read_timer, save_diagram, timer_reading
 from engine.studio.editor import example_data, normal_name
 from engine.studio.timers import KINDS
@@ -182,6 +185,30 @@ def test_invalid_timers_get_a_specific_italian_message(kind: str, text: str, mes
     reading = read_timer(kind, text)
     assert not reading.ok
     assert message in reading.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        ("duration", "P999999Y", "valore calcolato dalla variabile P999999Y"),  # not a fixed value: no hint
+        ("duration", "'P999999Y'", "durata troppo lunga (al massimo 100 anni)"),
+        ("due", "P9999999M", "non è una durata ISO 8601"),
+        ("cycle", "'R2/P999999Y'", "durata troppo lunga"),
+        ("date", "'P999999Y'", "durata troppo lunga"),
+    ],
+)
+def test_a_duration_of_centuries_is_refused_at_once_not_computed_year_by_year(
+    kind: str, text: str, message: str
+) -> None:
+    """The library adds a calendar duration one year (month) at a time: «P99999999999Y» typed in the
+    panel held a server thread for hours. Anything over a century is refused before that."""
+    started = time.monotonic()
+    reading = read_timer(kind, text)
+    assert time.monotonic() - started < 2
+    assert message in reading.text
+    assert check_timer_value("duration", "P100Y") is None and check_timer_value("duration", "P1201M") is not None
+    with pytest.raises(ValueError, match="troppo lunga"):
+        add_iso_duration(datetime(2026, 1, 1, tzinfo=UTC), "P99999999999Y")
 
 
 def test_every_kind_has_an_example() -> None:

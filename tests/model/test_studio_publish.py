@@ -181,3 +181,35 @@ def test_texts_too_long_are_refused_by_field(region: Session) -> None:
     with pytest.raises(FormInvalid) as long:
         publish_draft(db, DIRECTOR_MI, "MILANO", KEY, "x" * 2001, override_reason="y" * 2001)
     assert set(long.value.errors) == {"nota", "motivo"}
+
+
+def test_a_drawing_only_change_is_published_as_a_new_version_not_dropped(region: Session) -> None:
+    """Moving a shape or adding a text annotation changes no executable step, but it is saved work:
+    publishing it must make a version that shows it, never answer «identical» and close the draft."""
+    db = region
+    before = resolve(db, KEY, None)
+    draft = open_draft(db, REGIONAL, None, KEY)
+    moved = re.sub(
+        rb'(<dc:Bounds x=")(\d+)', lambda m: m.group(1) + str(int(m.group(2)) + 40).encode(), draft.files[MAIN], count=1
+    )
+    moved = moved.replace(
+        b"</bpmn:process>",
+        b'<bpmn:textAnnotation id="nota_disegno"><bpmn:text>Nota per chi legge</bpmn:text></bpmn:textAnnotation>'
+        b"</bpmn:process>",
+        1,
+    )
+    assert moved != draft.files[MAIN]
+    revision = save_diagram(db, REGIONAL, None, KEY, moved, draft.revision).revision
+    plan = plan_publication(db, REGIONAL, None, KEY)
+    assert plan.changes and [(v.version, v.created) for v in plan.versions] == [(2, True)]
+    done = publish_draft(db, REGIONAL, None, KEY, "solo il disegno", revision=revision)
+    assert done.created and "Nessuna nuova versione" not in done.message
+    after = resolve(db, KEY, None)
+    assert after.version == 2 and after.id != before.id
+    shown = db.scalars(select(BundleFile).where(BundleFile.bundle_id == after.bundle_id, BundleFile.name == MAIN)).one()
+    assert (
+        shown.sha256
+        != db.scalars(select(BundleFile).where(BundleFile.bundle_id == before.bundle_id, BundleFile.name == MAIN))
+        .one()
+        .sha256
+    )

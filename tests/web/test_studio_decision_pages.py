@@ -10,9 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine import Platform
+from engine.access import Actor
 from engine.access.accounts import create_user
 from engine.db import transaction
-from tests.conftest import bundle_files
+from engine.studio.publish import publish_draft
+from tests.conftest import add_ambiti, bundle_files
 from tests.web.conftest import HX, PASSWORD, csrf_of
 
 DRAFT = "/processi/MILANO/sample_case/bozza"
@@ -123,3 +125,31 @@ def test_permissions_another_ambito_is_not_found_and_reading_is_not_editing(
     assert clients("dario").get(f"{LIST}/nessuno.dmn").status_code == 404
     assert clients("dario").get(f"{LIST}/sample_case.bpmn").status_code == 404
     assert clients("dario").get("/processi/MILANO/nessuno/bozza/decisioni").status_code == 404
+
+
+def test_a_table_opened_before_someone_else_published_cannot_be_saved_over_the_new_version(
+    people: Platform, clients: Callable[[str], TestClient]
+) -> None:
+    """As in the diagram editor: a tab on the unsaved draft (revision 0) must not put its old table
+    into the draft that follows a colleague's publication."""
+    with transaction(people.sessions) as session:
+        add_ambiti(session, "COMO")  # an Ambito no other test has a draft in
+    rita = clients("rita")
+    editor = f"/processi/COMO/sample_case/bozza/decisioni/{DMN}"
+    stale = rita.get(editor).text
+    base = re.search(r'data-base="(\d+)"', stale)
+    assert base is not None and 'data-revision="0"' in stale
+    xml = _xml_of(stale)
+    headers = {**HX, "X-CSRF-Token": csrf_of(rita)}
+    published = xml.replace('<text>"alta"</text>', '<text>"altissima"</text>', 1)
+    assert published != xml
+    saved = rita.post(editor, data={"xml": published, "revision": "0", "base": base.group(1)}, headers=headers)
+    assert saved.status_code == 200
+    with transaction(people.sessions) as session:
+        publish_draft(
+            session, Actor("rita", grants=frozenset({("coordinamento_regionale", None)})), "COMO", "sample_case", "v1"
+        )
+    late = xml.replace('<text>"alta"</text>', '<text>"media"</text>', 1)
+    answer = rita.post(editor, data={"xml": late, "revision": "0", "base": base.group(1)}, headers=headers)
+    assert answer.status_code == 409 and "nel frattempo" in html.unescape(answer.text)
+    assert '"altissima"' in _xml_of(rita.get(editor).text)

@@ -10,8 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine import Platform
+from engine.access import Actor
 from engine.access.accounts import create_user
 from engine.db import transaction
+from engine.studio.publish import publish_draft
 from tests.conftest import bundle_files
 from tests.web.conftest import HX, PASSWORD, csrf_of
 
@@ -97,3 +99,31 @@ def test_validation_lists_located_problems_as_buttons(people: Platform, clients:
     found = dario.post(f"{URL}/verifica", data={"csrf_token": token}, headers=HX)
     assert found.status_code == 200 and 'data-select="f_alta"' in found.text and "get_env" in found.text
     assert dario.post(f"{URL}/verifica", data={}).status_code == 403  # no CSRF token
+
+
+def test_an_editor_opened_before_someone_else_published_cannot_save_over_the_new_version(
+    people: Platform, clients: Callable[[str], TestClient]
+) -> None:
+    """Two tabs open the unsaved draft (revision 0, from the regional base); one saves and publishes
+    Lecco's first variant (the draft closes); the other tab's save must not start a draft of the new
+    variant from a diagram that lacks the published change."""
+    key = "sample_servizi"
+    rita = clients("rita")
+    url = f"/processi/LECCO/{key}/bozza"
+    stale_page = rita.get(url).text
+    base = re.search(r'data-base="(\d+)"', stale_page)
+    assert base is not None and 'data-revision="0"' in stale_page
+    xml = _xml_of(stale_page)
+    headers = {**HX, "X-CSRF-Token": csrf_of(rita)}
+    first = xml.replace('name="Eroga l\'intervento"', 'name="Pubblicato da Lecco"', 1)
+    assert first != xml
+    saved = rita.post(url, data={"xml": first, "revision": "0", "base": base.group(1)}, headers=headers)
+    assert saved.status_code == 200
+    with transaction(people.sessions) as session:
+        publish_draft(session, Actor("rita", grants=frozenset({("coordinamento_regionale", None)})), "LECCO", key, "v1")
+    late = xml.replace('name="Eroga l\'intervento"', 'name="Scritto prima"', 1)
+    answer = rita.post(url, data={"xml": late, "revision": "0", "base": base.group(1)}, headers=headers)
+    assert answer.status_code == 409 and "nel frattempo" in html.unescape(answer.text)
+    page = rita.get(url).text
+    assert "Pubblicato da Lecco" in _xml_of(page) and "Scritto prima" not in _xml_of(page)
+    assert re.search(r'data-base="(\d+)"', page).group(1) != base.group(1)  # type: ignore[union-attr]

@@ -296,6 +296,18 @@ def test_the_properties_panel_creates_a_form_and_gets_its_file_names(
         ({"operazione": "su", "campo": "approvato"}, 422, "è già il primo campo"),
         ({"operazione": "distruggi"}, 422, "operazione «distruggi» sconosciuta"),
         ({"operazione": "json", "schema": '{"type": "object",', "uischema": "{}"}, 422, "JSON non valido alla riga 1"),
+        ({"operazione": "json", "schema": "[" * 100_000, "uischema": "{}"}, 422, "annidato troppo in profondità"),
+        (
+            {
+                "operazione": "aggiungi",
+                "nome": "nota",
+                "etichetta": "Nota",
+                "tipo": "testo",
+                "condizione": "a=" + "[" * 100_000,
+            },
+            422,
+            "valore di condizione non riconosciuto",
+        ),
         (
             {
                 "operazione": "json",

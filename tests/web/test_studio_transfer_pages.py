@@ -107,6 +107,10 @@ def test_spiffarena_folders_show_the_renamed_files_and_the_call(
         ([("male.zip", _zip({"../fuori.bpmn": CAMUNDA}))], "percorso non ammesso nell'archivio: «../fuori.bpmn»"),
         ([("bomba.zip", _zip({"b.bpmn": b"<a>" + b" " * 1_900_000 + b"</a>"}))], "archivio sospetto (zip bomb)"),
         ([("rotto.zip", b"PK\x03\x04 rotto")], "l'archivio zip non è valido o è danneggiato"),
+        (
+            [("profondo.zip", _zip({"process_model.json": b"[" * 3000, "a.bpmn": CAMUNDA}))],
+            "process_model.json non è un oggetto JSON valido",
+        ),
         ([("foto.png", b"\x89PNG")], "tipo di file non supportato"),
     ],
 )

@@ -126,7 +126,7 @@ def _field(pairs: list[tuple[str, str]], name: str) -> str:
 def studio_draft_save(request: Request, scope: str, key: str, viewer: CsrfViewer, pairs: FormPairs) -> Response:
     """Save the diagram into the draft (size and XML safety checked; a stale revision is refused)."""
     platform = platform_of(request)
-    revision = _field(pairs, "revision").strip()
+    revision, base = _field(pairs, "revision").strip(), _field(pairs, "base").strip()
     with transaction(platform.sessions) as session:
         draft = save_diagram(
             session,
@@ -136,6 +136,7 @@ def studio_draft_save(request: Request, scope: str, key: str, viewer: CsrfViewer
             _field(pairs, "xml").encode("utf-8"),
             int(revision) if revision.isdigit() and len(revision) < 10 else None,
             platform.settings.max_file_bytes,
+            base=int(base) if base.isdigit() and len(base) < 10 else None,
         )
     return render(request, "studio/partials/draft_saved.html", {"draft": draft})
 

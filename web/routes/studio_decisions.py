@@ -54,9 +54,13 @@ def _field(pairs: list[tuple[str, str]], name: str) -> str:
     return next((v for k, v in pairs if k == name), "")
 
 
+def _number(pairs: list[tuple[str, str]], name: str) -> int | None:
+    value = _field(pairs, name).strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
 def _revision(pairs: list[tuple[str, str]]) -> int | None:
-    revision = _field(pairs, "revision").strip()
-    return int(revision) if revision.isdigit() and len(revision) < 10 else None
+    return _number(pairs, "revision")
 
 
 @router.get(BASE, dependencies=allow(Action.PROCESS_EDIT))
@@ -103,6 +107,7 @@ def decision_save(request: Request, scope: str, key: str, name: str, viewer: Csr
             _field(pairs, "xml").encode("utf-8"),
             _revision(pairs),
             platform.settings.max_file_bytes,
+            base=_number(pairs, "base"),
         )
     return render(request, "studio/partials/draft_saved.html", {"draft": draft})
 

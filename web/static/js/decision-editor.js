@@ -1,5 +1,5 @@
 // InLav Flow studio: the decision-table editor of a draft's DMN file (dmn-js modeler, Italian
-// labels). The page holds <div data-decision-editor data-xml data-revision data-csrf data-save-url
+// labels). The page holds <div data-decision-editor data-xml data-revision data-base data-csrf data-save-url
 // data-check-url>; «Salva bozza» posts the file, «Verifica» saves changes first and then asks the
 // server to validate; each problem of the list opens its decision's table and selects its rule or
 // cell, and the cells with problems are marked. Answers are HTML fragments from the server.
@@ -105,7 +105,8 @@
       var sent = changes;
       say(box.getAttribute("data-text-saving"), false);
       return modeler.saveXML({ format: true }).then(function (result) {
-        return post(box.getAttribute("data-save-url"), csrf, { xml: result.xml, revision: revision });
+        var fields = { xml: result.xml, revision: revision, base: box.getAttribute("data-base") || "" };
+        return post(box.getAttribute("data-save-url"), csrf, fields);
       }).then(function (answer) {
         if (!answer.ok) {
           showError(answer.html);

@@ -1,6 +1,6 @@
 // InLav Flow studio: the diagram editor of a draft (bpmn-js modeler, labels in Italian) with its
 // properties panel (window.InlavStudio.createModeler, bundled from web/frontend/editor.js).
-// The page holds <div data-editor data-xml data-revision data-csrf data-save-url data-check-url
+// The page holds <div data-editor data-xml data-revision data-base data-csrf data-save-url data-check-url
 // data-choices-url data-timer-url data-preview-url data-forms-url>; the panel's choices (roles,
 // forms, processes, decisions, messages) are asked of the server before the modeler starts.
 // «Salva bozza» posts the diagram, «Verifica» saves changes first and then asks the server to
@@ -52,7 +52,8 @@
       if (!dirty && !always) return Promise.resolve(true);
       say(box.getAttribute("data-text-saving"), false);
       return modeler.saveXML({ format: true }).then(function (result) {
-        return post(box.getAttribute("data-save-url"), csrf, { xml: result.xml, revision: revision });
+        var fields = { xml: result.xml, revision: revision, base: box.getAttribute("data-base") || "" };
+        return post(box.getAttribute("data-save-url"), csrf, fields);
       }).then(function (answer) {
         if (!answer.ok) {
           showError(answer.html);
