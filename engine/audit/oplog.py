@@ -50,6 +50,7 @@ ACTIONS: dict[str, str] = {
     "target.changed": "Obiettivi annuali modificati",
     "process.published": "Processo pubblicato",
     "process.contract_override": "Pubblicato nonostante fatti persi per il monitoraggio",
+    "process.draft_discarded": "Bozza di un processo scartata",
     "migration.started": "Migrazione di casi avviata",
     "migration.finished": "Migrazione di casi conclusa",
     "migration.undone": "Migrazione di casi annullata",

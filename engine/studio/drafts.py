@@ -22,12 +22,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.access.matrix import Action, permits_in, require, require_in
 from engine.access.roles import Actor
+from engine.audit import oplog
 from engine.clock import utcnow
 from engine.definitions import KINDS, check_bundle, resolve
 from engine.errors import Conflict, DefinitionError, NotFound, Problem
@@ -359,6 +360,38 @@ def check_draft(
         )
         for p in check.problems
     ]
+
+
+def discard_draft(session: Session, actor: Actor, ambito: str | None, key: str, revision: int | None) -> Draft:
+    """Delete the stored draft of `key` for the scope (its files too); returns the draft as it was.
+
+    The next edit starts again from the newest version the scope sees. `revision` is the one the
+    page showed: a draft saved since is not discarded unseen (Conflict). Nothing stored: NotFound.
+    Written to the operation log (who, which draft, from which version, how many saves).
+    """
+    draft = open_draft(session, actor, ambito, key)
+    record = lock_draft(session, ambito, key)
+    if record is None or not draft.saved:
+        raise NotFound(f"Non c'è una bozza salvata del processo «{key}» da scartare.")
+    if revision is not None and revision != record.revision:
+        raise Conflict(
+            "La bozza è stata salvata di nuovo dopo che hai aperto la pagina: ricaricarla e decidere se scartarla."
+        )
+    session.execute(delete(ProcessDraftFile).where(ProcessDraftFile.draft_id == record.id))
+    session.delete(record)
+    session.flush()
+    scope = "Regione" if ambito is None else f"Ambito {ambito}"
+    oplog.record(
+        session,
+        actor,
+        "process.draft_discarded",
+        f"Scartata la bozza di {key} per {scope} (salvata {draft.revision} volte, ultima da {draft.updated_by})",
+        "process",
+        key,
+        ambito,
+        before={"revisione": draft.revision, "versione_di_partenza": draft.base_version, "file": sorted(draft.files)},
+    )
+    return draft
 
 
 # --------------------------------------------------------------------------- helpers

@@ -9,8 +9,8 @@ from engine import Conflict, DefinitionError, Forbidden, NotFound
 from engine.access import Actor
 from engine.db import read_transaction, transaction
 from engine.definitions import deploy_bundle, read_bundle_paths
-from engine.models import ProcessDraft
-from engine.studio import check_draft, open_draft, save_diagram, save_file
+from engine.models import OperationLog, ProcessDraft, ProcessDraftFile
+from engine.studio import check_draft, discard_draft, open_draft, save_diagram, save_file
 from tests.conftest import add_ambiti, bundle_files
 from tests.web.test_browser import ROOT
 
@@ -84,6 +84,30 @@ def test_a_save_conflicts_only_with_saves_of_the_same_file(region) -> None:
     with pytest.raises(Conflict):  # a revision the draft never reached (e.g. published and closed since)
         save_file(db, DIRECTOR_MI, "MILANO", "sample_case", "nuovo.schema.json", form, 7)
     assert open_draft(db, DIRECTOR_MI, "MILANO", "sample_case").files[MAIN] == second
+
+
+def test_discarding_deletes_the_draft_logs_it_and_never_discards_unseen_work(region) -> None:
+    db = region
+    with pytest.raises(NotFound):  # nothing saved yet
+        discard_draft(db, DIRECTOR_MI, "MILANO", "sample_case", None)
+    original = open_draft(db, DIRECTOR_MI, "MILANO", "sample_case")
+    edited = original.files[MAIN].replace(b"Caso di esempio", b"Da scartare")
+    save_diagram(db, DIRECTOR_MI, "MILANO", "sample_case", edited, 0)
+    save_file(db, DIRECTOR_MI, "MILANO", "sample_case", "nuovo.schema.json", b'{"type": "object"}', 1)
+    with pytest.raises(NotFound):  # another Ambito's draft is not hers
+        discard_draft(db, DIRECTOR_BG, "MILANO", "sample_case", None)
+    with pytest.raises(Forbidden):
+        discard_draft(db, OPERATOR_MI, "MILANO", "sample_case", None)
+    with pytest.raises(Conflict):  # the page showed revision 1: the form saved since is not discarded unseen
+        discard_draft(db, DIRECTOR_MI, "MILANO", "sample_case", 1)
+    assert open_draft(db, DIRECTOR_MI, "MILANO", "sample_case").revision == 2
+    gone = discard_draft(db, DIRECTOR_MI, "MILANO", "sample_case", 2)
+    assert gone.files[MAIN] == edited
+    again = open_draft(db, DIRECTOR_MI, "MILANO", "sample_case")
+    assert not again.saved and again.files == original.files  # starts over from the published version
+    assert db.scalars(select(ProcessDraft)).all() == [] and db.scalars(select(ProcessDraftFile)).all() == []
+    entry = db.scalars(select(OperationLog).where(OperationLog.action == "process.draft_discarded")).one()
+    assert (entry.actor, entry.ambito_code, entry.target_id) == ("dario", "MILANO", "sample_case")
 
 
 @pytest.mark.parametrize(

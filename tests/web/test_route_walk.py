@@ -219,6 +219,16 @@ class World:
                 run_batch(session, self.platform.settings, job.id)
             return job.id, code
 
+    def saved_draft(self) -> None:
+        """MILANO's draft of the start process, stored (the discard sample deletes it each time)."""
+        from engine.studio import open_draft, save_diagram
+
+        editor = Actor("giro_studio", grants=frozenset({("coordinamento_regionale", None)}))
+        with transaction(self.platform.sessions) as session:
+            draft = open_draft(session, editor, HOME, START)
+            if not draft.saved:
+                save_diagram(session, editor, HOME, START, draft.files[draft.main_file], None)
+
     def decision_file(self) -> str:
         """A DMN file in MILANO's draft of the walk's start process (added at the first call)."""
         from engine.studio import new_decision_file, open_draft
@@ -399,6 +409,13 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/processi/{scope}/{key}/bozza/verifica"): Sample(
         Action.PROCESS_EDIT,
         lambda w, p, t: Call("POST", f"/processi/{_scope(t)}/{START}/bozza/verifica", _page_form(p)),
+    ),
+    ("POST", "/processi/{scope}/{key}/bozza/scarta"): Sample(
+        Action.PROCESS_EDIT,
+        lambda w, p, t: (
+            w.saved_draft() if t == "home" else None,
+            Call("POST", f"/processi/{_scope(t)}/{START}/bozza/scarta", _page_form(p)),
+        )[1],
     ),
     ("GET", "/processi/{scope}/{key}/bozza/pubblica"): Sample(
         Action.PROCESS_DEPLOY, lambda w, p, t: Call("GET", f"/processi/{_scope(t)}/{START}/bozza/pubblica")

@@ -19,6 +19,7 @@ from engine.studio import (
     catalogue,
     check_draft,
     default_scope,
+    discard_draft,
     may_migrate,
     open_draft,
     save_diagram,
@@ -139,6 +140,21 @@ def studio_draft_save(request: Request, scope: str, key: str, viewer: CsrfViewer
             base=int(base) if base.isdigit() and len(base) < 10 else None,
         )
     return render(request, "studio/partials/draft_saved.html", {"draft": draft})
+
+
+@router.post("/processi/{scope}/{key}/bozza/scarta", dependencies=allow(Action.PROCESS_EDIT))
+def studio_draft_discard(request: Request, scope: str, key: str, viewer: CsrfViewer, pairs: FormPairs) -> Response:
+    """Discard the saved draft (not if it was saved again since the page showed it); back to the process."""
+    revision = _field(pairs, "revision").strip()
+    with transaction(platform_of(request).sessions) as session:
+        discard_draft(
+            session,
+            viewer.actor,
+            scope_of(scope),
+            key,
+            int(revision) if revision.isdigit() and len(revision) < 10 else None,
+        )
+    return RedirectResponse(f"/processi/{scope}/{key}?esito=scartata", status_code=303)
 
 
 @router.post("/processi/{scope}/{key}/bozza/verifica", dependencies=allow(Action.PROCESS_EDIT))

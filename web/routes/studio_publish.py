@@ -30,8 +30,9 @@ PUBLISHED: dict[str, str] = {
     "registro delle operazioni e nella nota della versione. La bozza è stata chiusa.",
     "invariata": "Nessuna nuova versione: i file della bozza sono identici a quelli già pubblicati (la stessa "
     "pubblicazione non crea nulla due volte). La bozza è stata chiusa.",
+    "scartata": "Bozza scartata: la prossima modifica riparte dalla versione che ricevono i nuovi casi.",
 }
-"""Notices of the process page after a publication (`?esito=`), by outcome."""
+"""Notices of the process page after a publication or a discarded draft (`?esito=`), by outcome."""
 INVALID = "La bozza non è valida: correggere nell'editor i problemi elencati qui sotto, poi pubblicare."
 
 

@@ -63,6 +63,8 @@
         notice.innerHTML = answer.html;
         var saved = notice.querySelector("[data-revision]");
         if (saved) revision = saved.getAttribute("data-revision");
+        // The discard form discards what this page saved, not a colleague's later save.
+        document.querySelectorAll("[data-discard-revision]").forEach(function (input) { input.value = revision; });
         if (flash !== notice) flash.innerHTML = "";
         dirty = false;
         say(box.getAttribute("data-text-ready"), false);
