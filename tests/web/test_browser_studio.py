@@ -305,12 +305,18 @@ def test_the_panel_shows_messages_calls_decisions_scripts_and_timers_as_the_engi
     assert value("inlav-message-variable") == "risposta_partner"
     panel.locator("#bio-properties-panel-inlav-message-new").fill("risposta_nuova")
     panel.get_by_role("button", name="Crea e usa").click()
-    assert value("inlav-message") == "risposta_nuova"
+    page.wait_for_function(
+        "() => document.querySelector('#bio-properties-panel-inlav-message')?.value === 'risposta_nuova'"
+    )
     xml = page.evaluate("() => window.inlavModeler.saveXML().then(r => r.xml)")
     assert re.search(r'<bpmn:message id="[^"]+" name="risposta_nuova"', xml)
     # A change made in the panel is one step of the editor's undo (Ctrl+Z on the drawing).
     page.locator(".djs-container svg").first.focus()
     page.keyboard.press("Control+z")
+    # The panel redraws after the undo (asynchronously): wait for it rather than read at once.
+    page.wait_for_function(
+        "() => document.querySelector('#bio-properties-panel-inlav-message')?.value === 'risposta_partner'"
+    )
     assert value("inlav-message") == "risposta_partner"
     select("segnala_al_partner")
     assert value("inlav-message") == "invio_partner" and value("inlav-message-payload") == "richiesta_partner"
