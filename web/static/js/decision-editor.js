@@ -20,9 +20,6 @@
     var list = document.querySelector("[data-editor-problems]");
     var flash = document.getElementById("flash") || notice;
     var csrf = box.getAttribute("data-csrf");
-    var revision = box.getAttribute("data-revision");
-    var dirty = false;
-    var changes = 0; // edits so far: an edit made while a save is in flight stays unsaved
     var importing = true;
     var problems = []; // [{decision, target}]
     var watched = [];
@@ -41,11 +38,13 @@
     var modeler = studio.createDecisionModeler(canvasBox);
     window.inlavDecisions = modeler; // for the browser test and the console
 
+    var draft = window.InlavStudioPage.saver(box, say, function () {
+      return modeler.saveXML({ format: true }).then(function (result) { return result.xml; });
+    });
+    var save = draft.save;
+
     function changed() {
-      if (importing) return;
-      changes += 1;
-      dirty = true;
-      say(box.getAttribute("data-text-unsaved"), false);
+      if (!importing) draft.changed();
     }
 
     function tables() {
@@ -92,40 +91,6 @@
       if (flash) flash.innerHTML = html;
     }
 
-    var pending = null; // the save in flight: another one waits for it (it needs its revision)
-
-    function save(always) {
-      if (pending) return pending.then(function () { return save(always); });
-      if (!dirty && !always) return Promise.resolve(true);
-      pending = send().then(function (saved) { pending = null; return saved; });
-      return pending;
-    }
-
-    function send() {
-      var sent = changes;
-      say(box.getAttribute("data-text-saving"), false);
-      return modeler.saveXML({ format: true }).then(function (result) {
-        var fields = { xml: result.xml, revision: revision, base: box.getAttribute("data-base") || "" };
-        return post(box.getAttribute("data-save-url"), csrf, fields);
-      }).then(function (answer) {
-        if (!answer.ok) {
-          showError(answer.html);
-          say(box.getAttribute("data-text-failed"), true);
-          return false;
-        }
-        notice.innerHTML = answer.html;
-        var saved = notice.querySelector("[data-revision]");
-        if (saved) revision = saved.getAttribute("data-revision");
-        if (flash !== notice) flash.innerHTML = "";
-        dirty = changes !== sent;
-        box.setAttribute("data-saved-revision", revision);
-        say(box.getAttribute("data-text-ready"), false);
-        return true;
-      }).catch(function () {
-        say(box.getAttribute("data-text-failed"), true);
-        return false;
-      });
-    }
 
     function nodesOf(id) {
       var q = cssId(id);
@@ -186,7 +151,7 @@
       return first && !activeDecision() ? modeler.open(first) : null;
     }).then(function () {
       importing = false;
-      dirty = false;
+      draft.clean();
       box.setAttribute("data-editor-ready", "true");
       say(box.getAttribute("data-text-ready"), false);
     }).catch(function () {

@@ -27,8 +27,6 @@
     var list = document.querySelector("[data-editor-problems]");
     var flash = document.getElementById("flash") || notice;
     var csrf = box.getAttribute("data-csrf");
-    var revision = box.getAttribute("data-revision");
-    var dirty = false;
     var marked = [];
     var modeler = null;
 
@@ -48,32 +46,10 @@
       return;
     }
 
-    function save(always) {
-      if (!dirty && !always) return Promise.resolve(true);
-      say(box.getAttribute("data-text-saving"), false);
-      return modeler.saveXML({ format: true }).then(function (result) {
-        var fields = { xml: result.xml, revision: revision, base: box.getAttribute("data-base") || "" };
-        return post(box.getAttribute("data-save-url"), csrf, fields);
-      }).then(function (answer) {
-        if (!answer.ok) {
-          showError(answer.html);
-          say(box.getAttribute("data-text-failed"), true);
-          return false;
-        }
-        notice.innerHTML = answer.html;
-        var saved = notice.querySelector("[data-revision]");
-        if (saved) revision = saved.getAttribute("data-revision");
-        // The discard form discards what this page saved, not a colleague's later save.
-        document.querySelectorAll("[data-discard-revision]").forEach(function (input) { input.value = revision; });
-        if (flash !== notice) flash.innerHTML = "";
-        dirty = false;
-        say(box.getAttribute("data-text-ready"), false);
-        return true;
-      }).catch(function () {
-        say(box.getAttribute("data-text-failed"), true);
-        return false;
-      });
-    }
+    var draft = window.InlavStudioPage.saver(box, say, function () {
+      return modeler.saveXML({ format: true }).then(function (result) { return result.xml; });
+    });
+    var save = draft.save;
 
     function select(id) {
       var element = modeler.get("elementRegistry").get(id);
@@ -126,10 +102,7 @@
       var modules = window.InlavBpmnItalian ? [window.InlavBpmnItalian] : [];
       modeler = studio.createModeler(canvasBox, panelBox, modules, config);
       window.inlavModeler = modeler; // for the browser test and the console
-      modeler.on("commandStack.changed", function () {
-        dirty = true;
-        say(box.getAttribute("data-text-unsaved"), false);
-      });
+      modeler.on("commandStack.changed", draft.changed);
       if (!choices) {
         var missing = document.createElement("p");
         missing.className = "app-diagram-error";
@@ -138,7 +111,7 @@
       }
       modeler.importXML(box.getAttribute("data-xml")).then(function () {
         modeler.get("canvas").zoom("fit-viewport", "auto");
-        dirty = false;
+        draft.clean();
         box.setAttribute("data-editor-ready", "true");
         say(box.getAttribute("data-text-ready"), false);
       }).catch(function () {
