@@ -934,12 +934,38 @@ def _asked(first: Call, second: Call) -> list[tuple[str, str]]:
     return pairs
 
 
+def _whole(identifier: str) -> re.Pattern[str]:
+    """The identifier as a whole token, not as part of a longer word, number or token."""
+    return re.compile(rf"(?<![\w-]){re.escape(identifier)}(?![\w-])")
+
+
 def _same_404(first: Any, second: Any, asked: list[tuple[str, str]]) -> bool:
-    """Both 404, with the same text but for the identifiers each one asked about."""
+    """Both 404, with the same text but for the identifiers each one asked about.
+
+    An identifier is replaced only where it stands alone: a short one such as «21» also occurs
+    inside the page's random CSRF token, and replacing it there made the texts differ at random.
+    """
     one, other = first.text, second.text
     for a, b in asked:
-        one, other = one.replace(a, "<id>"), other.replace(b, "<id>")
+        one, other = _whole(a).sub("<id>", one), _whole(b).sub("<id>", other)
     return first.status_code == second.status_code == 404 and one == other
+
+
+def test_the_404_comparison_ignores_identifiers_inside_other_tokens() -> None:
+    """A consent id «21» inside the CSRF token of both pages must not make them differ."""
+
+    class Page:
+        status_code = 404
+
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+    token = "Awa4bV33x21kAtyZ"
+    mine = Page(f'<input value="{token}"><p>/casi/MILANO-2026-00001/consensi/21/revoca</p>')
+    unknown = Page(f'<input value="{token}"><p>/casi/NESSUNO-1/consensi/999999/revoca</p>')
+    asked = [("MILANO-2026-00001", "NESSUNO-1"), ("21", "999999")]
+    assert _same_404(mine, unknown, asked)
+    assert not _same_404(mine, Page(f'<input value="{token}"><p>/casi/NESSUNO-1/consensi/999999</p>'), asked)
 
 
 def test_every_route_declares_its_permission_and_has_a_sample(app) -> None:  # type: ignore[no-untyped-def]
