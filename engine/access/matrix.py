@@ -43,6 +43,9 @@ class Action(StrEnum):
     PROCESS_DEPLOY = "process.deploy"
     CASE_MIGRATE = "case.migrate"
     HISTORY_VERIFY = "history.verify"
+    AUDIT_EXPLORE = "audit.explore"
+    READLOG_READ = "readlog.read"
+    RETENTION_MANAGE = "retention.manage"
     REPORT_AGGREGATE = "report.aggregate"
     ADMIN_USERS = "admin.users"
     ADMIN_AMBITI = "admin.ambiti"
@@ -68,6 +71,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.PROCESS_DEPLOY: "Pubblicare processi e moduli",
     Action.CASE_MIGRATE: "Migrare o riprendere casi su una nuova versione",
     Action.HISTORY_VERIFY: "Verificare la catena della storia dei casi",
+    Action.AUDIT_EXPLORE: "Esplorare i casi e la loro storia completa, con i valori (revisione)",
+    Action.READLOG_READ: "Leggere il registro degli accessi ai fascicoli",
+    Action.RETENTION_MANAGE: "Stabilire la conservazione e cancellare o anonimizzare i casi scaduti",
     Action.REPORT_AGGREGATE: "Vedere dati aggregati e anonimi",
     Action.ADMIN_USERS: "Gestire utenti e ruoli",
     Action.ADMIN_AMBITI: "Gestire gli Ambiti",
@@ -84,6 +90,8 @@ READ_ONLY = frozenset(
         Action.CASE_READ,
         Action.MESSAGE_OUTBOX,
         Action.HISTORY_VERIFY,
+        Action.AUDIT_EXPLORE,
+        Action.READLOG_READ,
         Action.REPORT_AGGREGATE,
         Action.OPLOG_READ,
         Action.PROCESS_READ,
@@ -97,6 +105,7 @@ PERSONAL_DATA = frozenset(
         Action.CASE_EXPORT,
         Action.MESSAGE_OUTBOX,
         Action.CONSENT_RECORD,
+        Action.AUDIT_EXPLORE,
     }
 )
 
@@ -120,12 +129,13 @@ _COORDINATOR: dict[Action, Scope] = {
     Action.PROCESS_DEPLOY: A,
     Action.CASE_MIGRATE: A,
     Action.HISTORY_VERIFY: A,
+    Action.AUDIT_EXPLORE: A,
     Action.REPORT_AGGREGATE: A,
 }
 
 MATRIX: dict[str, dict[Action, Scope]] = {
     **{r.code: dict(_OPERATOR) for r in ROLES if r.kind is Kind.OPERATOR},
-    "direttore_pua": {**_COORDINATOR, Action.CASE_ERASE: A},
+    "direttore_pua": {**_COORDINATOR, Action.CASE_ERASE: A, Action.READLOG_READ: A},
     "scc": dict(_COORDINATOR),
     "coordinamento_regionale": {
         Action.CASE_READ: R,
@@ -134,6 +144,8 @@ MATRIX: dict[str, dict[Action, Scope]] = {
         Action.PROCESS_DEPLOY: R,
         Action.CASE_MIGRATE: R,
         Action.HISTORY_VERIFY: R,
+        Action.AUDIT_EXPLORE: R,
+        Action.RETENTION_MANAGE: R,
         Action.REPORT_AGGREGATE: R,
         Action.MESSAGE_OUTBOX: R,
         Action.ACCOUNT_SELF: R,
@@ -142,6 +154,8 @@ MATRIX: dict[str, dict[Action, Scope]] = {
         Action.CASE_READ: R,
         Action.MESSAGE_OUTBOX: R,
         Action.HISTORY_VERIFY: R,
+        Action.AUDIT_EXPLORE: R,
+        Action.READLOG_READ: R,
         Action.REPORT_AGGREGATE: R,
         Action.OPLOG_READ: R,
         Action.PROCESS_READ: R,
