@@ -27,11 +27,13 @@ from engine.spiff.parsing import (
     check_timer_value,
     parse_bundle,
 )
+from engine.spiff.paths import DiagramPath, StoredTask, element_forms, stored_parent, trace_paths
 
 __all__ = [
     "TOP",
     "Case",
     "CodeItem",
+    "DiagramPath",
     "HumanTaskInfo",
     "HumanTaskView",
     "MessageWait",
@@ -43,6 +45,7 @@ __all__ = [
     "SpecSet",
     "StepEvent",
     "StepReport",
+    "StoredTask",
     "TaskRow",
     "TimerView",
     "add_iso_duration",
@@ -50,7 +53,10 @@ __all__ = [
     "check_constructs",
     "check_timer_value",
     "code_message",
+    "element_forms",
     "has_plain_start",
     "json_syntax",
     "parse_bundle",
+    "stored_parent",
+    "trace_paths",
 ]

@@ -45,7 +45,7 @@ from engine.errors import EngineStateError, ScriptError
 from engine.sandbox import SandboxFailure, get_pool
 from engine.spiff import prediction
 from engine.spiff.parsing import SERIALIZER, load_spec_json
-from engine.spiff.pruning import prune_workflow, tree_depth
+from engine.spiff.pruning import prune_workflow, tree_depth, true_parent
 from engine.spiff.scripting import SCRIPT_ENGINE
 
 _REGISTRY = SERIALIZER.registry
@@ -643,7 +643,7 @@ class Case:
                     "workflow_id": workflow_id,
                     "spec_name": task.task_spec.name,
                     "state": task.state,
-                    "parent_id": str(task._parent) if task._parent else None,
+                    "parent_id": true_parent(task),
                     "last_state_change": task.last_state_change,
                 }
             )

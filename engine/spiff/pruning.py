@@ -18,6 +18,8 @@ irrelevant and return them for the archive. A finished task stays when:
 
 Everything else finished goes: leaves are deleted, and a finished task whose only
 child is finished is spliced out (the child takes its place under the grandparent).
+The child then remembers its true parent (`TRUE_PARENT` in its internal data), so the
+archive and the path drawn for auditors still say which element led to which.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ from SpiffWorkflow.util.task import TaskState
 FINISHED = TaskState.FINISHED_MASK
 NOT_FINISHED = TaskState.NOT_FINISHED_MASK
 GONE = TaskState.COMPLETED | TaskState.CANCELLED
+TRUE_PARENT = "inlav_parent"
+"""Internal-data key of a task whose parent was spliced out: the id of that parent."""
+
+
+def true_parent(task: Any) -> str | None:
+    """The id of the task that really preceded `task` (splicing may have moved it up)."""
+    kept = task.internal_data.get(TRUE_PARENT)
+    if isinstance(kept, str):
+        return kept
+    return str(task._parent) if task._parent is not None else None
 
 
 def prune_workflow(top: Any) -> list[tuple[Any, Any]]:
@@ -179,6 +191,7 @@ def _prune_tree(top: Any, workflow: Any) -> list[Any]:
             continue
         index = parent._children.index(task.id)
         parent._children[index] = child.id
+        child.internal_data.setdefault(TRUE_PARENT, str(task.id))
         child._parent = parent.id
         task._children = []
         top.event_manager.remove_task(task)
