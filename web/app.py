@@ -18,6 +18,7 @@ from web.routes import (
     admin,
     api,
     audit,
+    audit_story,
     auth,
     cases,
     contacts,
@@ -79,7 +80,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
         studio_migrate,
     )
     routers = (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, *studio_routers)
-    for module in (*routers, admin, audit, api):
+    for module in (*routers, admin, audit, audit_story, api):
         app.include_router(module.router)
     app.include_router(privacy.api_router)
 
