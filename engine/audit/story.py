@@ -118,6 +118,14 @@ class FieldChange:
     def change_label(self) -> str:
         return CHANGE_LABELS.get(self.change, self.change)
 
+    @property
+    def before_text(self) -> str:
+        return value_text(self.before)
+
+    @property
+    def after_text(self) -> str:
+        return value_text(self.after)
+
 
 @dataclass
 class StoryEvent:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -141,6 +142,15 @@ def trace_paths(
         before = _element_before(task, by_id, element)
         if before is not None:
             path.transitions.add((before, name))
+        if task.state == TaskState.COMPLETED:
+            # A parallel join fires only when every input has arrived: all its incoming flows
+            # were taken, though the tree keeps one of the arriving branches as its parent.
+            task_spec = workflow_specs[task.workflow_id].task_specs.get(task.spec_name)
+            if isinstance(task_spec, ParallelGateway):
+                for source in task_spec.inputs:
+                    source_id = getattr(source, "bpmn_id", None)
+                    if isinstance(source_id, str):
+                        path.transitions.add((source_id, name))
     if failed_element and not any(p.failed for p in paths.values()):
         for workflow_id, path in paths.items():
             spec = workflow_specs.get(workflow_id)

@@ -25,7 +25,14 @@ def story_case(web_platform) -> str:
     with transaction(web_platform.sessions) as session:
         create_user(session, "rita", "Rita Revisori", PASSWORD, [("revisore", None)])
         create_user(session, "luca", "Luca Bianchi", PASSWORD, [("direttore_pua", "LECCO")])
-        outcome = start_case(session, web_platform.settings, ANNA, "sample_case", "MILANO", {"durata_sollecito": "PT1H", "nota_avvio": "=1+1"})
+        outcome = start_case(
+            session,
+            web_platform.settings,
+            ANNA,
+            "sample_case",
+            "MILANO",
+            {"durata_sollecito": "PT1H", "nota_avvio": "=1+1"},
+        )
         task = session.scalar(select(HumanTask).where(HumanTask.instance_id == outcome.instance.id))
         claim_task(session, task.task_id, ANNA)
         done = complete_task(session, web_platform.settings, task.task_id, CONTACT, ANNA)

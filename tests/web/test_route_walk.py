@@ -759,6 +759,30 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/audit/operazioni"): Sample(
         Action.OPLOG_READ, lambda w, p, t: Call("GET", "/audit/operazioni"), scoped=False
     ),
+    # the auditor's instance page and its exports
+    ("GET", "/audit/istanze/{case_code:casecode}"): Sample(
+        Action.AUDIT_EXPLORE, lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}?passo=1")
+    ),
+    ("GET", "/audit/istanze/{case_code:casecode}/diagramma.bpmn"): Sample(
+        Action.AUDIT_EXPLORE, lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}/diagramma.bpmn")
+    ),
+    ("GET", "/audit/istanze/{case_code:casecode}/file/{definition_id:int}/{name}"): Sample(
+        Action.AUDIT_EXPLORE,
+        lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}/file/{w.base_version()}/{START}.bpmn"),
+    ),
+    ("GET", "/audit/istanze/{case_code:casecode}/file/{definition_id:int}/{name}/scarica"): Sample(
+        Action.AUDIT_EXPLORE,
+        lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}/file/{w.base_version()}/{START}.bpmn/scarica"),
+    ),
+    ("GET", "/audit/istanze/{case_code:casecode}/storia.json"): Sample(
+        Action.AUDIT_EXPLORE, lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}/storia.json")
+    ),
+    ("GET", "/audit/istanze/{case_code:casecode}/storia.csv"): Sample(
+        Action.AUDIT_EXPLORE, lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}/storia.csv")
+    ),
+    ("GET", "/audit/istanze/{case_code:casecode}/stampa"): Sample(
+        Action.AUDIT_EXPLORE, lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}/stampa")
+    ),
     # personal data (consent, export, erasure)
     ("POST", "/privacy/casi/{case_code:path}/consensi"): Sample(
         Action.CONSENT_RECORD,
