@@ -301,7 +301,7 @@ def _details(kind: str, detail: Any) -> list[tuple[str, str]]:
     if not isinstance(detail, dict):
         return [] if detail is None else [("Dettaglio", value_text(detail))]
     labels = {**DETAIL_LABELS, **DETAIL_LABELS_BY_KIND.get(kind, {})}
-    return [(labels.get(k, k), value_text(v)) for k, v in detail.items() if v not in (None, "", [], {})]
+    return [(labels.get(str(k), str(k)), value_text(v)) for k, v in detail.items() if v not in (None, "", [], {})]
 
 
 class _FieldLabels:
@@ -365,7 +365,7 @@ def data_after(session: Session, settings: Settings, actor: Actor, case_code: st
     )
     # Sealing is deterministic per case: sealed diffs replay onto sealed data exactly.
     for text in diffs:
-        diff = codec.from_jsonable_text(text)
+        diff = codec.from_jsonable_text(text or "null")
         apply_diff(data, diff if isinstance(diff, dict) else None)
     opened = cipher_for(session, settings, instance).open_data(data, ERASED)
     return opened if isinstance(opened, dict) else {}

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from engine.audit.story import ChainCheck, Story, StoryEvent, value_text
+from engine.audit.story import ChainCheck, FieldChange, Story, StoryEvent, value_text
 from engine.clock import as_utc
 
 CSV_HEADER = [
@@ -100,7 +100,7 @@ def story_csv(story: Story) -> str:
             e.title or "",
         ]
         details = "; ".join(f"{label}: {text}" for label, text in e.details)
-        changes = e.changes or [None]
+        changes: list[FieldChange | None] = [*e.changes] or [None]
         for c in changes:
             tail = (
                 [

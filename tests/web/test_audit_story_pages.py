@@ -10,10 +10,10 @@ import re
 import pytest
 from sqlalchemy import select, text
 
+from engine import claim_task, complete_task, start_case
 from engine.access.accounts import create_user
 from engine.db import transaction
 from engine.models import HumanTask, ProcessInstance
-from engine import claim_task, complete_task, start_case
 from tests.web.conftest import ANNA, HX, PASSWORD, login
 
 CONTACT = {"alias": "Amir Zeta", "eta": 30, "grado": "lavoro_nero", "tipi_intervento": ["orientamento", "legale"]}

@@ -69,6 +69,7 @@ async function draw(box) {
     show(box, box.getAttribute('data-text-ready'), false);
   } catch (error) {
     box.setAttribute('data-diagram-ready', 'error');
+    box.setAttribute('data-diagram-problem', String((error && error.message) || error));
     show(box, box.getAttribute('data-text-error'), true);
   }
 }
