@@ -27,7 +27,7 @@ from engine.safexml import UnsafeXml, parse_xml
 from engine.spiff import TOP, DiagramPath, StoredTask, stored_parent, trace_paths
 
 FILE_KINDS = {"bpmn": "Diagramma BPMN", "dmn": "Tabella di decisione DMN", "json": "Modulo (JSON)"}
-STATE_LABELS = {"completed": "completato", "current": "in corso", "failed": "in errore"}
+STATE_LABELS = {"completed": "completato", "current": "in corso", "failed": "in errore", "flow": "flusso percorso"}
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,19 @@ def instance_diagram(
     file_name, xml = _bpmn_file(session, definition.id, path.process_key)
     names, flows = _diagram_elements(xml, path.process_key)
     taken = sorted(fid for fid, pair in flows.items() if pair in path.transitions)
-    steps = [PathStep(e, names.get(e, e), "failed") for e in sorted(path.failed)]
-    steps += [PathStep(e, names.get(e, e), "current") for e in sorted(path.current - path.failed)]
-    steps += [PathStep(e, names.get(e, e), "completed") for e in sorted(path.completed - path.current - path.failed)]
+    # The text alternative follows the file's order: failed first, then live, then completed, then the flows.
+    order = {element: index for index, element in enumerate(names)}
+
+    def ordered(elements: set[str]) -> list[str]:
+        return sorted(elements, key=lambda e: (order.get(e, len(order)), e))
+
+    steps = [PathStep(e, names.get(e, e), "failed") for e in ordered(path.failed)]
+    steps += [PathStep(e, names.get(e, e), "current") for e in ordered(path.current - path.failed)]
+    steps += [PathStep(e, names.get(e, e), "completed") for e in ordered(path.completed - path.current - path.failed)]
+    steps += [
+        PathStep(fid, f"{names.get(flows[fid][0], flows[fid][0])} → {names.get(flows[fid][1], flows[fid][1])}", "flow")
+        for fid in sorted(taken, key=lambda f: order.get(flows[f][0], len(order)))
+    ]
     versions = {
         d.id: d.version
         for d in definitions.definitions_by_id(session, {p.definition_id for p in paths.values()}).values()

@@ -196,7 +196,8 @@ def test_path_with_gateway_call_activity_message_and_parallel_join(db, settings)
     called = instance_diagram(db, settings, AUDITOR, instance.case_code, call.workflow_id)
     assert "eroga" in called.completed and called.current == []
     steps = {s.element: s.state_label for s in top.steps}
-    assert steps["registra"] == "completato"
+    assert steps["registra"] == "completato" and steps["f2"] == "flusso percorso"
+    assert "Registra il contatto → Calcola la fascia d'età" in [s.name for s in top.steps if s.state == "flow"]
 
 
 def test_path_through_a_boundary_timer(db, settings) -> None:
