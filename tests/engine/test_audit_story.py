@@ -286,3 +286,11 @@ def test_model_files_of_the_pinned_bundle(db, settings) -> None:
         model_file(db, AUDITOR, instance.case_code, files[0].definition_id, "altro.bpmn")
     with pytest.raises(NotFound):
         model_files(db, LECCO_DIRECTOR, instance.case_code)
+
+
+def test_csv_cells_never_run_as_formulas() -> None:
+    from engine.audit import neutralise
+
+    for cell in ("=SUM(A1)", "+39 333", "-2", "@cmd", "\tx"):
+        assert neutralise(cell) == "'" + cell
+    assert neutralise("Amir") == "Amir" and neutralise("") == ""
