@@ -1,4 +1,4 @@
-"""The auditor's workspace: the operation log of administrative acts (more to come).
+"""The auditor's workspace: the operation log of administrative acts and the read-access log.
 
 Callers import from here.
 """
@@ -15,16 +15,42 @@ from engine.audit.oplog import (
     scrub,
     verify_oplog,
 )
+from engine.audit.reads import (
+    READ_CHANNELS,
+    READ_WHAT,
+    CaseRef,
+    Read,
+    ReadFilter,
+    ReadPage,
+    case_ref,
+    list_reads,
+    reads_by_user,
+    reads_of_case,
+    record_read,
+    record_reads,
+)
 
 __all__ = [
     "ACTIONS",
     "CHANGED",
+    "READ_CHANNELS",
+    "READ_WHAT",
     "TARGET_KINDS",
+    "CaseRef",
     "Operation",
     "OperationFilter",
     "OperationPage",
+    "Read",
+    "ReadFilter",
+    "ReadPage",
+    "case_ref",
     "list_operations",
+    "list_reads",
+    "reads_by_user",
+    "reads_of_case",
     "record",
+    "record_read",
+    "record_reads",
     "scrub",
     "verify_oplog",
 ]
