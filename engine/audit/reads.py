@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, insert, select
@@ -205,7 +205,8 @@ class ReadPage:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LOCAL)
+    """Local midnight of a day, in UTC: SQLite compares stored times as text without their zone."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL).astimezone(UTC)
 
 
 def _filtered(flt: ReadFilter, ambiti: frozenset[str] | None) -> Select[ReadLog]:
