@@ -312,3 +312,18 @@ def test_a_view_that_cannot_be_recorded_is_refused(
         assert "Stato:" not in shown.output
     assert added == []
     assert anna.get(f"/casi/{milano_case}").status_code == 200, "recording works again"
+
+
+def test_the_log_page_costs_the_same_queries_whatever_the_rows(clients, seeded, milano_case) -> None:
+    from tests.web.test_inbox_queries import count_queries
+
+    rita, carla = clients("rita"), clients("carla")
+    path = "/audit/accessi?utente=carla&cosa=case_file"
+    rita.get(path)  # warm up (session touch)
+    carla.get(f"/casi/{milano_case}")
+    few = count_queries(seeded, lambda: rita.get(path))
+    for _ in range(PAGE + 2):
+        carla.get(f"/casi/{milano_case}")
+    many = count_queries(seeded, lambda: rita.get(path))
+    assert "Pagina 1 di 2" in rita.get(path).text
+    assert few == many <= 8, (few, many)
