@@ -10,14 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from engine import Platform, start_instance
-from engine.access import create_token
+from engine.access import Actor, create_token
 from engine.access.accounts import create_user
-from engine.audit import reads_of_case
+from engine.audit import case_ref, reads_of_case
 from engine.db import read_transaction, transaction
 from engine.models import AppUser, ReadLog
 from tests.conftest import deploy
@@ -27,6 +28,7 @@ from tests.web.test_privacy_pages import held_case
 from web.app import create_app
 from web.cli import app as cli_app
 from web.config import load_web_settings
+from web.routes.audit_reads import REFRESH, ReadLogUnavailable, log_read, log_reads
 
 pytestmark = pytest.mark.db
 
@@ -238,8 +240,6 @@ def test_filters_pages_and_fragments(clients, seeded, milano_case, lecco_case) -
 
 
 def test_the_case_reads_partial_lists_the_last_reads(app, seeded, milano_case) -> None:
-    from engine.access import Actor
-
     all_reads = reads(seeded, milano_case)
     assert all_reads
     auditor = Actor("rita", grants=frozenset({("revisore", None)}))
@@ -327,3 +327,24 @@ def test_the_log_page_costs_the_same_queries_whatever_the_rows(clients, seeded, 
     many = count_queries(seeded, lambda: rita.get(path))
     assert "Pagina 1 di 2" in rita.get(path).text
     assert few == many <= 8, (few, many)
+
+
+def _request(app) -> Request:  # type: ignore[no-untyped-def]
+    """A request of the app under test, as a route of the auditor's pages receives it."""
+    return Request({"type": "http", "app": app, "method": "GET", "path": "/audit/istanze", "headers": []})
+
+
+def test_the_helpers_other_pages_call(app, seeded, milano_case, lecco_case) -> None:
+    auditor = Actor("rita", grants=frozenset({("revisore", None)}))
+    with new_reads(seeded, milano_case) as added:
+        log_read(_request(app), auditor, milano_case, "instance_page")
+        log_read(_request(app), auditor, milano_case, "instance_page", coalesce=REFRESH)  # a refresh
+        log_read(_request(app), auditor, milano_case, "history_csv")
+    assert added == [("rita", "instance_page", "web", None), ("rita", "history_csv", "web", None)]
+    with read_transaction(seeded.sessions) as session:
+        both = [case_ref(session, code) for code in (milano_case, lecco_case)]
+    with new_reads(seeded, milano_case) as mi, new_reads(seeded, lecco_case) as lc:
+        assert log_reads(_request(app), auditor, both, "bulk_export", detail="XLSX") == 2
+    assert mi == lc == [("rita", "bulk_export", "web", "XLSX")]
+    with read_log_refused(seeded), pytest.raises(ReadLogUnavailable):
+        log_reads(_request(app), auditor, both, "bulk_export")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode
@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.access import Action, Actor
-from engine.audit import READ_CHANNELS, READ_WHAT, CaseRef, ReadFilter, list_reads, record_read
+from engine.audit import READ_CHANNELS, READ_WHAT, CaseRef, ReadFilter, list_reads, record_read, record_reads
 from engine.db import read_transaction, transaction
 from engine.models import ProcessInstance
 from web.errors import error_response
@@ -53,6 +53,23 @@ def log_read(
     try:
         with transaction(platform_of(request).sessions) as session:
             record_read(session, actor, case, what, channel, detail, coalesce)
+    except SQLAlchemyError as exc:
+        log.error("registro degli accessi non scritto (%s %s): %s", request.method, request.url.path, exc)
+        raise ReadLogUnavailable from exc
+
+
+def log_reads(
+    request: Request,
+    actor: Actor,
+    cases: Iterable[ProcessInstance | CaseRef],
+    what: str,
+    channel: str = "web",
+    detail: str | None = None,
+) -> int:
+    """Put a view of many cases (a bulk export) on record, one row per case; refused as `log_read`."""
+    try:
+        with transaction(platform_of(request).sessions) as session:
+            return record_reads(session, actor, cases, what, channel, detail)
     except SQLAlchemyError as exc:
         log.error("registro degli accessi non scritto (%s %s): %s", request.method, request.url.path, exc)
         raise ReadLogUnavailable from exc
