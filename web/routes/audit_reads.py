@@ -49,6 +49,8 @@ def log_read(
 
     Called after the read succeeded and before the response leaves. If the row cannot be
     written the view is refused (503): a case shown without a trace would defeat the log.
+    Outside the read transaction pass a `CaseRef` taken inside it (or the case code): an
+    instance of a closed session can no longer be read.
     """
     try:
         with transaction(platform_of(request).sessions) as session:
