@@ -537,6 +537,26 @@ class OperationLog(Base):
     __table_args__ = (Index("ix_operation_log_target_kind_target_id", "target_kind", "target_id"),)
 
 
+class ReadLog(Base):
+    """Append-only record of every view of a case's personal data: who, when, which case, what, how.
+
+    No foreign key to the case: the record of who read a case must outlive the case itself
+    (retention may purge it). Names and aliases never enter it, only codes and usernames.
+    """
+
+    __tablename__ = "read_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(TS, index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    instance_id: Mapped[int] = mapped_column(Integer)
+    case_code: Mapped[str] = mapped_column(String(64), index=True)
+    ambito_code: Mapped[str] = mapped_column(String(32), index=True)
+    what: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    detail: Mapped[str | None] = mapped_column(String(200))
+
+
 # --------------------------------------------------------------------------- studio: drafts
 
 

@@ -18,6 +18,7 @@ from web.routes import (
     admin,
     api,
     audit,
+    audit_reads,
     audit_story,
     auth,
     cases,
@@ -65,6 +66,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
     errors.install(app)
+    audit_reads.install(app)
     # Forms and JSON API bodies share one limit, checked on the declared and the streamed size.
     app.add_middleware(BodyLimit, max_bytes=app.state.web_settings.max_body_bytes)
     # privacy before cases: its pages live under /privacy/casi/, never under the case page's catch-all;
@@ -80,7 +82,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
         studio_migrate,
     )
     routers = (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, *studio_routers)
-    for module in (*routers, admin, audit, audit_story, api):
+    for module in (*routers, admin, audit, audit_story, audit_reads, api):
         app.include_router(module.router)
     app.include_router(privacy.api_router)
 

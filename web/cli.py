@@ -12,7 +12,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from alembic.util.exc import CommandError
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from engine import (
     SYSTEM,
@@ -36,6 +36,7 @@ from engine import (
     verify_chain,
 )
 from engine.access import Action, permits_in, require_in
+from engine.audit import CaseRef, record_read
 from engine.casefile import STATUS_LABELS, get_case, start_case
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
@@ -371,24 +372,31 @@ def instances_show(case_code: str, user: UserOpt = None) -> None:
     """Mostra un caso: stato, errori, attività aperte."""
     platform = _platform()
     actor = acting(platform, user, Action.CASE_READ)
+    lines: list[tuple[str, str | None]] = []
     try:
         with read_transaction(platform.sessions) as session:
             instance = get_case(session, case_code, actor)
-            typer.echo(f"Caso {instance.case_code} — {instance.process_key} — Ambito {instance.ambito_code}")
-            typer.echo(
-                f"Stato: {STATUS_LABELS.get(instance.status, instance.status)}  avviato da {instance.started_by} "
-                f"il {instance.started_at:%d/%m/%Y %H:%M} (UTC)"
+            seen = CaseRef.of(instance)
+            lines.append((f"Caso {instance.case_code} — {instance.process_key} — Ambito {instance.ambito_code}", None))
+            lines.append(
+                (
+                    f"Stato: {STATUS_LABELS.get(instance.status, instance.status)}  avviato da {instance.started_by} "
+                    f"il {instance.started_at:%d/%m/%Y %H:%M} (UTC)",
+                    None,
+                )
             )
             if instance.error_message:
                 # The message already says where («Errore nell'elemento …»): printed as it is.
-                typer.secho(instance.error_message, fg=typer.colors.RED)
+                lines.append((instance.error_message, typer.colors.RED))
             tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
             for task in tasks:
-                typer.echo(
-                    f"  attività {task.task_id}  {task.title}  [{task.lane}]  {task.assignee or 'non assegnata'}"
-                )
+                assignee = task.assignee or "non assegnata"
+                lines.append((f"  attività {task.task_id}  {task.title}  [{task.lane}]  {assignee}", None))
     except EngineError as exc:
         fail(str(exc))
+    _log_read(platform, actor, seen, "case_summary")
+    for text, colour in lines:
+        typer.secho(text, fg=colour)
 
 
 @instances_app.command("history")
@@ -400,22 +408,48 @@ def instances_history(
     """Stampa la cronologia di un caso (chi ha fatto cosa, quando, su quale versione)."""
     platform = _platform()
     actor = acting(platform, user, Action.HISTORY_VERIFY if verify else Action.CASE_READ)
+    broken: list[int] = []
     try:
         with read_transaction(platform.sessions) as session:
             instance = get_case(session, case_code, actor)
+            seen = CaseRef.of(instance)
             rows = session.scalars(
                 select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)
             )
-            for row in rows:
-                what = row.task_title or row.task_name or ""
-                typer.echo(f"{row.seq:4d} {row.occurred_at:%Y-%m-%d %H:%M:%S} {row.actor:12s} {row.kind:22s} {what}")
+            lines = [
+                f"{row.seq:4d} {row.occurred_at:%Y-%m-%d %H:%M:%S} {row.actor:12s} {row.kind:22s} "
+                f"{row.task_title or row.task_name or ''}"
+                for row in rows
+            ]
             if verify:
                 broken = verify_chain(session, instance.id)
-                if broken:
-                    fail(f"Catena di hash NON integra agli eventi: {broken}")
-                typer.echo("Catena di hash integra.")
     except EngineError as exc:
         fail(str(exc))
+    _log_read(platform, actor, seen, "history", "con verifica della catena" if verify else None)
+    for line in lines:
+        typer.echo(line)
+    if broken:
+        fail(f"Catena di hash NON integra agli eventi: {broken}")
+    if verify:
+        typer.echo("Catena di hash integra.")
+
+
+def _log_read(platform: Platform, actor: Actor, seen: CaseRef, what: str, detail: str | None = None) -> None:
+    """Put a case printed on the command line on record first, in its own transaction.
+
+    If the row cannot be written nothing is printed: a case shown without a trace would
+    defeat the read-access log (the same choice as the web pages).
+    """
+    if actor.system:
+        detail = "; ".join(d for d in ("console del server, senza --user", detail) if d)
+    try:
+        with transaction(platform.sessions) as session:
+            record_read(session, actor, seen, what, "cli", detail)
+    except SQLAlchemyError:
+        fail(
+            "Il registro degli accessi non si può scrivere: per tutelare la riservatezza il caso non viene "
+            "mostrato. Riprovare tra poco."
+        )
 
 
 @instances_app.command("migrate")

@@ -1,4 +1,5 @@
-"""The auditor's workspace: the operation log of administrative acts, each instance's story.
+"""The auditor's workspace: the operation log of administrative acts, each instance's story,
+the read-access log.
 
 Callers import from here.
 """
@@ -25,6 +26,20 @@ from engine.audit.oplog import (
     scrub,
     verify_oplog,
 )
+from engine.audit.reads import (
+    READ_CHANNELS,
+    READ_WHAT,
+    CaseRef,
+    Read,
+    ReadFilter,
+    ReadPage,
+    case_ref,
+    list_reads,
+    reads_by_user,
+    reads_of_case,
+    record_read,
+    record_reads,
+)
 from engine.audit.story import (
     KIND_LABELS,
     ChainCheck,
@@ -45,8 +60,11 @@ __all__ = [
     "ACTIONS",
     "CHANGED",
     "KIND_LABELS",
+    "READ_CHANNELS",
+    "READ_WHAT",
     "TARGET_KINDS",
     "CallLink",
+    "CaseRef",
     "ChainCheck",
     "FieldChange",
     "InstanceDiagram",
@@ -56,8 +74,12 @@ __all__ = [
     "OperationFilter",
     "OperationPage",
     "PathStep",
+    "Read",
+    "ReadFilter",
+    "ReadPage",
     "Story",
     "StoryEvent",
+    "case_ref",
     "check_chain",
     "data_after",
     "get_instance",
@@ -66,10 +88,15 @@ __all__ = [
     "instance_story",
     "kind_label",
     "list_operations",
+    "list_reads",
     "model_file",
     "model_files",
     "neutralise",
+    "reads_by_user",
+    "reads_of_case",
     "record",
+    "record_read",
+    "record_reads",
     "scrub",
     "story_csv",
     "story_json",

@@ -57,7 +57,9 @@ from web.security import ApiPermit, Permit, public_route
 
 HOME, OTHER = "MILANO", "LECCO"
 # Tables a request may touch for bookkeeping without changing anything the product holds.
-BOOKKEEPING = {"web_session", "api_token"}
+# The read-access log is a deliberate write of every reader, the auditor included: viewing a
+# case must leave its row there (tests/web/test_read_log_pages.py checks that it does).
+BOOKKEEPING = {"web_session", "api_token", "read_log"}
 # Routes Starlette/FastAPI add by themselves (static files, the OpenAPI description).
 FRAMEWORK = {"/static", "/api/openapi.json"}
 
@@ -782,6 +784,9 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("GET", "/audit/istanze/{case_code:casecode}/stampa"): Sample(
         Action.AUDIT_EXPLORE, lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}/stampa")
+    ),
+    ("GET", "/audit/accessi"): Sample(
+        Action.READLOG_READ, lambda w, p, t: Call("GET", f"/audit/accessi?caso={w.case_code}"), scoped=False
     ),
     # personal data (consent, export, erasure)
     ("POST", "/privacy/casi/{case_code:path}/consensi"): Sample(

@@ -33,12 +33,14 @@ from engine import (
 from engine import case_file as load_case_file
 from engine.access import Action
 from engine.access.roles import role_label
+from engine.audit import CaseRef
 from engine.clock import as_utc
 from engine.db import read_transaction, transaction
 from engine.messages import accept_message, acknowledge, outbox, payload_of
 from engine.models import HumanTask, ProcessInstance
 from web.errors import diagram_message, problem_responses
 from web.params import BigRowId
+from web.routes.audit_reads import log_read
 from web.security import ApiViewer, allow_api, platform_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -273,7 +275,10 @@ def api_case(request: Request, case_code: str, viewer: ApiViewer) -> CaseOut:
     """Stage, open tasks, timeline, PIP, referrals and data of a case."""
     platform = platform_of(request)
     with read_transaction(platform.sessions) as session:
-        return CaseOut.of(load_case_file(session, platform.settings, case_code, viewer.actor))
+        file = load_case_file(session, platform.settings, case_code, viewer.actor)
+        out, seen = CaseOut.of(file), CaseRef.of(file.instance)
+    log_read(request, viewer.actor, seen, "case_file", channel="api")
+    return out
 
 
 @router.get(

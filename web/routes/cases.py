@@ -7,9 +7,11 @@ from fastapi.responses import Response
 
 from engine import case_file, recent_cases, search_cases
 from engine.access import Action
+from engine.audit import CaseRef
 from engine.db import read_transaction
+from web.routes.audit_reads import REFRESH, log_read
 from web.security import CurrentViewer, allow, platform_of
-from web.templating import render
+from web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 NOTICES = {
@@ -44,4 +46,12 @@ def case_page(request: Request, case_code: str, viewer: CurrentViewer) -> Respon
     with read_transaction(platform.sessions) as session:
         file = case_file(session, platform.settings, case_code, viewer.actor)
         notice = NOTICES.get(request.query_params.get("esito", ""))
-        return render(request, "case.html", {"file": file, "notice": notice}, partial="partials/case_body.html")
+        response = render(request, "case.html", {"file": file, "notice": notice}, partial="partials/case_body.html")
+        seen = CaseRef.of(file.instance)
+    # One record per view of the file. A full page load is always a new view. An htmx request
+    # returns the same whole file (partials/case_body.html), so it is recorded too, unless the
+    # same person read this case on the web in the last minutes: then it is a refresh of the
+    # file already on her screen, not a new view. The window is checked on the server, so a
+    # request that merely claims to be htmx cannot read a case without leaving a first trace.
+    log_read(request, viewer.actor, seen, "case_file", coalesce=REFRESH if is_htmx(request) else None)
+    return response

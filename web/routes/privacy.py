@@ -29,6 +29,7 @@ from engine.privacy import (
 )
 from web.errors import problem_responses
 from web.params import BigRowId, RowId
+from web.routes.audit_reads import log_read
 from web.security import ApiViewer, CsrfViewer, CurrentViewer, FormPairs, allow, allow_api, platform_of
 from web.templating import is_htmx, render
 
@@ -121,6 +122,7 @@ def export_json(request: Request, case_code: str, viewer: CurrentViewer) -> Resp
     platform = platform_of(request)
     with read_transaction(platform.sessions) as session:
         exported = export_subject(session, platform.settings, viewer.actor, case_code)
+    log_read(request, viewer.actor, case_code, "personal_export", detail="JSON")
     name = "dati-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in case_code) + ".json"
     return Response(
         json.dumps(exported, ensure_ascii=False, indent=2),
@@ -135,7 +137,9 @@ def export_page(request: Request, case_code: str, viewer: CurrentViewer) -> Resp
     platform = platform_of(request)
     with read_transaction(platform.sessions) as session:
         exported = export_subject(session, platform.settings, viewer.actor, case_code)
-    return render(request, "privacy/export.html", {"export": exported, "scopes": SCOPES, "channels": CHANNELS})
+        response = render(request, "privacy/export.html", {"export": exported, "scopes": SCOPES, "channels": CHANNELS})
+    log_read(request, viewer.actor, case_code, "personal_export", detail="pagina stampabile")
+    return response
 
 
 @router.get(PREFIX + "/{case_code:path}/cancella", dependencies=allow(Action.CASE_ERASE))
@@ -180,4 +184,6 @@ def api_export(request: Request, case_code: str, viewer: ApiViewer) -> dict[str,
     """Everything stored about the person of a case (diritto di accesso), identity in clear."""
     platform = platform_of(request)
     with read_transaction(platform.sessions) as session:
-        return export_subject(session, platform.settings, viewer.actor, case_code)
+        exported = export_subject(session, platform.settings, viewer.actor, case_code)
+    log_read(request, viewer.actor, case_code, "personal_export", channel="api")
+    return exported
