@@ -37,6 +37,7 @@ from engine.audit.reads import (
     list_reads,
     reads_by_user,
     reads_of_case,
+    recent_readers,
     record_read,
     record_reads,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "neutralise",
     "reads_by_user",
     "reads_of_case",
+    "recent_readers",
     "record",
     "record_read",
     "record_reads",

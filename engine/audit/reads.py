@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
-from engine.access.matrix import Action, ambiti_for, require, require_in
+from engine.access.matrix import Action, ambiti_for, permits, require, require_in
 from engine.access.roles import Actor
 from engine.clock import utcnow
 from engine.errors import NotFound
@@ -272,3 +272,12 @@ def reads_of_case(session: Session, actor: Actor, case_code: str, limit: int = 2
 def reads_by_user(session: Session, actor: Actor, username: str, limit: int = 25, offset: int = 0) -> ReadPage:
     """What one person read, newest first, among the cases of the Ambiti the actor may audit."""
     return list_reads(session, actor, ReadFilter(actor=username.strip().lower()), limit, offset)
+
+
+def recent_readers(session: Session, actor: Actor, case_code: str, limit: int = 10) -> ReadPage | None:
+    """The last reads of a case, for a page that shows the case; None when the actor may not read
+    the log in the case's Ambito (the page then shows nothing of it)."""
+    ambito = session.scalar(select(ProcessInstance.ambito_code).where(ProcessInstance.case_code == case_code))
+    if ambito is None or not permits(actor, Action.READLOG_READ, ambito):
+        return None
+    return list_reads(session, actor, ReadFilter(case_code=case_code), limit, 0)

@@ -107,6 +107,40 @@ def test_the_case_file_page_leaves_one_read_and_a_refresh_none(clients, seeded, 
     assert added == [("anna", "case_file", "web", None)]
 
 
+def test_the_auditor_instance_page_and_its_exports_leave_one_read_each(clients, seeded, milano_case) -> None:
+    rita = clients("rita")
+    with new_reads(seeded, milano_case) as added:
+        assert rita.get(f"/audit/istanze/{milano_case}").status_code == 200
+        # Another step's data, right after: the same view (htmx, within the refresh window).
+        assert rita.get(f"/audit/istanze/{milano_case}?passo=1", headers=HX).status_code == 200
+        assert rita.get(f"/audit/istanze/{milano_case}/storia.json").status_code == 200
+        assert rita.get(f"/audit/istanze/{milano_case}/storia.csv").status_code == 200
+        assert rita.get(f"/audit/istanze/{milano_case}/stampa").status_code == 200
+    assert added == [
+        ("rita", "instance_page", "web", None),
+        ("rita", "history_json", "web", None),
+        ("rita", "history_csv", "web", None),
+        ("rita", "history_print", "web", None),
+    ]
+    with new_reads(seeded, milano_case) as added:
+        assert clients("luca").get(f"/audit/istanze/{milano_case}").status_code == 404
+        assert clients("anna").get(f"/audit/istanze/{milano_case}").status_code == 403
+    assert added == []
+
+
+def test_the_instance_page_shows_who_else_read_the_case_to_those_who_may_know(clients, seeded, milano_case) -> None:
+    clients("dario").get(f"/casi/{milano_case}")
+    page = clients("rita").get(f"/audit/istanze/{milano_case}").text
+    assert "Chi altro ha consultato questo caso" in page
+    assert "dario" in page.split("Chi altro ha consultato questo caso")[1].split("</section>")[0]
+    with transaction(seeded.sessions) as session:
+        create_user(session, "sara", "Sara Scc", PASSWORD, [("scc", "MILANO")])
+    # The SCC may explore the Ambito's cases but not read the access log: nothing of it shows.
+    scc_page = clients("sara").get(f"/audit/istanze/{milano_case}")
+    assert scc_page.status_code == 200
+    assert "Chi altro ha consultato questo caso" not in scc_page.text
+
+
 def test_refused_and_unknown_cases_leave_no_read(clients, seeded, milano_case) -> None:
     with new_reads(seeded, milano_case) as added:
         assert clients("olga").get(f"/casi/{milano_case}").status_code == 404

@@ -16,6 +16,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from engine.access import Action
 from engine.audit import (
+    CaseRef,
     check_chain,
     data_after,
     get_instance,
@@ -23,6 +24,7 @@ from engine.audit import (
     instance_story,
     model_file,
     model_files,
+    recent_readers,
     story_csv,
     story_json,
     value_text,
@@ -31,8 +33,9 @@ from engine.clock import utcnow
 from engine.db import read_transaction
 from engine.errors import NotFound
 from engine.spiff import TOP
+from web.routes.audit_reads import REFRESH, log_read
 from web.security import CurrentViewer, allow, platform_of
-from web.templating import render
+from web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,7 +121,10 @@ def story_export_json(request: Request, case_code: str, viewer: CurrentViewer) -
     """The whole history as JSON, with its verification result."""
     with read_transaction(platform_of(request).sessions) as session:
         story = instance_story(session, platform_of(request).settings, viewer.actor, case_code)
-        check = check_chain(session, get_instance(session, viewer.actor, case_code))
+        instance = get_instance(session, viewer.actor, case_code)
+        check = check_chain(session, instance)
+        seen = CaseRef.of(instance)
+    log_read(request, viewer.actor, seen, "history_json")
     body = json.dumps(story_json(story, check), ensure_ascii=False, indent=2, default=str)
     name = _safe_name(f"storia-{case_code}.json")
     return Response(
@@ -133,6 +139,8 @@ def story_export_csv(request: Request, case_code: str, viewer: CurrentViewer) ->
     """The whole history as CSV: one row per field change, or per event without changes."""
     with read_transaction(platform_of(request).sessions) as session:
         story = instance_story(session, platform_of(request).settings, viewer.actor, case_code)
+        seen = CaseRef.of(get_instance(session, viewer.actor, case_code))
+    log_read(request, viewer.actor, seen, "history_csv")
     name = _safe_name(f"storia-{case_code}.csv")
     # A byte-order mark so spreadsheet programs read the accents right.
     return Response(
@@ -147,8 +155,12 @@ def story_print(request: Request, case_code: str, viewer: CurrentViewer) -> Resp
     """The whole history as a printable page, with the chain's verification result."""
     with read_transaction(platform_of(request).sessions) as session:
         story = instance_story(session, platform_of(request).settings, viewer.actor, case_code)
-        check = check_chain(session, get_instance(session, viewer.actor, case_code))
-        return render(request, "audit/story_print.html", {"story": story, "check": check, "printed_at": utcnow()})
+        instance = get_instance(session, viewer.actor, case_code)
+        check = check_chain(session, instance)
+        response = render(request, "audit/story_print.html", {"story": story, "check": check, "printed_at": utcnow()})
+        seen = CaseRef.of(instance)
+    log_read(request, viewer.actor, seen, "history_print")
+    return response
 
 
 @router.get(BASE, dependencies=allow(Action.AUDIT_EXPLORE))
@@ -168,8 +180,16 @@ def story_page(request: Request, case_code: str, viewer: CurrentViewer) -> Respo
             "data": [(key, value_text(data[key])) for key in sorted(data)],
             "base": f"/audit/istanze/{story.summary.case_code}",
         }
-        if request.headers.get("HX-Request") == "true":
-            return render(request, "audit/partials/story_data.html", context)
-        diagram = instance_diagram(session, settings, viewer.actor, case_code, workflow)
-        files = model_files(session, viewer.actor, case_code)
-        return render(request, "audit/story.html", {**context, "diagram": diagram, "files": files})
+        seen = CaseRef.of(get_instance(session, viewer.actor, case_code))
+        if is_htmx(request):
+            response = render(request, "audit/partials/story_data.html", context)
+        else:
+            diagram = instance_diagram(session, settings, viewer.actor, case_code, workflow)
+            files = model_files(session, viewer.actor, case_code)
+            readers = recent_readers(session, viewer.actor, story.summary.case_code)
+            extra = {"diagram": diagram, "files": files, "case_reads": readers, "case_code": story.summary.case_code}
+            response = render(request, "audit/story.html", {**context, **extra})
+    # One record per view of the page; the data of another step (htmx) is the same view unless
+    # the last record of this person for this case is older than the refresh window.
+    log_read(request, viewer.actor, seen, "instance_page", coalesce=REFRESH if is_htmx(request) else None)
+    return response
