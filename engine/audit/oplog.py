@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -225,7 +225,8 @@ def _filtered(flt: OperationFilter) -> Select[OperationLog]:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LOCAL)
+    """Local midnight of a day, in UTC: SQLite compares stored times as text without their zone."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL).astimezone(UTC)
 
 
 def list_operations(

@@ -5,6 +5,7 @@ and the log refusing UPDATE and DELETE at the database."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
@@ -393,3 +394,25 @@ def test_tampering_with_the_log_is_detected_when_the_guard_is_bypassed(admin_db:
         admin_db.execute(text("UPDATE operation_log SET actor = 'mallory' WHERE seq = 2"))
     admin_db.expire_all()
     assert verify_oplog(admin_db) == [2]
+
+
+def test_the_period_filter_of_the_log_counts_days_in_local_time(admin_db: Session) -> None:
+    """A row written at 00:30 in Rome on 3 March is 23:30 UTC on 2 March: it belongs to 3 March."""
+    for number, at in enumerate([datetime(2026, 3, 2, 23, 30, tzinfo=UTC), datetime(2026, 3, 3, 23, 30, tzinfo=UTC)]):
+        admin_db.add(
+            OperationLog(
+                seq=1000 + number,
+                occurred_at=at,
+                actor="amelia",
+                action="user.created",
+                description=f"riga {number}",
+                target_kind="user",
+                target_id=f"utente{number}",
+                prev_hash="0" * 64,
+                hash=str(number) * 64,
+            )
+        )
+    admin_db.flush()
+    march_3 = date(2026, 3, 3)
+    page = list_operations(admin_db, ADMIN, OperationFilter(date_from=march_3, date_to=march_3))
+    assert [op.target_id for op in page.rows] == ["utente0"]
