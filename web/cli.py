@@ -50,6 +50,7 @@ from engine.studio.migrate_jobs import work as migration_work
 from engine.supervision import stalled_cases
 from engine.worker import run_forever, tick
 from web.cli_admin import ambiti_app, users_app
+from web.cli_audit import audit_app
 from web.cli_backup import backup_app
 from web.cli_common import UserOpt, acting, fail, os_failure
 
@@ -77,6 +78,7 @@ for sub, name in [
 app.add_typer(backup_app, name="backup")
 app.add_typer(users_app, name="users")
 app.add_typer(ambiti_app, name="ambiti")
+app.add_typer(audit_app, name="audit")
 
 
 # What each command does in the permission matrix. None: a console-only command (set-up,
