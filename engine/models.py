@@ -654,3 +654,106 @@ class MigrationJobCase(Base):
     message: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(TS)
     updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# --------------------------------------------------------------------------- audit: retention of closed cases
+
+
+class RetentionPolicy(Base):
+    """How long the closed cases of a process are kept, and what happens to them after (one version of it).
+
+    `scope` is an Ambito code (that Ambito's cases) or "regione" (every Ambito without a policy of
+    its own for the process). Changing a policy closes its current row (`superseded_at`) and adds
+    the next version, so the history of every change stays; removing it only closes the row.
+    """
+
+    __tablename__ = "retention_policy"
+    __table_args__ = (
+        UniqueConstraint("process_key", "scope", "version"),
+        Index("ix_retention_policy_current", "superseded_at", "process_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(32))
+    ambito_code: Mapped[str | None] = mapped_column(ForeignKey("ambito.code"))
+    version: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    # "purge" (the case and everything that names it go) or "anonymise" (identity crypto-shredded).
+    action: Mapped[str] = mapped_column(String(16))
+    # Applied by the worker once a day, without anyone confirming a dry run.
+    automatic: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    note: Mapped[str | None] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(TS)
+    set_by: Mapped[str] = mapped_column(String(100))
+    superseded_at: Mapped[datetime | None] = mapped_column(TS)
+    superseded_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class RetentionRun(Base):
+    """One pass of retention: a dry run or an application, by a person or the worker, with its counts."""
+
+    __tablename__ = "retention_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "dry_run" or "applied"; "web", "cli" or "worker".
+    mode: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(TS, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(TS)
+    # The digest of the selection the person confirmed (an application from a dry run).
+    plan_digest: Mapped[str | None] = mapped_column(String(64))
+    due: Mapped[int] = mapped_column(Integer, default=0)
+    anonymised: Mapped[int] = mapped_column(Integer, default=0)
+    purged: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    # Counts per policy and the reasons of skipped cases (codes and reasons only, no personal data).
+    detail_json: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseRetention(Base):
+    """A case retention acted on: what was done, by which run, and the head of its history chain then.
+
+    No foreign key to the case: the record outlives a purged case, and tamper verification reads
+    it to tell a legitimate purge (listed here, with the head it had) from a deletion.
+    """
+
+    __tablename__ = "case_retention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    case_code: Mapped[str] = mapped_column(String(64), index=True)
+    ambito_code: Mapped[str] = mapped_column(String(32), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int] = mapped_column(ForeignKey("retention_run.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("retention_policy.id"))
+    started_at: Mapped[datetime] = mapped_column(TS)
+    closed_at: Mapped[datetime] = mapped_column(TS)
+    acted_at: Mapped[datetime] = mapped_column(TS)
+    last_event_seq: Mapped[int] = mapped_column(Integer)
+    last_event_hash: Mapped[str] = mapped_column(String(64))
+    # How many rows left with the case (purge): history events and everything else.
+    events_removed: Mapped[int] = mapped_column(Integer, default=0)
+    rows_removed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HistoryPurgePermit(Base):
+    """The one controlled exception to the append-only history: leave to delete one case's events.
+
+    Inserted in the purging transaction; the delete trigger of history_event lets a row go only
+    while an open permit (not consumed) names its case — on PostgreSQL also only in the
+    transaction that wrote the permit (`txid`). The purge then marks it consumed; permits are
+    never deleted and stay as the record of every history that was removed.
+    """
+
+    __tablename__ = "history_purge_permit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("retention_run.id"))
+    txid: Mapped[int | None] = mapped_column(BigInteger)
+    granted_at: Mapped[datetime] = mapped_column(TS)
+    granted_by: Mapped[str] = mapped_column(String(100))
+    consumed_at: Mapped[datetime | None] = mapped_column(TS)
