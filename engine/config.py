@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 2.0
     worker_batch_size: int = 20
     timer_lock_seconds: float = 60.0
+    # Retention (engine.audit.retention): the worker applies the automatic policies at most
+    # once per this many hours, acting on this many cases per transaction.
+    retention_interval_hours: float = Field(24.0, ge=1.0)
+    retention_batch_size: int = Field(100, ge=1, le=10_000)
 
     # Accounts: groups whose accounts must use a second factor (TOTP), comma-separated:
     # amministratori, coordinatori, operatori, regionali, tutti. Empty: optional for everyone.

@@ -54,6 +54,9 @@ ACTIONS: dict[str, str] = {
     "migration.started": "Migrazione di casi avviata",
     "migration.finished": "Migrazione di casi conclusa",
     "migration.undone": "Migrazione di casi annullata",
+    "retention.policy_set": "Conservazione stabilita",
+    "retention.policy_removed": "Conservazione tolta",
+    "retention.applied": "Conservazione applicata (casi anonimizzati o cancellati)",
 }
 """Action codes and their Italian names (the filter of the log page lists them)."""
 
@@ -65,6 +68,7 @@ TARGET_KINDS: dict[str, str] = {
     "target": "Obiettivi annuali",
     "process": "Processo",
     "migration": "Migrazione di casi",
+    "retention": "Conservazione",
 }
 
 

@@ -55,6 +55,7 @@ KIND_LABELS = {
     "consent_withdrawn": "Consenso revocato",
     "consent_override": "Invio autorizzato senza consenso",
     "identity_erased": "Identità cancellata",
+    "retention_anonymised": "Anonimizzata alla scadenza della conservazione",
 }
 UNKNOWN_KIND = "Evento «{kind}»"
 CHANGE_LABELS = {"added": "aggiunto", "changed": "modificato", "removed": "rimosso", "replaced": "sostituito"}

@@ -49,7 +49,7 @@ from engine.privacy.keys import (
     new_person_key,
     rotate_keys,
 )
-from engine.privacy.subject_rights import erase_identity, export_subject
+from engine.privacy.subject_rights import erase_identity, export_subject, shred_identity
 
 __all__ = [
     "BUILTIN_IDENTITY_FIELDS",
@@ -91,6 +91,7 @@ __all__ = [
     "replace_tokens",
     "rotate_keys",
     "sharing_needs_consent",
+    "shred_identity",
     "tokens_for_alias",
     "tokens_for_query",
     "withdraw_consent",

@@ -155,9 +155,24 @@ def erase_identity(
         raise Conflict(f"Scrivere il motivo della cancellazione (almeno {MIN_REASON} caratteri).")
     if instance.identity_erased_at is not None:
         raise Conflict("L'identità di questa persona è già stata cancellata.")
+    shred_identity(session, instance, actor.username, "identity_erased", {"reason": text[:2000]})
+    session.flush()
+    return instance
+
+
+def shred_identity(
+    session: Session, instance: ProcessInstance, actor_name: str, event_kind: str, detail: dict[str, Any]
+) -> None:
+    """Destroy a case's data key and what would stay readable without it, and say so in its history.
+
+    The core of an erasure, shared by `erase_identity` (a person's request) and retention
+    (anonymisation of a case past its period): no permission check, no confirmation. A case
+    already erased keeps its erasure time; the event is appended all the same.
+    """
     now = utcnow()
     instance.data_key = None
-    instance.identity_erased_at = now
+    if instance.identity_erased_at is None:
+        instance.identity_erased_at = now
     session.execute(
         delete(CaseSearchToken)
         .where(CaseSearchToken.instance_id == instance.id)
@@ -182,14 +197,5 @@ def erase_identity(
     history.append(
         session,
         instance,
-        [
-            NewEvent(
-                kind="identity_erased",
-                actor=actor.username,
-                definition_id=instance.definition_id,
-                detail={"reason": text[:2000]},
-            )
-        ],
+        [NewEvent(kind=event_kind, actor=actor_name, definition_id=instance.definition_id, detail=detail)],
     )
-    session.flush()
-    return instance

@@ -1,0 +1,529 @@
+"""Retention of closed cases: a period per process (and optionally per Ambito), then purge or anonymise.
+
+A policy says how many days after closing the cases of a process are kept and what happens
+to them then: *anonymise* crypto-shreds the person's identity (the case's data key is
+destroyed, as an erasure does, so the history — hashed over ciphertext — still verifies and
+reports still count the case) or *purge* deletes the case and every row that names it
+(`PURGED_WITH_CASE`), history included under a permit, keeping the operation log, the read
+log and the record of the purge with the head its chain had (`KEPT_ON_PURGE`).
+
+A policy of an Ambito replaces the regional one («regione») for that Ambito's cases. Every
+change of a policy keeps the previous version. `plan_retention` is the dry run: which closed
+cases are past their period, per policy, and which would be skipped and why — nothing changes.
+Applying (`engine.audit.retention_apply`) selects the same cases, as of the dry run's time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine import codec
+from engine.access.matrix import Action, ambiti_for, permits, permits_in, require
+from engine.access.roles import Actor
+from engine.audit.oplog import record
+from engine.clock import as_utc, utcnow
+from engine.errors import Conflict, Forbidden, FormInvalid, NotFound
+from engine.instances import COMPLETED
+from engine.models import (
+    Ambito,
+    CaseRetention,
+    Message,
+    MigrationJobCase,
+    ProcessDefinition,
+    ProcessInstance,
+    RetentionPolicy,
+    RetentionRun,
+)
+
+PURGE, ANONYMISE = "purge", "anonymise"
+RETENTION_ACTIONS: dict[str, str] = {
+    ANONYMISE: "Anonimizzare (cancellare l'identità, tenere i fatti)",
+    PURGE: "Cancellare il caso",
+}
+"""What may happen to a case past its period, with its Italian name."""
+REGION = "regione"
+MAX_DAYS = 36_500
+"""A hundred years: a longer period is a typing error, not a policy."""
+NOTE_MAX = 2000
+PREVIEW_LIMIT = 50
+"""Cases a dry run lists by name (the counts cover them all)."""
+
+WAITING_MESSAGES = ("held_consent", "outbox", "pending")
+BUSY_MIGRATION = ("pending", "undo_pending")
+SKIP_MESSAGES = "Messaggi del caso ancora da consegnare: si riprova alla prossima esecuzione."
+SKIP_BUSY = "Caso in lavorazione in questo momento: si riprova alla prossima esecuzione."
+SKIP_MIGRATION = "Caso in una migrazione di versione non ancora conclusa."
+
+
+# --------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """One version of a policy as pages and the command line show it."""
+
+    id: int
+    process_key: str
+    scope: str
+    ambito: str | None
+    version: int
+    days: int
+    action: str
+    automatic: bool
+    note: str | None
+    set_at: datetime
+    set_by: str
+    superseded_at: datetime | None
+    superseded_by: str | None
+
+    @property
+    def action_label(self) -> str:
+        return RETENTION_ACTIONS.get(self.action, self.action)
+
+    @property
+    def scope_label(self) -> str:
+        return "Tutta la regione" if self.scope == REGION else self.scope
+
+    @classmethod
+    def of(cls, row: RetentionPolicy) -> PolicyView:
+        return cls(
+            row.id,
+            row.process_key,
+            row.scope,
+            row.ambito_code,
+            row.version,
+            row.days,
+            row.action,
+            row.automatic,
+            row.note,
+            row.set_at,
+            row.set_by,
+            row.superseded_at,
+            row.superseded_by,
+        )
+
+
+@dataclass(frozen=True)
+class DueCase:
+    """A closed case past its period: what would happen to it, or why it is skipped."""
+
+    instance_id: int
+    case_code: str
+    ambito: str
+    process_key: str
+    closed_at: datetime
+    policy_id: int
+    action: str
+    skip: str | None = None
+
+
+@dataclass
+class PolicyPlan:
+    """What one policy selects."""
+
+    policy: PolicyView
+    due: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class RetentionPlan:
+    """A dry run: the cases past their period as of `at`, per policy; `token` confirms exactly this."""
+
+    at: datetime
+    policies: list[PolicyPlan]
+    cases: list[DueCase]
+    token: str
+    automatic_only: bool = False
+    skips: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def actionable(self) -> list[DueCase]:
+        return [c for c in self.cases if c.skip is None]
+
+    @property
+    def to_anonymise(self) -> int:
+        return sum(1 for c in self.actionable if c.action == ANONYMISE)
+
+    @property
+    def to_purge(self) -> int:
+        return sum(1 for c in self.actionable if c.action == PURGE)
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for c in self.cases if c.skip is not None)
+
+    @property
+    def preview(self) -> list[DueCase]:
+        return self.cases[:PREVIEW_LIMIT]
+
+    @property
+    def at_text(self) -> str:
+        """The dry run's time as the confirmation form carries it."""
+        return as_utc(self.at).isoformat()
+
+
+# --------------------------------------------------------------------------- who may see what
+
+
+def require_view(actor: Actor) -> None:
+    """Retention pages are for who manages it and, read-only, for who explores cases (auditors)."""
+    if not (permits(actor, Action.RETENTION_MANAGE) or permits(actor, Action.AUDIT_EXPLORE)):
+        raise Forbidden("Il tuo ruolo non consente questa operazione.")
+
+
+def may_manage(actor: Actor) -> bool:
+    """Whether the actor may set policies and apply them (the page shows the forms)."""
+    return permits(actor, Action.RETENTION_MANAGE)
+
+
+def _view_ambiti(actor: Actor) -> frozenset[str] | None:
+    if permits(actor, Action.RETENTION_MANAGE):
+        return ambiti_for(actor, Action.RETENTION_MANAGE)
+    return ambiti_for(actor, Action.AUDIT_EXPLORE)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def current_policies(session: Session, automatic_only: bool = False) -> list[RetentionPolicy]:
+    """The policies in force, by process and scope."""
+    query = select(RetentionPolicy).where(RetentionPolicy.superseded_at.is_(None))
+    if automatic_only:
+        query = query.where(RetentionPolicy.automatic.is_(True))
+    return list(session.scalars(query.order_by(RetentionPolicy.process_key, RetentionPolicy.scope)))
+
+
+def list_policies(session: Session, actor: Actor) -> list[PolicyView]:
+    """The policies in force (policies name processes, never people: every viewer sees them all)."""
+    require_view(actor)
+    return [PolicyView.of(row) for row in current_policies(session)]
+
+
+def policy_history(session: Session, actor: Actor, limit: int = 50) -> list[PolicyView]:
+    """Every version of every policy, newest change first."""
+    require_view(actor)
+    rows = session.scalars(select(RetentionPolicy).order_by(RetentionPolicy.id.desc()).limit(limit))
+    return [PolicyView.of(row) for row in rows]
+
+
+def process_keys(session: Session) -> list[str]:
+    """The processes a policy can name (every key ever deployed)."""
+    keys = select(ProcessDefinition.process_key).distinct().order_by(ProcessDefinition.process_key)
+    return list(session.scalars(keys))
+
+
+def _parse_days(days: int | str | None) -> tuple[int | None, str | None]:
+    text = str(days if days is not None else "").strip()
+    if not text:
+        return None, "Indicare per quanti giorni conservare i casi chiusi."
+    if not text.lstrip("-").isdigit() or len(text) > 9:
+        return None, "Il periodo va indicato in giorni, con un numero intero (per esempio 3650 per dieci anni)."
+    value = int(text)
+    if value <= 0:
+        return None, "Il periodo deve essere di almeno un giorno."
+    if value > MAX_DAYS:
+        return None, f"Il periodo non può superare {MAX_DAYS} giorni (cento anni)."
+    return value, None
+
+
+def set_policy(
+    session: Session,
+    actor: Actor,
+    process_key: str,
+    days: int | str | None,
+    action: str,
+    ambito: str | None = None,
+    automatic: bool = False,
+    note: str | None = None,
+) -> PolicyView:
+    """Set (or change) the retention of a process's closed cases, regionally or for one Ambito.
+
+    The previous version stays, closed; the change goes in the operation log.
+    """
+    require(actor, Action.RETENTION_MANAGE)
+    key = (process_key or "").strip()
+    scope = (ambito or "").strip().upper() or REGION
+    errors: dict[str, list[str]] = {}
+    if not key:
+        errors["processo"] = ["Scegliere il processo."]
+    elif key not in process_keys(session):
+        errors["processo"] = [f"Processo «{key[:200]}» non trovato tra quelli pubblicati."]
+    value, problem = _parse_days(days)
+    if problem:
+        errors["giorni"] = [problem]
+    if action not in RETENTION_ACTIONS:
+        errors["azione"] = ["Scegliere che cosa fare dei casi scaduti: anonimizzarli o cancellarli."]
+    text = (note or "").strip()
+    if len(text) > NOTE_MAX:
+        errors["nota"] = [f"La nota può avere al massimo {NOTE_MAX} caratteri."]
+    if scope != REGION and session.get(Ambito, scope) is None:
+        errors["ambito"] = [f"Ambito «{scope[:32]}» sconosciuto."]
+    if errors:
+        raise FormInvalid("La conservazione non è stata salvata: correggere i campi indicati.", errors)
+    allowed = permits_in(actor, Action.RETENTION_MANAGE, None if scope == REGION else scope)
+    if not allowed:
+        if scope == REGION:
+            raise Forbidden("Solo chi gestisce la conservazione per tutta la regione può stabilirla per la regione.")
+        raise NotFound(f"Ambito «{scope}» sconosciuto.")
+    assert value is not None
+    now = utcnow()
+    previous = session.scalar(
+        select(RetentionPolicy).where(
+            RetentionPolicy.process_key == key,
+            RetentionPolicy.scope == scope,
+            RetentionPolicy.superseded_at.is_(None),
+        )
+    )
+    last = session.scalar(
+        select(func.max(RetentionPolicy.version)).where(
+            RetentionPolicy.process_key == key, RetentionPolicy.scope == scope
+        )
+    )
+    if previous is not None:
+        previous.superseded_at = now
+        previous.superseded_by = actor.username
+    row = RetentionPolicy(
+        process_key=key,
+        scope=scope,
+        ambito_code=None if scope == REGION else scope,
+        version=(last or 0) + 1,
+        days=value,
+        action=action,
+        automatic=bool(automatic),
+        note=text or None,
+        set_at=now,
+        set_by=actor.username,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor,
+        "retention.policy_set",
+        f"Conservazione di «{key}» ({'regione' if scope == REGION else scope}): {value} giorni, "
+        f"poi {RETENTION_ACTIONS[action].split(' (')[0].lower()}{', automatica' if automatic else ''}",
+        "retention",
+        f"{key}@{scope}",
+        None if scope == REGION else scope,
+        before=_policy_values(previous),
+        after=_policy_values(row),
+    )
+    return PolicyView.of(row)
+
+
+def remove_policy(session: Session, actor: Actor, process_key: str, ambito: str | None = None) -> None:
+    """Stop applying retention to a process in a scope (the policy's versions stay on record)."""
+    require(actor, Action.RETENTION_MANAGE)
+    scope = (ambito or "").strip().upper() or REGION
+    if not permits_in(actor, Action.RETENTION_MANAGE, None if scope == REGION else scope):
+        raise NotFound(f"Nessuna conservazione per «{process_key}» in «{scope}».")
+    row = session.scalar(
+        select(RetentionPolicy).where(
+            RetentionPolicy.process_key == process_key,
+            RetentionPolicy.scope == scope,
+            RetentionPolicy.superseded_at.is_(None),
+        )
+    )
+    if row is None:
+        raise NotFound(f"Nessuna conservazione per «{process_key}» in «{scope}».")
+    row.superseded_at = utcnow()
+    row.superseded_by = actor.username
+    record(
+        session,
+        actor,
+        "retention.policy_removed",
+        f"Conservazione di «{process_key}» ({scope}) tolta",
+        "retention",
+        f"{process_key}@{scope}",
+        None if scope == REGION else scope,
+        before=_policy_values(row),
+    )
+
+
+def _policy_values(row: RetentionPolicy | None) -> dict[str, object] | None:
+    if row is None:
+        return None
+    return {"giorni": row.days, "azione": row.action, "automatica": row.automatic, "nota": row.note}
+
+
+# --------------------------------------------------------------------------- the dry run
+
+
+def _selection(
+    session: Session, policy: RetentionPolicy, overridden: set[str], ambiti: frozenset[str] | None, at: datetime
+) -> list[DueCase]:
+    cutoff = at - timedelta(days=policy.days)
+    query = select(
+        ProcessInstance.id,
+        ProcessInstance.case_code,
+        ProcessInstance.ambito_code,
+        ProcessInstance.process_key,
+        ProcessInstance.completed_at,
+    ).where(
+        ProcessInstance.process_key == policy.process_key,
+        ProcessInstance.status == COMPLETED,
+        ProcessInstance.completed_at.is_not(None),
+        ProcessInstance.completed_at < cutoff,
+    )
+    if policy.scope == REGION:
+        if overridden:
+            query = query.where(ProcessInstance.ambito_code.not_in(sorted(overridden)))
+    else:
+        query = query.where(ProcessInstance.ambito_code == policy.scope)
+    if ambiti is not None:
+        query = query.where(ProcessInstance.ambito_code.in_(sorted(ambiti)))
+    if policy.action == ANONYMISE:
+        done = select(CaseRetention.id).where(
+            CaseRetention.instance_id == ProcessInstance.id, CaseRetention.action == ANONYMISE
+        )
+        query = query.where(~done.exists())
+    return [
+        DueCase(row.id, row.case_code, row.ambito_code, row.process_key, row.completed_at, policy.id, policy.action)
+        for row in session.execute(query.order_by(ProcessInstance.id))
+    ]
+
+
+def skip_reasons(session: Session, cases: list[DueCase], at: datetime) -> dict[int, str]:
+    """Why some of these cases must not be touched now (a lease, a migration; for a purge, messages on
+    their way — anonymising withdraws those that carry identity and lets the others go)."""
+    reasons: dict[int, str] = {}
+    purging = {c.instance_id for c in cases if c.action == PURGE}
+    instance_ids = [c.instance_id for c in cases]
+    for start in range(0, len(instance_ids), 500):
+        chunk = instance_ids[start : start + 500]
+        to_purge = [i for i in chunk if i in purging]
+        if to_purge:
+            waiting = select(Message.origin_instance_id, Message.instance_id).where(
+                Message.status.in_(WAITING_MESSAGES),
+                or_(Message.origin_instance_id.in_(to_purge), Message.instance_id.in_(to_purge)),
+            )
+            for origin, target in session.execute(waiting):
+                for instance_id in (origin, target):
+                    if instance_id in purging:
+                        reasons.setdefault(instance_id, SKIP_MESSAGES)
+        for (instance_id,) in session.execute(
+            select(MigrationJobCase.instance_id).where(
+                MigrationJobCase.instance_id.in_(chunk), MigrationJobCase.status.in_(BUSY_MIGRATION)
+            )
+        ):
+            reasons.setdefault(instance_id, SKIP_MIGRATION)
+        for (instance_id,) in session.execute(
+            select(ProcessInstance.id).where(
+                ProcessInstance.id.in_(chunk),
+                and_(ProcessInstance.lock_owner.is_not(None), ProcessInstance.lock_expires_at > at),
+            )
+        ):
+            reasons.setdefault(instance_id, SKIP_BUSY)
+    return reasons
+
+
+def _token(at: datetime, cases: list[DueCase]) -> str:
+    body = [[c.instance_id, c.policy_id, c.action, c.skip] for c in cases]
+    return codec.digest(codec.dumps({"at": as_utc(at).isoformat(), "cases": body}))
+
+
+def build_plan(
+    session: Session, ambiti: frozenset[str] | None, at: datetime, automatic_only: bool = False
+) -> RetentionPlan:
+    """The dry run for the cases of these Ambiti (None: all), as of `at` (no permission check)."""
+    policies = current_policies(session, automatic_only)
+    overrides: dict[str, set[str]] = defaultdict(set)
+    for policy in current_policies(session):  # an Ambito's own policy wins, automatic or not
+        if policy.scope != REGION:
+            overrides[policy.process_key].add(policy.scope)
+    plans: list[PolicyPlan] = []
+    cases: list[DueCase] = []
+    for policy in policies:
+        selected = _selection(session, policy, overrides[policy.process_key], ambiti, at)
+        plans.append(PolicyPlan(PolicyView.of(policy), due=len(selected)))
+        cases.extend(selected)
+    cases.sort(key=lambda c: (as_utc(c.closed_at), c.instance_id))
+    reasons = skip_reasons(session, cases, at)
+    cases = [DueCase(**{**c.__dict__, "skip": reasons.get(c.instance_id)}) for c in cases]
+    skips: dict[str, int] = defaultdict(int)
+    by_policy: dict[int, int] = defaultdict(int)
+    for case in cases:
+        if case.skip:
+            skips[case.skip] += 1
+            by_policy[case.policy_id] += 1
+    for item in plans:
+        item.skipped = by_policy[item.policy.id]
+    return RetentionPlan(at, plans, cases, _token(at, cases), automatic_only, dict(skips))
+
+
+def plan_retention(session: Session, actor: Actor, at: datetime | None = None) -> RetentionPlan:
+    """The dry run: which closed cases are past their period, per policy, and what would happen; nothing changes."""
+    require_view(actor)
+    return build_plan(session, _view_ambiti(actor), at or utcnow())
+
+
+# --------------------------------------------------------------------------- runs and records
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One retention run as the page shows it."""
+
+    id: int
+    mode: str
+    trigger: str
+    actor: str
+    started_at: datetime
+    finished_at: datetime | None
+    due: int
+    anonymised: int
+    purged: int
+    skipped: int
+    detail: dict[str, object]
+
+    @property
+    def mode_label(self) -> str:
+        return "Prova (nessuna modifica)" if self.mode == "dry_run" else "Applicata"
+
+    @property
+    def trigger_label(self) -> str:
+        return {"web": "Web", "cli": "Riga di comando", "worker": "Automatica (worker)"}.get(self.trigger, self.trigger)
+
+    @classmethod
+    def of(cls, row: RetentionRun) -> RunView:
+        detail = codec.from_jsonable_text(row.detail_json) if row.detail_json else {}
+        return cls(
+            row.id,
+            row.mode,
+            row.trigger,
+            row.actor,
+            row.started_at,
+            row.finished_at,
+            row.due,
+            row.anonymised,
+            row.purged,
+            row.skipped,
+            detail if isinstance(detail, dict) else {},
+        )
+
+
+def list_runs(session: Session, actor: Actor, limit: int = 10) -> list[RunView]:
+    """The last runs, newest first."""
+    require_view(actor)
+    rows = session.scalars(select(RetentionRun).order_by(RetentionRun.id.desc()).limit(limit))
+    return [RunView.of(row) for row in rows]
+
+
+def purged_instance_ids(session: Session) -> frozenset[int]:
+    """Cases retention purged: gone on purpose (tamper verification skips them)."""
+    return frozenset(session.scalars(select(CaseRetention.instance_id).where(CaseRetention.action == PURGE)))
+
+
+def check_confirmation(plan: RetentionPlan, token: str) -> None:
+    """Refuse an application whose dry run no longer matches what would be done now."""
+    if not token or token != plan.token:
+        raise Conflict(
+            "I casi da trattare sono cambiati dopo la prova (una politica o un caso è stato modificato): "
+            "rivedere la prova e confermare di nuovo."
+        )
