@@ -36,7 +36,7 @@ from engine import (
     verify_chain,
 )
 from engine.access import Action, permits_in, require_in
-from engine.audit import CaseRef, record_read
+from engine.audit import CaseRef, record_read, retention_work
 from engine.casefile import STATUS_LABELS, get_case, start_case
 from engine.db import read_transaction, transaction
 from engine.definitions import list_definitions
@@ -54,8 +54,9 @@ from web.cli_audit import audit_app
 from web.cli_backup import backup_app
 from web.cli_common import UserOpt, acting, fail, os_failure
 
-WORKER_EXTRA = (migration_work,)
-"""What the worker does besides timers and messages: the studio's batches of case migrations."""
+WORKER_EXTRA = (migration_work, retention_work)
+"""What the worker does besides timers and messages: the studio's batches of case migrations, and
+the automatic retention policies once a day."""
 
 app = typer.Typer(help="InLav Flow: piattaforma BPMN per i PUA InLav Lombardia.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrazioni.", no_args_is_help=True)
@@ -119,6 +120,9 @@ COMMAND_ACTIONS: dict[str, Action | None] = {
     "keys rotate": None,
     "keys encrypt-existing": None,
     "keys reindex": None,
+    # A dry run is read-only (auditors too); `--apply` performs RETENTION_MANAGE, checked by the engine.
+    "audit retention": Action.AUDIT_EXPLORE,
+    "audit retention-set": Action.RETENTION_MANAGE,
 }
 
 

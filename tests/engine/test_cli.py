@@ -214,6 +214,8 @@ ARGS = {
     "users list": [],
     "users deactivate": ["anna"],
     "users reactivate": ["anna"],
+    "audit retention": [],
+    "audit retention-set": ["sample_case", "--days", "10", "--action", "purge"],
 }
 
 
@@ -365,6 +367,11 @@ FAILURES = {
     "users deactivate": (["users", "deactivate", "nessuno"], "non trovato"),
     "users reactivate": (["users", "reactivate", "nessuno"], "non trovato"),
     "keys rotate": (["keys", "rotate"], "non valida"),
+    "audit retention": (["audit", "retention", "--apply", "--user", "rita"], "non consente"),
+    "audit retention-set": (
+        ["audit", "retention-set", "nessuno", "--days", "0", "--action", "brucia"],
+        "almeno un giorno",
+    ),
 }
 
 
@@ -452,3 +459,37 @@ def test_the_console_entry_point_explains_database_and_file_failures(
     CliRunner().invoke(app, ["db", "upgrade"], catch_exceptions=False)
     err = run("backup", "create", "/proc/copia.db")
     assert "non riuscita: la cartella o il file non esiste" in err or "permesso negato" in err, err
+
+
+def test_retention_from_the_command_line_dry_run_first(inlav, fresh_url: str) -> None:
+    from sqlalchemy import select
+
+    from engine import open_platform
+    from engine.db import read_transaction, transaction
+    from engine.models import CaseRetention, RetentionRun
+    from tests.conftest import make_settings
+    from tests.engine.test_retention import closed_case
+
+    platform = open_platform(make_settings(fresh_url))
+    with transaction(platform.sessions) as session:
+        code = closed_case(session, platform.settings).case_code
+    _accounts(fresh_url)
+    out = inlav(
+        "audit", "retention-set", "accoglienza_riservata", "--days", "365", "--action", "purge", "--note", "DGR"
+    )
+    assert "«accoglienza_riservata» (Tutta la regione), versione 1: 365 giorni, poi cancellare." in out
+    out = inlav("audit", "retention", "--user", "rita")
+    assert code in out and "Da anonimizzare: 0; da cancellare: 1; rimandati: 0." in out and "Nessuna modifica" in out
+    assert "non consente" in inlav("audit", "retention", "--apply", "--user", "rita", ok=False)
+    assert "(retention.manage)" in inlav(
+        "audit", "retention-set", "x", "--days", "1", "--action", "purge", "--user", "rita", ok=False
+    )
+    out = inlav("audit", "retention", "--apply")
+    assert "0 casi anonimizzati, 1 cancellati, 0 rimandati." in out
+    with read_transaction(platform.sessions) as session:
+        assert [r.case_code for r in session.scalars(select(CaseRetention))] == [code]
+        modes = [(r.mode, r.trigger) for r in session.scalars(select(RetentionRun).order_by(RetentionRun.id))]
+    # The auditor's dry run is not recorded (she changes nothing); the console's is, then its application.
+    assert modes == [("dry_run", "cli"), ("applied", "cli")]
+    assert "da cancellare: 0" in inlav("audit", "retention")
+    platform.close()
