@@ -19,6 +19,7 @@ from web.routes import (
     api,
     audit,
     audit_reads,
+    audit_retention,
     audit_story,
     auth,
     cases,
@@ -82,7 +83,7 @@ def create_app(platform: Platform | None = None, web_settings: WebSettings | Non
         studio_migrate,
     )
     routers = (auth, inbox, tasks, contacts, privacy, cases, account, profile, reports, *studio_routers)
-    for module in (*routers, admin, audit, audit_story, audit_reads, api):
+    for module in (*routers, admin, audit, audit_story, audit_reads, audit_retention, api):
         app.include_router(module.router)
     app.include_router(privacy.api_router)
 

@@ -50,6 +50,7 @@ from engine.audit.retention import (
     DueCase,
     PolicyPlan,
     PolicyView,
+    RetentionOverview,
     RetentionPlan,
     RunView,
     list_policies,
@@ -60,6 +61,7 @@ from engine.audit.retention import (
     process_keys,
     purged_instance_ids,
     remove_policy,
+    retention_overview,
     set_policy,
 )
 from engine.audit.retention_apply import (
@@ -118,6 +120,7 @@ __all__ = [
     "Read",
     "ReadFilter",
     "ReadPage",
+    "RetentionOverview",
     "RetentionPlan",
     "RunView",
     "Story",
@@ -152,6 +155,7 @@ __all__ = [
     "record_read",
     "record_reads",
     "remove_policy",
+    "retention_overview",
     "retention_work",
     "run_retention",
     "scrub",

@@ -527,3 +527,31 @@ def check_confirmation(plan: RetentionPlan, token: str) -> None:
             "I casi da trattare sono cambiati dopo la prova (una politica o un caso è stato modificato): "
             "rivedere la prova e confermare di nuovo."
         )
+
+
+@dataclass
+class RetentionOverview:
+    """Everything the retention page shows: policies, their changes, runs, the dry run, the form's choices."""
+
+    policies: list[PolicyView]
+    history: list[PolicyView]
+    runs: list[RunView]
+    plan: RetentionPlan
+    processes: list[str]
+    ambiti: list[tuple[str, str]]
+    can_manage: bool
+
+
+def retention_overview(session: Session, actor: Actor, at: datetime | None = None) -> RetentionOverview:
+    """The retention page's content for this viewer (the dry run limited to the Ambiti she may see)."""
+    require_view(actor)
+    ambiti = [(row.code, row.name) for row in session.execute(select(Ambito.code, Ambito.name).order_by(Ambito.name))]
+    return RetentionOverview(
+        policies=list_policies(session, actor),
+        history=policy_history(session, actor, 20),
+        runs=list_runs(session, actor),
+        plan=plan_retention(session, actor, at),
+        processes=process_keys(session),
+        ambiti=ambiti,
+        can_manage=may_manage(actor),
+    )

@@ -241,6 +241,16 @@ class World:
                 new_decision_file(session, editor, HOME, START, "Giro")
         return "giro.dmn"
 
+    def retention_confirmation(self, person: Person) -> dict[str, str]:
+        """The confirmation fields of a fresh retention dry run as the person sees it."""
+        from engine.audit import plan_retention
+
+        if not permits(person.actor, Action.RETENTION_MANAGE):
+            return {"confermo": "1"}
+        with read_transaction(self.platform.sessions) as session:
+            plan = plan_retention(session, person.actor)
+        return {"anteprima": plan.at_text, "conferma": plan.token, "confermo": "1"}
+
     def new_token(self, person: Person) -> int:
         with transaction(self.platform.sessions) as session:
             user = session.scalar(select(AppUser).where(AppUser.username == person.name))
@@ -784,6 +794,22 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("GET", "/audit/istanze/{case_code:casecode}/stampa"): Sample(
         Action.AUDIT_EXPLORE, lambda w, p, t: Call("GET", f"/audit/istanze/{_code(w, t)}/stampa")
+    ),
+    # retention of closed cases (read-only for who explores cases; forms for who manages it)
+    ("GET", "/audit/conservazione"): Sample(
+        Action.AUDIT_EXPLORE, lambda w, p, t: Call("GET", "/audit/conservazione"), scoped=False
+    ),
+    ("POST", "/audit/conservazione"): Sample(
+        Action.RETENTION_MANAGE,
+        lambda w, p, t: Call(
+            "POST", "/audit/conservazione", _page_form(p, {"processo": START, "giorni": "3650", "azione": "anonymise"})
+        ),
+        scoped=False,
+    ),
+    ("POST", "/audit/conservazione/applica"): Sample(
+        Action.RETENTION_MANAGE,
+        lambda w, p, t: Call("POST", "/audit/conservazione/applica", _page_form(p, w.retention_confirmation(p))),
+        scoped=False,
     ),
     ("GET", "/audit/accessi"): Sample(
         Action.READLOG_READ, lambda w, p, t: Call("GET", f"/audit/accessi?caso={w.case_code}"), scoped=False
