@@ -662,7 +662,8 @@ def worker(
         result = tick(platform.sessions, platform.settings, wid, WORKER_EXTRA)
         typer.echo(
             f"Timer scattati: {result.timers_fired}, falliti: {result.timers_failed}, "
-            f"messaggi gestiti: {result.messages_handled}, casi migrati o riportati indietro: {result.other_work}, "
+            f"messaggi gestiti: {result.messages_handled}, "
+            f"casi migrati, riportati indietro o trattati dalla conservazione: {result.other_work}, "
             f"conflitti: {result.conflicts}."
         )
         for error in result.errors:
