@@ -47,21 +47,12 @@ from engine.audit.retention import (
     PURGE,
     REGION,
     RETENTION_ACTIONS,
-    DueCase,
-    PolicyPlan,
     PolicyView,
-    RetentionOverview,
-    RetentionPlan,
-    RunView,
     list_policies,
-    list_runs,
     may_manage,
-    plan_retention,
     policy_history,
     process_keys,
-    purged_instance_ids,
     remove_policy,
-    retention_overview,
     set_policy,
 )
 from engine.audit.retention_apply import (
@@ -72,6 +63,17 @@ from engine.audit.retention_apply import (
     record_dry_run,
     retention_work,
     run_retention,
+)
+from engine.audit.retention_plan import (
+    DueCase,
+    PolicyPlan,
+    RetentionOverview,
+    RetentionPlan,
+    RunView,
+    list_runs,
+    plan_retention,
+    purged_instance_ids,
+    retention_overview,
 )
 from engine.audit.story import (
     KIND_LABELS,

@@ -29,8 +29,8 @@ from engine import codec
 from engine.access.matrix import Action, ambiti_for, require
 from engine.access.roles import SYSTEM, Actor
 from engine.audit.oplog import record
-from engine.audit.retention import (
-    PURGE,
+from engine.audit.retention import PURGE
+from engine.audit.retention_plan import (
     DueCase,
     RetentionPlan,
     RunView,
